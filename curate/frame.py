@@ -1,0 +1,118 @@
+"""The build frame: one polars row per input record, and the helpers stages use on it.
+
+A stage never drops a row. It rejects rows by appending a reason and setting ``status`` to
+``rejected``, and may add columns of its own. ``tests/test_frame_schema.py`` checks the base
+columns with pandera at the stage boundaries.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+import polars as pl
+
+from curate.reasons import stage_of
+
+REASON_DTYPE: Final = pl.Struct({"code": pl.Utf8, "stage": pl.Utf8, "message": pl.Utf8, "ref": pl.Utf8})
+REASONS_DTYPE: Final = pl.List(REASON_DTYPE)
+
+# Where a record came from. Benchmark rows are protected items: never trained on, never output.
+Origin = Literal["input", "eval", "general", "benchmark"]
+ORIGINS: Final[tuple[str, ...]] = ("input", "eval", "general", "benchmark")
+
+# During the build a usable row is "ok"; the split stage turns it into its final status.
+STATUSES: Final[tuple[str, ...]] = ("ok", "train", "eval", "general_eval", "rejected", "protected")
+
+BASE_SCHEMA: Final[dict[str, pl.DataType]] = {
+    "id": pl.Utf8(),  # content id (records.content_id), or raw-<hash> for unparseable lines
+    "source": pl.Utf8(),  # the input path as given
+    "line": pl.Int64(),  # 1-based line (JSONL) or row (Parquet, JSON arrays, datasets)
+    "source_id": pl.Utf8(),  # the record's own "id" field, where it has one
+    "origin": pl.Utf8(),  # input | eval | general | benchmark
+    "format": pl.Utf8(),  # chat | sharegpt | alpaca, null where undetectable
+    "status": pl.Utf8(),
+    "reasons": REASONS_DTYPE,  # why the row is rejected; empty while it is usable
+    "flags": REASONS_DTYPE,  # soft flags: marked, not rejected (quality signals, conflicting answers)
+    "example": pl.Utf8(),  # canonical example JSON when valid; the parsed record as JSON otherwise
+    "raw": pl.Utf8(),  # the line's text where it could not be parsed
+    "dedup_key": pl.Int64(),  # exact-duplicate key of a valid example
+    "n_messages": pl.Int32(),
+    "n_assistant": pl.Int32(),
+}
+
+# The messages part of the example column, decoded on demand (stages that need text).
+MESSAGES_DTYPE: Final = pl.Struct(
+    {"messages": pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8, "weight": pl.Int64}))}
+)
+
+
+def is_ok() -> pl.Expr:
+    return pl.col("status") == "ok"
+
+
+def reject(
+    frame: pl.DataFrame,
+    mask: pl.Expr,
+    code: str,
+    message: pl.Expr | str,
+    ref: pl.Expr | str | None = None,
+) -> pl.DataFrame:
+    """Append a reason to the rows where ``mask`` holds and mark them rejected."""
+    return frame.with_columns(_reject_exprs(mask, code, message, ref, set_status=True))
+
+
+def flag(frame: pl.DataFrame, mask: pl.Expr, code: str, message: pl.Expr | str) -> pl.DataFrame:
+    """Append a reason without rejecting (a soft flag a reviewer or a gate may act on)."""
+    return frame.with_columns(_reject_exprs(mask, code, message, None, set_status=False))
+
+
+def _reject_exprs(
+    mask: pl.Expr, code: str, message: pl.Expr | str, ref: pl.Expr | str | None, *, set_status: bool
+) -> list[pl.Expr]:
+    message_expr = pl.lit(message) if isinstance(message, str) else message
+    if ref is None:
+        ref_expr = pl.lit(None, pl.Utf8)
+    elif isinstance(ref, str):
+        ref_expr = pl.lit(ref)
+    else:
+        ref_expr = ref.cast(pl.Utf8)
+    reason = pl.struct(
+        code=pl.lit(code), stage=pl.lit(stage_of(code)), message=message_expr.cast(pl.Utf8), ref=ref_expr
+    )
+    mask = mask.fill_null(False)
+    column = "reasons" if set_status else "flags"
+    exprs = [
+        pl.when(mask).then(pl.col(column).list.concat(pl.concat_list(reason))).otherwise(pl.col(column)).alias(column)
+    ]
+    if set_status:
+        exprs.append(pl.when(mask).then(pl.lit("rejected")).otherwise(pl.col("status")).alias("status"))
+    return exprs
+
+
+def messages_of(frame: pl.DataFrame) -> pl.Series:
+    """The messages of each row (null for rows whose example is not canonical)."""
+    canonical = pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example"))
+    return frame.select(canonical.str.json_decode(MESSAGES_DTYPE).struct.field("messages")).to_series()
+
+
+Which = Literal["all", "user", "assistant"]
+
+
+def text_expr(which: Which = "all", separator: str = "\n") -> pl.Expr:
+    """Joined message text of each row as a polars expression over the ``example`` column.
+
+    Decoding is done in polars (no Python loop); only canonical examples are decoded.
+    """
+    messages = (
+        pl.when(pl.col("dedup_key").is_not_null())
+        .then(pl.col("example"))
+        .str.json_decode(MESSAGES_DTYPE)
+        .struct.field("messages")
+    )
+    if which == "all":
+        picked = messages.list.eval(pl.element().struct.field("content").fill_null(""))
+    else:
+        picked = messages.list.eval(
+            pl.element().filter(pl.element().struct.field("role") == which).struct.field("content").fill_null("")
+        )
+    return picked.list.join(separator)

@@ -1,0 +1,1 @@
+"""Readers (input files of every accepted kind) and writers (the build folder)."""

@@ -1,0 +1,27 @@
+"""Length: count tokens of every valid example and reject those over the limit."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from curate.context import BuildContext
+from curate.frame import messages_of, reject
+from curate.tokens import choose_tokenizer, count_tokens
+
+NAME = "length"
+
+
+def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
+    choice = choose_tokenizer(ctx.config.validate.tokenizer)
+    ctx.findings["tokenizer"] = choice.as_dict()
+    with ctx.task("counting tokens", len(frame)) as task:
+        tokens = count_tokens(messages_of(frame), choice)
+        ctx.progress.advance(task, len(frame))
+    frame = frame.with_columns(tokens=tokens)
+    limit = ctx.config.validate.max_tokens
+    return reject(
+        frame,
+        (pl.col("status") == "ok") & (pl.col("tokens") > limit),
+        "length.too-long",
+        pl.format("{} tokens; the limit is {}", pl.col("tokens"), pl.lit(limit)),
+    )

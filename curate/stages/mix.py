@@ -1,0 +1,13 @@
+"""mix: placeholder until its issue lands; passes the frame through unchanged."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from curate.context import BuildContext
+
+NAME = "mix"
+
+
+def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
+    return frame

@@ -1,0 +1,13 @@
+"""near_dedup: placeholder until its issue lands; passes the frame through unchanged."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from curate.context import BuildContext
+
+NAME = "near_dedup"
+
+
+def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
+    return frame
