@@ -1,8 +1,10 @@
 """The build, as a recipe: ingest, then each stage in order, then the final accounting.
 
-Stage order matters: quality runs before dedup so the kept duplicate is the best one; leakage
-runs after dedup so each protected item is matched against unique examples; review decisions
-apply after every automatic stage so a reviewer's accept can override a soft flag.
+Stage order matters: quality runs before dedup so the kept duplicate is the best one; split
+assigns the ``split`` column after dedup (groups never straddle it) and before leakage (which
+protects the eval side); review decisions apply after every automatic stage so a reviewer's
+accept can override a soft flag; mix sizes the general share against the final train count.
+Statuses become final only in ``finalize``: ok rows take their ``split`` value.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ STAGES: list[tuple[str, Stage]] = [
     (quality.NAME, quality.run),
     (exact_dedup.NAME, exact_dedup.run),
     (near_dedup.NAME, near_dedup.run),
+    (split.NAME, split.run),
     (leakage.NAME, leakage.run),
     (review.NAME, review.run),
-    (split.NAME, split.run),
     (mix.NAME, mix.run),
 ]
 
@@ -75,15 +77,19 @@ def run_build(ctx: BuildContext) -> BuildResult:
         started = time.perf_counter()
         frame = stage(frame, ctx)
         timings[name] = time.perf_counter() - started
-    frame = _settle_leftovers(frame)
+    frame = finalize(frame)
     return BuildResult(frame, inputs, timings, ctx.findings)
 
 
-def _settle_leftovers(frame: pl.DataFrame) -> pl.DataFrame:
-    """General records the mix did not take are accounted for as not sampled, never dropped."""
-    leftover = (pl.col("status") == "ok") & (pl.col("origin") == "general")
+def finalize(frame: pl.DataFrame) -> pl.DataFrame:
+    """Usable rows take their split as status; general rows the mix did not take are accounted
+    for as not sampled, never dropped."""
+    leftover = (pl.col("status") == "ok") & (pl.col("origin") == "general") & pl.col("split").is_null()
     frame = reject(frame, leftover, "mix.not-sampled", "general record not needed for the configured mix")
-    stray = frame.filter(pl.col("status") == "ok")
+    frame = frame.with_columns(
+        status=pl.when(pl.col("status") == "ok").then(pl.col("split")).otherwise(pl.col("status"))
+    )
+    stray = frame.filter(pl.col("status").is_null() | (pl.col("status") == "ok"))
     if stray.height:  # a stage bug, not a data problem: fail loudly rather than lose records
         raise AssertionError(f"{stray.height} records left without a final status after the build")
     return frame
