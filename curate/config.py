@@ -72,8 +72,41 @@ class MixSection:
 
 
 @dataclass
+class GateLevels:
+    """One gate's thresholds, as an inline table: ``{ warn = 0.05, fail = 0.2 }``.
+
+    A level left out of the table is off (a table with neither turns the gate into a report line).
+    Rates are shares (0.05 = 5 %); the gate's direction (above or below is bad) is fixed per gate.
+    """
+
+    warn: float | None = None
+    fail: float | None = None
+
+
+def _levels(warn: float | None, fail: float | None) -> Any:
+    return field(default_factory=lambda: GateLevels(warn, fail))
+
+
+@dataclass
 class GatesSection:
-    pass
+    # Each level is the most allowed (the least, for min_*): a value beyond it warns or fails.
+    # Rates are shares of the domain records (origins input and eval).
+    invalid_rate: GateLevels = _levels(0.05, 0.25)  # rejected by validation (schema.*, length.*)
+    duplicate_rate: GateLevels = _levels(0.15, 0.5)  # rejected as exact, near or semantic duplicates
+    low_quality_rate: GateLevels = _levels(0.15, 0.5)  # rejected with quality.low-score
+    rejected_rate: GateLevels = _levels(0.4, None)  # rejected for any reason
+    leakage_count: GateLevels = _levels(None, 0)  # output records (train, general_eval) matching a protected item
+    leakage_rejected_rate: GateLevels = _levels(0.1, None)  # rejected by the leakage stage (caught, not shipped)
+    min_train: GateLevels = _levels(100, 10)  # train records
+    min_eval: GateLevels = _levels(20, 1)  # eval records
+    # Token-length percentiles of the train records, keyed "p50", "p95", "p99" ...
+    tokens: dict[str, GateLevels] = field(default_factory=lambda: {"p95": GateLevels(3072, None)})
+    general_share: GateLevels = _levels(0.5, 0.8)  # share of train records drawn from general data
+    # The configured mix ratio minus the general share reached (general data ran short).
+    general_shortfall: GateLevels = _levels(0.05, None)
+    # With --baseline: fail when a rate above is worse than the baseline build's by more than this
+    # (absolute, 0.02 = two percentage points); warn when worse by more than half of it.
+    baseline_margin: float = 0.02
 
 
 @dataclass
