@@ -111,8 +111,11 @@ class GatesSection:
 
 @dataclass
 class ReviewSection:
-    db: str = "reviews.sqlite"  # decision store applied by every build; relative to the config's folder
+    # decision store applied by every build; relative to the config's folder, so with curate.toml
+    # in the project folder the build reads the ./reviews.sqlite that `curate review` writes there
+    db: str = "reviews.sqlite"
     apply: bool = True  # apply review decisions during the build
+    reviewer: str = ""  # name recorded with each decision; empty: $CURATE_REVIEWER, else the login name
 
 
 @dataclass

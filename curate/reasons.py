@@ -40,6 +40,10 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     "leakage.semantic": ("leakage", "semantically matches a protected item"),
     # review
     "review.rejected": ("review", "rejected by a reviewer"),
+    "review.accepted": ("review", "flag: accepted by a reviewer over soft quality flags (kept as flags)"),
+    "review.edited": ("review", "flag: a reviewer's edit replaced the conversation (the id is unchanged)"),
+    "review.edit-invalid": ("review", "flag: a reviewer's edit failed validation and was not applied"),
+    "review.not-overridable": ("review", "flag: accept cannot lift a hard (non-quality) rejection"),
     # mix
     "mix.not-sampled": ("mix", "general record not needed for the configured mix ratio"),
 }
