@@ -1,4 +1,9 @@
-"""report.md and report.html: placeholder until the report issue lands (writes a minimal report.md)."""
+"""report.md and report.html of a build: the same numbers (curate/report_data.py), two renderings.
+
+The build calls ``write_reports`` inside its temporary folder, before the atomic rename, so a
+build folder never lacks its report. ``curate report``-style regeneration from a finished build
+is ``write_reports(folder, read_manifest(folder), pl.read_parquet(folder / "examples.parquet"))``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,34 @@ from typing import Any
 
 import polars as pl
 
+from curate.errors import CurateError
+
+
+def report_data(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
+    """Every section of the report, plus the build's own gate verdict (None where gates cannot run)."""
+    from curate.report_data import summarise
+
+    data = summarise(manifest, frame)
+    data["gates"] = gate_section(manifest, frame)
+    return data
+
+
+def gate_section(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any] | None:
+    from curate.gates import evaluate, gates_of, measure, percentile_keys
+
+    try:
+        gates, _ = gates_of(manifest, "manifest.json", None)
+        results = evaluate(measure(frame, manifest, percentile_keys(gates)), gates)
+    except CurateError:
+        return None  # a gates section the config cannot describe is curate check's error to report
+    worst = max((("pass", "warn", "fail").index(r.status) for r in results if r.status != "skip"), default=0)
+    return {"status": ("pass", "warn", "fail")[worst], "results": [r.as_dict() for r in results]}
+
 
 def write_reports(folder: Path, manifest: dict[str, Any], frame: pl.DataFrame) -> None:
-    counts = manifest["counts"]
-    lines = ["# Build report", "", f"Records in: {counts['records']}", ""]
-    lines += [f"- {status}: {n}" for status, n in counts["by_status"].items()]
-    (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    from curate.report_html import render_html
+    from curate.report_md import render_markdown
+
+    data = report_data(manifest, frame)
+    (folder / "report.md").write_text(render_markdown(data), encoding="utf-8")
+    (folder / "report.html").write_text(render_html(data), encoding="utf-8")
