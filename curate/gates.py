@@ -199,6 +199,7 @@ def measure(
         "general_eval": (status == "general_eval").sum(),
         "train_general": ((status == "train") & (pl.col("origin") == "general")).sum(),
         "leaked": (status.is_in(OUTPUT_STATUSES) & leaked_expr(columns)).sum(),
+        "protected_items": status.is_in(["protected", "eval"]).sum(),
     }
     row = frame.select(**{name: expr.cast(pl.Int64) for name, expr in exprs.items()}).row(0, named=True)
     findings = manifest.get("findings") or {}
@@ -230,7 +231,9 @@ def measure(
     )
     out["leakage_count"] = row["leaked"] if leakage_ran else None
     if not leakage_ran:
-        notes["leakage_count"] = "the leakage stage did not run, so leakage is unmeasured"
+        notes["leakage_count"] = (
+            f"the leakage stage did not run: {row['protected_items']:,} eval and benchmark items unchecked"
+        )
     out["min_train"] = row["train"]
     out["min_eval"] = row["eval"]
     out["general_share"] = row["train_general"] / row["train"] if row["train"] else None
@@ -292,7 +295,7 @@ def judge(value: float | None, levels: GateLevels, direction: Direction) -> Stat
 def _message(
     spec: GateSpec, value: float | None, levels: GateLevels, status: Status, note: str | None
 ) -> str:
-    if status == "skip":
+    if value is None:
         return f"not measured: {note or 'no data'}"
     word = "above" if spec.direction == "max" else "below"
     limits = [
@@ -316,6 +319,8 @@ def evaluate(
         levels: GateLevels = getattr(gates, spec.name)
         value = measures.get(spec.name)
         status = judge(value, levels, spec.direction)
+        if spec.name == "leakage_count" and value is None and measures.get("protected_items"):
+            status = "warn"  # an unchecked build with eval or benchmark items is a hole, not a pass
         results.append(
             GateResult(
                 spec.name,

@@ -24,6 +24,8 @@ SERIES_COLOURS: Final[dict[str, str]] = {
     "general_eval": PALETTE[2],
     "kept": PALETTE[0],
     "rejected": PALETTE[3],
+    "low score": PALETTE[3],
+    "rejected (other)": PALETTE[5],
     "input": PALETTE[0],
     "general": PALETTE[2],
     "groups": PALETTE[4],

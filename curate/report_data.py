@@ -17,6 +17,7 @@ from curate.reasons import describe
 
 TOKEN_BINS: Final = 24  # histogram bars; the last one collects the tail past the 99th percentile
 QUALITY_BINS: Final = 20
+QUALITY_SERIES: Final = ("kept", "low score", "rejected (other)")
 GROUP_BUCKETS: Final = (
     (2, 2, "2"),
     (3, 3, "3"),
@@ -28,6 +29,8 @@ GROUP_BUCKETS: Final = (
 TABLE_LIMIT: Final = 50  # rows in the leakage and worst-example tables
 SNIPPET_CHARS: Final = 600  # per message, in the examples appendix
 OUTPUT_STATUSES: Final = ("train", "eval", "general_eval")
+# The leakage stage's match columns: which protected file and item, how, and the shared text.
+LEAK_COLUMNS: Final = ("leak_source", "leak_item", "leak_method", "leak_span")
 
 
 def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
@@ -133,17 +136,29 @@ def token_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
 def quality_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
     if "quality_score" not in frame.columns:
         return None
-    scored = frame.filter(pl.col("quality_score").is_not_null() & pl.col("quality_score").is_finite())
+    # Benchmark items are scored too but are not training data: leave them out.
+    scored = frame.filter(
+        pl.col("quality_score").is_not_null()
+        & pl.col("quality_score").is_finite()
+        & (pl.col("origin") != "benchmark")
+    )
     if scored.height == 0:
         return None
-    low, high = float(scored["quality_score"].min()), float(scored["quality_score"].max())  # type: ignore[arg-type]
-    low, high = min(low, 0.0), max(high, 1.0)  # scores are meant for [0, 1]; show outliers too
-    width = (high - low) / QUALITY_BINS or 1.0
-    kept = pl.when(pl.col("status").is_in(OUTPUT_STATUSES)).then(pl.lit("kept")).otherwise(pl.lit("rejected"))
+    least, most = float(scored["quality_score"].min()), float(scored["quality_score"].max())  # type: ignore[arg-type]
+    least, most = min(least, 0.0), max(most, 1.0)  # scores are meant for [0, 1]; show outliers too
+    width = (most - least) / QUALITY_BINS or 1.0
+    low = pl.col("reasons").list.eval(pl.element().struct.field("code") == "quality.low-score").list.any()
+    kept = (
+        pl.when(pl.col("status").is_in(OUTPUT_STATUSES))
+        .then(pl.lit("kept"))
+        .when(low.fill_null(False))
+        .then(pl.lit("low score"))
+        .otherwise(pl.lit("rejected (other)"))
+    )
     binned = (
         scored.select(
             kept.alias("side"),
-            ((pl.col("quality_score") - low) / width)
+            ((pl.col("quality_score") - least) / width)
             .floor()
             .cast(pl.Int64)
             .clip(0, QUALITY_BINS - 1)
@@ -154,7 +169,7 @@ def quality_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
     )
     table = {(b, s): n for b, s, n in binned.iter_rows()}
     bins = [
-        {"label": f"{low + b * width:.2f}", "counts": {s: table.get((b, s), 0) for s in ("kept", "rejected")}}
+        {"label": f"{least + b * width:.2f}", "counts": {s: table.get((b, s), 0) for s in QUALITY_SERIES}}
         for b in range(QUALITY_BINS)
     ]
     stats = scored.select(
@@ -168,7 +183,7 @@ def quality_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
     return {
         "stats": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in stats.items()},
         "bins": bins,
-        "series": ["kept", "rejected"],
+        "series": list(QUALITY_SERIES),
         "signals": signals,
     }
 
@@ -231,10 +246,19 @@ def leakage_rows(frame: pl.DataFrame) -> dict[str, Any]:
         if column not in frame.columns:
             continue
         hits = (
-            _row_refs(frame, ["id", "source", "line", "origin", "status", column])
+            _row_refs(frame, ["id", "source", "line", "origin", "status", *LEAK_COLUMNS, column])
             .explode(column)
             .filter(pl.col(column).struct.field("code").str.starts_with("leakage."))
-            .select("_row", "id", "source", "line", "origin", "status", pl.col(column).struct.unnest())
+            .select(
+                "_row",
+                "id",
+                "source",
+                "line",
+                "origin",
+                "status",
+                pl.col(column).struct.unnest(),
+                *[pl.col(c) if c in frame.columns else pl.lit(None, pl.Utf8).alias(c) for c in LEAK_COLUMNS],
+            )
         )
         parts.append(hits)
     if not parts:
@@ -242,6 +266,12 @@ def leakage_rows(frame: pl.DataFrame) -> dict[str, Any]:
     hits = pl.concat(parts).unique(["_row", "code"], keep="first").sort("_row")
     by_code = dict(hits.group_by("code").len().sort("code").iter_rows())
     rows = hits.head(TABLE_LIMIT).drop("_row", "stage").to_dicts()
+    for row in rows:
+        if row["leak_item"] is not None:
+            method = f" ({row['leak_method']})" if row["leak_method"] else ""
+            row["matched"] = f"item {row['leak_item']} of {row['leak_source']}{method}"
+        else:
+            row["matched"] = f"record {row['ref']}" if row["ref"] else "–"
     return {"total": hits["_row"].n_unique(), "rows": rows, "by_code": by_code}
 
 
@@ -249,7 +279,11 @@ def worst_rows(frame: pl.DataFrame) -> dict[str, Any]:
     """The lowest-scored valid examples; without scores, a few rejected records per first reason."""
     base = ["id", "source", "line", "origin", "status"]
     if "quality_score" in frame.columns:
-        scored = frame.filter(pl.col("quality_score").is_not_null() & pl.col("dedup_key").is_not_null())
+        scored = frame.filter(
+            pl.col("quality_score").is_not_null()
+            & pl.col("dedup_key").is_not_null()
+            & (pl.col("origin") != "benchmark")
+        )
         worst = (
             _row_refs(scored, [*base, "quality_score", "reasons"])
             .top_k(TABLE_LIMIT // 2, by="quality_score", reverse=True)

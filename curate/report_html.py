@@ -236,7 +236,7 @@ def _leakage(data: dict[str, Any]) -> str:
             e(f"{r['source']}:{r['line']}"),
             e(r["status"]),
             f"<code>{e(r['code'])}</code>",
-            f"<code>{e(r['ref'])}</code>",
+            e(r["matched"]),
             e(r["message"]),
         ]
         for r in leakage["rows"]

@@ -143,12 +143,18 @@ def _quality(data: dict[str, Any]) -> list[str]:
         [[_n(stats["records"]), stats["mean"], stats["p10"], stats["p50"], stats["p90"]]],
         {0, 1, 2, 3, 4},
     )
+    series = quality["series"]
     rows = [
-        [b["label"], _n(b["counts"]["kept"]), _n(b["counts"]["rejected"])]
+        [b["label"], *(_n(b["counts"][s]) for s in series)]
         for b in quality["bins"]
-        if b["counts"]["kept"] or b["counts"]["rejected"]
+        if any(b["counts"].values())
     ]
-    lines += ["Histogram (lower bin edge):", "", *_table(["score ≥", "kept", "rejected"], rows, {1, 2})]
+    right = set(range(1, len(series) + 1))
+    lines += [
+        "Histogram (lower bin edge; benchmark items left out):",
+        "",
+        *_table(["score ≥", *series], rows, right),
+    ]
     if quality["signals"]:
         lines += ["Signals: " + ", ".join(f"`{s}`" for s in quality["signals"]), ""]
     return lines
@@ -207,7 +213,7 @@ def _leakage(data: dict[str, Any]) -> list[str]:
             f"{r['source']}:{r['line']}",
             r["status"],
             f"`{r['code']}`",
-            f"`{r['ref'] or '–'}`",
+            r["matched"],
             r["message"],
         ]
         for r in leakage["rows"]
