@@ -1,13 +1,366 @@
-"""leakage: placeholder until its issue lands; passes the frame through unchanged."""
+"""Leakage: reject training examples that contain an eval or benchmark item.
+
+Protected items are the benchmark rows (status "protected") and the eval split (split "eval",
+status "ok"). Candidates are the train split and the general rows (general data is mixed into
+train, so it must be clean too). An item's protected text is its user turns, the question;
+answers count too with ``[leakage] answers = true`` (see the config comment for why not by default).
+
+Tests, cheapest and surest first; a row is rejected once, for its first method:
+1. ``leakage.ngram``: a shared 13-word window, or the whole of a shorter item (at least
+   ``min_words`` words); items shorter than that match an identical user turn only.
+2. ``leakage.near``: shingle containment of the item (reworded copies), then the same test with
+   numbers, names and pronouns masked (template rewrites, method "template").
+3. ``leakage.semantic``: embedding similarity of user turns, opt-in.
+Every match (train id, protected file, item id, method, span) goes to ``findings["leakage"]``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
+from curate.config import LeakageSection
 from curate.context import BuildContext
+from curate.frame import MESSAGES_DTYPE, reject, text_expr
+from curate.leakage.lexical import (
+    build_ngram_index,
+    build_shingle_index,
+    containment_matches,
+    ngram_matches,
+)
+from curate.leakage.semantic import semantic_matches
+from curate.leakage.spans import SPAN_CHARS, shorten, span_text
+from curate.leakage.words import hash_words, split_words
 
 NAME = "leakage"
 
+# Method -> reason code; the order is the precedence when a row matches several items.
+METHODS: dict[str, str] = {
+    "ngram": "leakage.ngram",
+    "exact": "leakage.ngram",
+    "near": "leakage.near",
+    "template": "leakage.near",
+    "semantic": "leakage.semantic",
+}
+CHUNK_ROWS = 100_000  # candidates hashed at a time: bounds memory on million-row builds
+# Containment needs enough shingles to mean something; shorter items rely on the n-gram rule.
+MIN_SHINGLES = 6
+MAX_PIECES_PER_SHINGLE = 20
+MATCHES_PER_ROW = 5  # matches listed per training row in the findings
+
+LEAK_COLUMNS = {
+    "leak_source": pl.Utf8,  # protected file the row leaks from
+    "leak_item": pl.Utf8,  # the protected item's own id (source_id), else its content id
+    "leak_method": pl.Utf8,  # ngram | exact | near | template | semantic
+    "leak_span": pl.Utf8,  # the overlapping text, as written in the training example
+}
+
+
+def protected_mask() -> pl.Expr:
+    return (pl.col("status") == "protected") | ((pl.col("split") == "eval") & (pl.col("status") == "ok"))
+
+
+def candidate_mask() -> pl.Expr:
+    ok = pl.col("status") == "ok"
+    return ok & ((pl.col("split") == "train") | (pl.col("origin") == "general"))
+
 
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
-    return frame
+    config = ctx.config.leakage
+    frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in LEAK_COLUMNS.items()])
+    semantic = config.semantic or ctx.semantic
+    if not config.enabled:
+        ctx.findings[NAME] = {"enabled": False}
+        return frame
+    if "split" not in frame.columns:
+        frame = frame.with_columns(split=pl.lit(None, pl.Utf8))
+    frame = frame.with_row_index("_row")
+    pieces = _pieces(frame.filter(protected_mask()), config.answers)
+    candidates = frame.filter(candidate_mask()).select("_row", "example", "dedup_key")
+    summary: dict[str, Any] = {
+        "protected_items": pieces["_item"].n_unique() if pieces.height else 0,
+        "candidates": candidates.height,
+        "methods": _methods(config, semantic),
+    }
+    if pieces.height == 0 or candidates.height == 0:
+        ctx.findings[NAME] = {**summary, "leaked": 0, "matches": []}
+        return frame.drop("_row")
+    matches = _lexical(candidates, pieces, config, ctx)
+    if semantic:
+        matches = pl.concat([matches, _semantic(candidates, pieces, matches, config, ctx)])
+    matches = _describe(matches, pieces, frame)
+    # A row can match many items (MMLU repeats a reading passage across questions): report its
+    # best few, count the rest, and cut spans only for what is reported.
+    rank = pl.int_range(pl.len()).over("_row")
+    listed = matches.with_columns(_row_matches=pl.len().over("_row")).filter(rank < MATCHES_PER_ROW)
+    listed = _cut_spans(listed.head(config.max_findings), frame)
+    best = _cut_spans(matches.filter(rank == 0), frame)
+    frame = _apply(frame, best)
+    summary["leaked"] = best.height
+    summary["by_method"] = dict(best.group_by("method").len().sort("method").iter_rows())
+    summary["by_source"] = dict(best.group_by("source").len().sort("source").iter_rows())
+    summary["matches"] = [
+        {
+            "id": row["train_id"],
+            "train_source": row["train_source"],
+            "train_line": row["train_line"],
+            "protected_source": row["source"],
+            "item": row["item"],
+            "method": row["method"],
+            "score": round(row["score"], 4) if row["score"] is not None else None,
+            "span": row["span"],
+            "row_matches": row["_row_matches"],  # all matches of this training row, listed or not
+        }
+        for row in listed.iter_rows(named=True)
+    ]
+    summary["matches_total"] = matches.height
+    ctx.findings[NAME] = summary
+    return frame.drop("_row")
+
+
+def _methods(config: LeakageSection, semantic: bool) -> list[str]:
+    methods = ["ngram"]
+    if config.near:
+        methods.append("near")
+    if config.template:
+        methods.append("template")
+    if semantic:
+        methods.append("semantic")
+    return methods
+
+
+def _pieces(protected: pl.DataFrame, answers: bool) -> pl.DataFrame:
+    """Protected texts: one per item (its user turns), plus its assistant turns where configured."""
+    item_id = pl.coalesce(pl.col("source_id"), pl.col("id"))
+    base = protected.filter(pl.col("dedup_key").is_not_null()).select(
+        pl.col("_row").alias("_item"), pl.col("id").alias("item_row_id"), "source", item_id.alias("item")
+    )
+    texts = [protected.filter(pl.col("dedup_key").is_not_null()).select(text_expr("user").alias("text"))]
+    kinds = ["question"]
+    if answers:
+        texts.append(
+            protected.filter(pl.col("dedup_key").is_not_null()).select(text_expr("assistant").alias("text"))
+        )
+        kinds.append("answer")
+    parts = [
+        pl.concat([base, t], how="horizontal").with_columns(kind=pl.lit(k))
+        for t, k in zip(texts, kinds, strict=True)
+    ]
+    pieces = pl.concat(parts).filter(pl.col("text").str.strip_chars() != "")
+    pieces = pieces.with_columns(words=split_words(pieces["text"]))
+    pieces = pieces.with_columns(n_words=pl.col("words").list.len())
+    if answers:  # a short answer ("B", "18") is not evidence of anything
+        pieces = pieces.filter((pl.col("kind") == "question") | (pl.col("n_words") >= 13))
+    return pieces.with_row_index("piece").with_columns(pl.col("piece").cast(pl.Int64))
+
+
+def _lexical(
+    candidates: pl.DataFrame, pieces: pl.DataFrame, config: LeakageSection, ctx: BuildContext
+) -> pl.DataFrame:
+    plain = hash_words(pieces["words"])
+    ngram_index = build_ngram_index(plain, config.ngram, config.min_words)
+    near_index = (
+        build_shingle_index(plain, config.shingle, MIN_SHINGLES, MAX_PIECES_PER_SHINGLE)
+        if config.near
+        else None
+    )
+    template_index = (
+        build_shingle_index(
+            hash_words(pieces["words"], masked=True),
+            config.template_shingle,
+            MIN_SHINGLES,
+            MAX_PIECES_PER_SHINGLE,
+        )
+        if config.template
+        else None
+    )
+    found: list[pl.DataFrame] = []
+    with ctx.task("checking leakage", candidates.height) as task:
+        for chunk in candidates.iter_slices(CHUNK_ROWS):
+            texts = chunk.select(text_expr("all").alias("t"))["t"]
+            words = split_words(texts)
+            hashed = hash_words(words)
+            parts = [ngram_matches(hashed, ngram_index).with_columns(method=pl.lit("ngram"))]
+            if near_index is not None:
+                parts.append(
+                    containment_matches(hashed, near_index, config.containment).with_columns(
+                        method=pl.lit("near")
+                    )
+                )
+            if template_index is not None:
+                masked = hash_words(words, masked=True)
+                parts.append(
+                    containment_matches(masked, template_index, config.template_containment).with_columns(
+                        method=pl.lit("template")
+                    )
+                )
+            hits = pl.concat(parts)
+            if hits.height:
+                found.append(_rows_of(hits, chunk["_row"]))
+            ctx.progress.advance(task, chunk.height)
+    short = pieces.filter(pl.col("n_words") < config.min_words)
+    if short.height:
+        found.append(_exact_turns(candidates, short))
+    return pl.concat(found) if found else _no_matches()
+
+
+MATCHES_SCHEMA = {
+    "_row": pl.UInt32,  # the training row
+    "piece": pl.Int64,  # the protected text it matched
+    "method": pl.Utf8,
+    "score": pl.Float64,
+    "first": pl.Int64,  # span in words of the training text (null where the span is given whole)
+    "last": pl.Int64,
+    "span": pl.Utf8,
+}
+
+
+def _no_matches() -> pl.DataFrame:
+    return pl.DataFrame(schema=MATCHES_SCHEMA)
+
+
+def _rows_of(hits: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
+    """Chunk positions replaced by frame rows; spans are cut later, only for matches reported."""
+    return hits.select(
+        pl.Series("_row", rows.gather(hits["doc"].to_numpy()).to_list(), pl.UInt32),
+        "piece",
+        "method",
+        "score",
+        "first",
+        "last",
+        pl.lit(None, pl.Utf8).alias("span"),
+    )
+
+
+def _cut_spans(matches: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Fill ``span`` from each training example's text where the match has word positions."""
+    todo = matches.filter(pl.col("span").is_null() & pl.col("first").is_not_null())
+    if todo.height == 0:
+        return matches
+    texts = dict(
+        frame.join(todo.select("_row").unique(), on="_row", how="semi")
+        .select("_row", text_expr("all").alias("t"))
+        .iter_rows()
+    )
+    spans = [
+        span_text(texts[row], first, last)
+        for row, first, last in todo.select("_row", "first", "last").iter_rows()
+    ]
+    cut = todo.select("_row", "piece", "method", pl.Series("_span", spans, pl.Utf8))
+    return (
+        matches.join(cut, on=["_row", "piece", "method"], how="left", maintain_order="left")
+        .with_columns(span=pl.coalesce("span", "_span"))
+        .drop("_span")
+    )
+
+
+def _exact_turns(candidates: pl.DataFrame, short: pl.DataFrame) -> pl.DataFrame:
+    """Very short items: a candidate leaks when one of its user turns is the item, word for word."""
+    key = pl.col("words").list.eval(pl.element().str.to_lowercase()).list.join(" ")
+    items = short.select("piece", key.alias("key"))
+    turns = (
+        candidates.filter(pl.col("dedup_key").is_not_null())
+        .select("_row", pl.col("example").str.json_decode(MESSAGES_DTYPE).struct.field("messages").alias("m"))
+        .explode("m")
+        .filter(pl.col("m").struct.field("role") == "user")
+        .select("_row", pl.col("m").struct.field("content").alias("span"))
+    )
+    turns = turns.with_columns(words=split_words(turns["span"])).with_columns(key=key)
+    return (
+        turns.join(items, on="key")
+        .select(
+            pl.col("_row").cast(pl.UInt32),
+            "piece",
+            pl.lit("exact").alias("method"),
+            pl.lit(1.0).alias("score"),
+            pl.lit(None, pl.Int64).alias("first"),
+            pl.lit(None, pl.Int64).alias("last"),
+            pl.col("span").map_elements(lambda s: shorten(s, SPAN_CHARS), return_dtype=pl.Utf8),
+        )
+        .unique(["_row", "piece"])
+    )
+
+
+def _semantic(
+    candidates: pl.DataFrame,
+    pieces: pl.DataFrame,
+    lexical: pl.DataFrame,
+    config: LeakageSection,
+    ctx: BuildContext,
+) -> pl.DataFrame:
+    """Embedding matches for the candidates the lexical tests left clean (the rest are rejected anyway)."""
+    remaining = candidates.join(lexical.select("_row").unique(), on="_row", how="anti")
+    texts = remaining.select(text_expr("user").alias("t"))["t"].fill_null("").to_list()
+    questions = pieces.filter(pl.col("kind") == "question")
+    with ctx.task("embedding for semantic leakage", len(texts) + questions.height) as task:
+        found = semantic_matches(
+            texts,
+            questions["text"].to_list(),
+            config.semantic_threshold,
+            progress=lambda n: ctx.progress.advance(task, n),
+        )
+    return found.select(
+        pl.Series("_row", remaining["_row"].gather(found["doc"].to_numpy()).to_list(), pl.UInt32),
+        pl.Series("piece", questions["piece"].gather(found["piece"].to_numpy()).to_list(), pl.Int64),
+        pl.lit("semantic").alias("method"),
+        "score",
+        pl.lit(None, pl.Int64).alias("first"),
+        pl.lit(None, pl.Int64).alias("last"),
+        pl.Series("span", [shorten(texts[d], SPAN_CHARS) for d in found["doc"].to_list()], pl.Utf8),
+    )
+
+
+def _describe(matches: pl.DataFrame, pieces: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """Each match with its protected item and training row named, and its precedence."""
+    precedence = {method: i for i, method in enumerate(METHODS)}
+    return (
+        matches.join(pieces.select("piece", "_item", "item_row_id", "source", "item"), on="piece")
+        .join(
+            frame.select(
+                "_row",
+                pl.col("id").alias("train_id"),
+                pl.col("source").alias("train_source"),
+                pl.col("line").alias("train_line"),
+            ),
+            on="_row",
+        )
+        .with_columns(precedence=pl.col("method").replace_strict(precedence, return_dtype=pl.Int8))
+        .sort("_row", "precedence", pl.col("span").str.len_chars(), descending=[False, False, True])
+        .unique(["_row", "_item", "method"], keep="first", maintain_order=True)
+    )
+
+
+def _apply(frame: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+    """Reject each leaking row once, for its best match, and fill the leak_* columns."""
+    if matches.height == 0:
+        return frame
+    best = matches.unique("_row", keep="first", maintain_order=True).select(
+        "_row",
+        pl.col("source").alias("_leak_source"),
+        pl.col("item").alias("_leak_item"),
+        pl.col("method").alias("_leak_method"),
+        pl.col("span").alias("_leak_span"),
+        pl.col("item_row_id").alias("_leak_ref"),
+    )
+    frame = frame.join(best, on="_row", how="left", maintain_order="left").with_columns(
+        leak_source=pl.col("_leak_source"),
+        leak_item=pl.col("_leak_item"),
+        leak_method=pl.col("_leak_method"),
+        leak_span=pl.col("_leak_span"),
+    )
+    for method, code in METHODS.items():
+        frame = reject(
+            frame,
+            pl.col("_leak_method") == method,
+            code,
+            pl.format(
+                'contains item {} of {} ({} match): "{}"',
+                pl.col("_leak_item"),
+                pl.col("_leak_source"),
+                pl.lit(method),
+                pl.col("_leak_span").str.slice(0, 160),
+            ),
+            ref=pl.col("_leak_ref"),
+        )
+    return frame.drop("_leak_source", "_leak_item", "_leak_method", "_leak_span", "_leak_ref")

@@ -1,0 +1,108 @@
+"""Texts as arrays of hashed words, and hashes of every word window, all vectorised.
+
+Tokenising happens in polars (one regex pass, no Python loop); hashing windows happens in
+numpy with a polynomial hash over prefix sums, so an n-gram of any length costs two vector
+operations and two documents share a window hash exactly when they share the words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+# A number with its separators is one token ("3.5", "1,000"), so masking it is one word whichever
+# way a rewrite writes it; everything else is a run of word characters (Unicode-aware).
+TOKEN: Final = r"\d+(?:[.,]\d+)*|\w+"
+# Template rewrites change names, numbers and with the name often the pronouns.
+PRONOUNS: Final = ("he", "she", "him", "her", "his", "hers", "himself", "herself")
+
+_R: Final = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
+_R_INV: Final = pow(_R, -1, 2**64)
+_SEED: Final = 0x5EED
+
+
+@dataclass
+class Words:
+    """Hashed words of many documents, flattened: document d is ``hashes[offsets[d]:offsets[d+1]]``."""
+
+    offsets: np.ndarray  # int64, one more than the number of documents
+    hashes: np.ndarray  # uint64 word hashes
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def windows(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every n-word window that fits inside one document: (document, start position, hash).
+
+        The start position counts words from the start of its document.
+        """
+        total = len(self.hashes)
+        if total < n or n <= 0:
+            empty = np.empty(0, np.int64)
+            return empty, empty, np.empty(0, np.uint64)
+        prefix, inverse, doc_of = self._prepared
+        starts = np.arange(total - n + 1, dtype=np.int64)
+        docs = doc_of[: total - n + 1]
+        fits = starts + n <= self.offsets[1:][docs]
+        starts, docs = starts[fits], docs[fits]
+        # (prefix[i+n] - prefix[i]) is the window's hash times R**i; undo that factor.
+        window = (prefix[starts + n] - prefix[starts]) * inverse[starts]
+        return docs, starts - self.offsets[docs], window
+
+    @cached_property
+    def _prepared(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Prefix sums of hash * R**i, the inverse powers, and each position's document."""
+        total = len(self.hashes)
+        prefix = np.zeros(total + 1, np.uint64)
+        np.cumsum(self.hashes * _powers(_R, total), out=prefix[1:])
+        doc_of = np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int64), self.lengths)
+        return prefix, _powers(_R_INV, total), doc_of
+
+
+def _powers(base: int, count: int) -> np.ndarray:
+    """base**0 .. base**(count-1) modulo 2**64 (uint64 products wrap, which is the modulus)."""
+    powers = np.full(count, base, np.uint64)
+    if count:
+        powers[0] = 1
+    return np.cumprod(powers, dtype=np.uint64)
+
+
+def split_words(texts: pl.Series) -> pl.Series:
+    """Each text as its list of tokens (original case, NFKC-normalised)."""
+    return texts.fill_null("").str.normalize("NFKC").str.extract_all(TOKEN)
+
+
+def hash_words(words: pl.Series, masked: bool = False) -> Words:
+    """Hash tokens case-insensitively; ``masked`` replaces numbers, capitalised words and
+    pronouns by placeholders, so "Natalia sold 48 clips" and "Omar sold 12 clips" hash alike."""
+    lengths = words.list.len().fill_null(0).to_numpy().astype(np.int64)
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = words.explode().drop_nulls()
+    lower = flat.str.to_lowercase()
+    if masked:
+        frame = pl.DataFrame({"w": flat, "l": lower})
+        lower = frame.select(
+            pl.when(pl.col("w").str.contains(r"^\d"))
+            .then(pl.lit("<num>"))
+            .when(pl.col("w").str.contains(r"^\p{Lu}"))
+            .then(pl.lit("<name>"))
+            .when(pl.col("l").is_in(PRONOUNS))
+            .then(pl.lit("<pron>"))
+            .otherwise(pl.col("l"))
+        ).to_series()
+    hashes = lower.hash(seed=_SEED).to_numpy() if len(lower) else np.empty(0, np.uint64)
+    return Words(offsets, hashes.astype(np.uint64, copy=False))
+
+
+def member(values: np.ndarray, table: pl.Series) -> np.ndarray:
+    """Which ``values`` occur in ``table`` (a polars hash set: far faster than numpy's
+    searchsorted or isin on millions of random 64-bit keys)."""
+    if len(table) == 0 or len(values) == 0:
+        return np.zeros(len(values), bool)
+    return pl.Series(values, dtype=pl.UInt64).is_in(table.implode()).to_numpy()
