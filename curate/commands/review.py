@@ -1,4 +1,4 @@
-"""curate review: placeholder until the review issue lands."""
+"""curate review: open a build in the review app, or export the decisions made so far."""
 
 from __future__ import annotations
 
@@ -9,13 +9,57 @@ from typing import Any
 from curate.commands import help_formatter
 from curate.errors import CurateError
 
+EXAMPLES = """Example usage:
+  curate review build/samples                       # decisions go to ./reviews.sqlite
+  curate review build/samples --reviewer ana --db ../reviews.sqlite
+  curate review build/samples --export decisions.jsonl
+
+Keys: j/k move, a accept, r reject, e edit, u undo, space mark, A/R bulk, / search, f filter,
+s sort, d duplicate group, c leakage match, ? help, q quit, ctrl+p command palette.
+Decisions are saved the moment they are made; the next `curate build` applies them
+(review.db in curate.toml, relative to its folder: the same ./reviews.sqlite when both
+commands run from the project folder).
+"""
+
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("review", help="review a build in a terminal app (not built yet)",
-                                   epilog="Example usage:\n  curate review build/samples", formatter_class=help_formatter())
-    parser.add_argument("build", type=Path)
+    parser = subparsers.add_parser(
+        "review",
+        help="review a build in a terminal app; decisions apply on the next build",
+        description="Browse, filter and decide on a build's examples (examples.parquet).",
+        epilog=EXAMPLES,
+        formatter_class=help_formatter(),
+    )
+    parser.add_argument("build", type=Path, help="build folder (or its examples.parquet)")
+    parser.add_argument("--db", type=Path, metavar="PATH", help="decision store (default: ./reviews.sqlite)")
+    parser.add_argument(
+        "--reviewer",
+        metavar="NAME",
+        help="name recorded with each decision (default: $CURATE_REVIEWER, else the login name)",
+    )
+    parser.add_argument(
+        "--export", type=Path, metavar="JSONL", help="write the decisions in force as JSONL and exit (no app)"
+    )
+    parser.add_argument("--log", action="store_true", help="with --export: the whole append-only log instead")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise CurateError("curate review is not implemented yet")
+    from curate.review_store import DEFAULT_DB, ReviewStore, export_decisions
+
+    db: Path = args.db if args.db is not None else Path(DEFAULT_DB)
+    if args.export is not None:
+        if not db.is_file():
+            raise CurateError("no review store here", str(db), "pass --db PATH")
+        with ReviewStore(db, readonly=True) as store:
+            count = export_decisions(store, args.export, full_log=args.log)
+        print(f"wrote {count:,} {'log rows' if args.log else 'decisions'} to {args.export}")
+        return 0
+    build: Path = args.build
+    if not build.exists():
+        raise CurateError("no such build folder", str(build), "run curate build first")
+    from tui.app import make_app  # textual only here: `import curate` stays light
+
+    app = make_app(build, db, args.reviewer)
+    app.run()
+    return 0

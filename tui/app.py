@@ -1,0 +1,404 @@
+"""`curate review`: the Textual app where people decide what the model learns.
+
+``make_app`` is the one way to build the app, shared by the CLI and the tests. The app is thin:
+the data and the decisions live in tui.model.ReviewModel and curate.review_store, and every
+decision is committed to SQLite before the screen shows it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Static
+
+from curate.review_store import DEFAULT_DB, ReviewStore
+from tui.model import SORT_KEYS, Filter, ReviewModel, Sort, messages_of
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.editor import EditorScreen
+from tui.screens.filter import FilterScreen
+from tui.screens.group import GroupScreen
+from tui.screens.help import HelpScreen
+from tui.screens.leakage import LeakageScreen
+from tui.widgets.detail import DetailPane
+from tui.widgets.example_list import ExampleList, ListHeader
+
+ACTION_WORDS = {"accept": "accepted", "reject": "rejected", "edit": "edited"}
+
+
+class ReviewApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "curate review"
+    BINDINGS = [
+        Binding("j,down", "move(1)", "down", key_display="j/↓"),
+        Binding("k,up", "move(-1)", "up", key_display="k/↑"),
+        Binding("a", "decide('accept')", "accept"),
+        Binding("r", "decide('reject')", "reject"),
+        Binding("e", "edit", "edit"),
+        Binding("u", "undo", "undo"),
+        Binding("space", "mark", "mark"),
+        Binding("A", "bulk('accept')", "accept marked/all", key_display="A"),
+        Binding("R", "bulk('reject')", "reject marked/all", key_display="R"),
+        Binding("slash", "search", "search", key_display="/"),
+        Binding("f", "filter", "filter"),
+        Binding("s", "sort", "sort"),
+        Binding("d", "group", "dup group"),
+        Binding("c", "leakage", "leak"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit", "quit"),
+        Binding("S", "reverse_sort", "reverse the sort", show=False),
+        Binding("pagedown", "page(1)", "page down", show=False),
+        Binding("pageup", "page(-1)", "page up", show=False),
+        Binding("home,g", "jump(0)", "first row", show=False, key_display="home/g"),
+        Binding("end,G", "jump(-1)", "last row", show=False, key_display="end/G"),
+        Binding("x", "clear_marks", "clear the marks", show=False),
+        Binding("escape", "clear_search", "clear the search", show=False),
+    ]
+
+    def __init__(self, model: ReviewModel, *, background: bool = True) -> None:
+        super().__init__()
+        self.model = model
+        self.background = background
+        self.sub_title = str(model.build)
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="counter")
+        with Horizontal(id="panes"):
+            with Vertical(id="list-pane"):
+                yield ListHeader(id="list-header")
+                yield ExampleList(self.model, id="list")
+                yield Input(placeholder="search the text (Enter applies, Esc closes)", id="search")
+            yield DetailPane(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).display = False
+        example_list = self.list
+        example_list.focus()
+        example_list.reload()
+        self.refresh_status()
+        if self.background:
+            self.load_in_background()
+        else:
+            self.model.load_examples()
+            self.loaded()
+
+    @work(thread=True, exclusive=True, group="load")
+    def load_in_background(self) -> None:
+        self.model.load_examples()
+        self.call_from_thread(self.loaded)
+
+    def loaded(self) -> None:
+        self.list.repaint()
+        self.show_current()
+
+    @property
+    def list(self) -> ExampleList:
+        return self.query_one("#list", ExampleList)
+
+    def refresh_status(self) -> None:
+        model = self.model
+        parts = [f"reviewed {model.reviewed():,} / {model.total:,}", f"showing {len(model):,}"]
+        if model.marks:
+            parts.append(f"marked {len(model.marks):,}")
+        described = model.filter.describe()
+        if described:
+            parts.append(f"filter: {described}")
+        parts.append(f"sort: {model.sort.key}{' ▼' if model.sort.descending else ''}")
+        parts.append(f"reviewer: {model.reviewer}")
+        self.query_one("#counter", Static).update(" · ".join(parts))
+        self.query_one("#list-header", ListHeader).show(model.sort.key, model.sort.descending)
+
+    def show_current(self) -> None:
+        row = self.list.current_row()
+        pane = self.query_one("#detail", DetailPane)
+        if row is None:
+            pane.show(None, None)
+        else:
+            pane.show(self.model.details(row), self.model.decision_for(row))
+
+    @on(ExampleList.CursorMoved)
+    def cursor_moved(self) -> None:
+        self.show_current()
+
+    @on(ListHeader.SortClicked)
+    def header_clicked(self, event: ListHeader.SortClicked) -> None:
+        same = self.model.sort.key == event.key
+        self.set_sort(Sort(event.key, not self.model.sort.descending if same else False))
+
+    # -- moving ------------------------------------------------------------------------------
+
+    def action_move(self, delta: int) -> None:
+        self.list.move(delta)
+
+    def action_page(self, direction: int) -> None:
+        self.list.page(direction)
+
+    def action_jump(self, position: int) -> None:
+        self.list.move_to(position if position >= 0 else len(self.model) - 1)
+
+    # -- deciding ----------------------------------------------------------------------------
+
+    def after_decision(self, message: str, advance: bool = True) -> None:
+        self.list.repaint()
+        self.refresh_status()
+        if advance and self.list.cursor < len(self.model) - 1:
+            self.list.move(1)
+        else:
+            self.show_current()
+        self.notify(message, timeout=2)
+
+    def action_decide(self, action: str) -> None:
+        row = self.list.current_row()
+        if row is None:
+            return
+        self.model.decide([row], action)
+        self.after_decision(f"{ACTION_WORDS[action]} {self.model.index['id'][row]}")
+
+    def action_edit(self) -> None:
+        row = self.list.current_row()
+        if row is None:
+            return
+        decision = self.model.decision_for(row)
+        example = self.model.example_text(row)
+        messages = decision.messages if decision and decision.action == "edit" and decision.messages else None
+        messages = messages or messages_of(example)
+        if messages is None:
+            self.notify("this row is not a chat conversation: nothing to edit", severity="warning")
+            return
+
+        def saved(result: list[dict[str, Any]] | None) -> None:
+            if result is None:
+                return
+            self.model.decide([row], "edit", messages=result)
+            self.after_decision(f"edited {self.model.index['id'][row]}", advance=False)
+
+        self.push_screen(EditorScreen(messages, example), saved)
+
+    def action_undo(self) -> None:
+        ids = self.model.undo()
+        self.list.repaint()
+        self.refresh_status()
+        self.show_current()
+        self.notify(f"undid the decision on {len(ids)} example(s)" if ids else "nothing to undo", timeout=2)
+
+    def action_mark(self) -> None:
+        row = self.list.current_row()
+        if row is None:
+            return
+        self.model.toggle_mark(row)
+        self.refresh_status()
+        self.list.repaint()
+        self.list.move(1)
+
+    def action_clear_marks(self) -> None:
+        self.model.marks.clear()
+        self.list.repaint()
+        self.refresh_status()
+
+    def action_bulk(self, action: str) -> None:
+        model = self.model
+        if model.marks:
+            rows: list[int] = sorted(model.marks)
+            what = f"the {len(rows):,} marked rows"
+        else:
+            rows = model.view.to_list()
+            described = model.filter.describe() or "no filter"
+            what = f"all {len(rows):,} rows in the filter ({described})"
+        if not rows:
+            self.notify("no rows to decide on", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            count = model.decide(rows, action)
+            model.marks.clear()
+            self.after_decision(
+                f"{ACTION_WORDS[action]} {count:,} examples (u undoes them at once)", advance=False
+            )
+
+        self.push_screen(ConfirmScreen(f"{action.capitalize()} {what}?"), answered)
+
+    # -- finding -----------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.value = self.model.filter.search
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        self.apply_filter(self.model.with_filter(search=event.value.strip()))
+        self.list.focus()
+
+    def action_clear_search(self) -> None:
+        box = self.query_one("#search", Input)
+        if box.display:
+            box.display = False
+            self.list.focus()
+        elif self.model.filter.search:
+            self.apply_filter(self.model.with_filter(search=""))
+
+    def apply_filter(self, new_filter: Filter) -> None:
+        keep = self.list.current_row()
+        self.model.apply(new_filter)
+        self.list.reload(keep)
+        self.refresh_status()
+        self.show_current()
+
+    def set_sort(self, sort: Sort) -> None:
+        keep = self.list.current_row()
+        self.model.apply(sort=sort)
+        self.list.reload(keep)
+        self.refresh_status()
+
+    def action_filter(self) -> None:
+        model = self.model
+
+        def chosen(result: Filter | None) -> None:
+            if result is not None:
+                self.apply_filter(result)
+
+        self.push_screen(
+            FilterScreen(
+                model.filter, model.values_of("status"), model.codes_present(), model.values_of("source")
+            ),
+            chosen,
+        )
+
+    def action_sort(self) -> None:
+        keys = list(SORT_KEYS)
+        current = keys.index(self.model.sort.key) if self.model.sort.key in keys else 0
+        self.set_sort(Sort(keys[(current + 1) % len(keys)], self.model.sort.descending))
+
+    def action_reverse_sort(self) -> None:
+        self.set_sort(Sort(self.model.sort.key, not self.model.sort.descending))
+
+    # -- views -------------------------------------------------------------------------------
+
+    def action_group(self) -> None:
+        import polars as pl
+
+        row = self.list.current_row()
+        if row is None:
+            return
+        group = self.model.index["group"][row]
+        if group is None:
+            self.notify("this row is in no duplicate group", severity="warning")
+            return
+        members = self.model.rows_where(pl.col("cluster_id") == group)
+        self.push_screen(GroupScreen(int(group), list(members.iter_rows(named=True))))
+
+    def action_leakage(self) -> None:
+        import polars as pl
+
+        row = self.list.current_row()
+        if row is None:
+            return
+        details = self.model.details(row)
+        item = details.get("leak_item")
+        if not item:
+            self.notify("no leakage match on this row", severity="warning")
+            return
+        same_item = (pl.col("source_id") == item) | (pl.col("id") == item)
+        source = details.get("leak_source")
+        found = self.model.rows_where(same_item & (pl.col("source") == source) if source else same_item)
+        if found.height == 0 and source:
+            found = self.model.rows_where(same_item & (pl.col("id") != details["id"]))
+        protected = found.row(0, named=True) if found.height else None
+        self.push_screen(LeakageScreen(details, protected))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_help()))
+
+    def key_help(self) -> list[tuple[str, str]]:
+        keys = []
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            shown = binding.key_display or binding.key.replace("question_mark", "?").replace("slash", "/")
+            keys.append((shown, binding.description))
+        keys += [
+            ("ctrl+p", "command palette: every action, sort by any column, filter presets"),
+            ("click a title", "sort by that column (again: reverse)"),
+            ("e, then ctrl+s", "save an edit (validated again; refused with the reason when invalid)"),
+        ]
+        return keys
+
+    # -- command palette ---------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Accept", "accept the row under the cursor", lambda: self.action_decide("accept"))
+        yield SystemCommand("Reject", "reject the row under the cursor", lambda: self.action_decide("reject"))
+        yield SystemCommand("Edit", "edit the conversation", self.action_edit)
+        yield SystemCommand("Undo", "undo the last decision (a bulk one at once)", self.action_undo)
+        yield SystemCommand(
+            "Accept marked or all in filter",
+            "bulk accept, with a confirmation",
+            lambda: self.action_bulk("accept"),
+        )
+        yield SystemCommand(
+            "Reject marked or all in filter",
+            "bulk reject, with a confirmation",
+            lambda: self.action_bulk("reject"),
+        )
+        yield SystemCommand("Filter…", "status, reason, score, group, source, decision", self.action_filter)
+        yield SystemCommand("Clear filter", "show every row", lambda: self.apply_filter(Filter()))
+        yield SystemCommand(
+            "Show undecided",
+            "rows without a decision",
+            lambda: self.apply_filter(self.model.with_filter(decision="none")),
+        )
+        yield SystemCommand(
+            "Show rejected",
+            "rows the build rejected",
+            lambda: self.apply_filter(self.model.with_filter(status="rejected")),
+        )
+        for key in SORT_KEYS:
+            yield SystemCommand(
+                f"Sort by {key}",
+                f"sort the list by {key}",
+                lambda key=key: self.set_sort(Sort(key, self.model.sort.descending)),
+            )  # type: ignore[misc]
+        yield SystemCommand("Duplicate group", "members side by side", self.action_group)
+        yield SystemCommand("Leakage match", "the protected item this row matches", self.action_leakage)
+        yield SystemCommand("Help", "every key", self.action_help)
+
+
+def default_reviewer(configured: str = "") -> str:
+    if configured:
+        return configured
+    env = os.environ.get("CURATE_REVIEWER")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "reviewer"
+
+
+def make_app(
+    build: Path, db: Path | None = None, reviewer: str | None = None, *, background: bool = True
+) -> ReviewApp:
+    """The review app for a build folder (or an examples.parquet) and a decision store.
+
+    ``db`` defaults to ./reviews.sqlite in the folder the command runs from, the file a build run
+    from that folder (its curate.toml there) applies.
+    """
+    store = ReviewStore(db if db is not None else Path(DEFAULT_DB))
+    model = ReviewModel(build, store, reviewer or default_reviewer())
+    return ReviewApp(model, background=background)
