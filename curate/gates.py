@@ -200,6 +200,7 @@ def measure(
         "train_general": ((status == "train") & (pl.col("origin") == "general")).sum(),
         "leaked": (status.is_in(OUTPUT_STATUSES) & leaked_expr(columns)).sum(),
         "protected_items": status.is_in(["protected", "eval"]).sum(),
+        "general": (pl.col("origin") == "general").sum(),
     }
     row = frame.select(**{name: expr.cast(pl.Int64) for name, expr in exprs.items()}).row(0, named=True)
     findings = manifest.get("findings") or {}
@@ -240,11 +241,15 @@ def measure(
     if not row["train"]:
         notes["general_share"] = "no train records"
     ratio = ((manifest.get("config") or {}).get("mix") or {}).get("ratio")
-    if isinstance(ratio, int | float) and out["general_share"] is not None:
-        out["general_shortfall"] = max(0.0, float(ratio) - out["general_share"])
+    out["general_shortfall"] = None
+    if not row["general"]:
+        notes["general_shortfall"] = "no general data in this build"  # the mix ratio applies only with some
+    elif not isinstance(ratio, int | float):
+        notes["general_shortfall"] = "no mix ratio in the manifest"
+    elif out["general_share"] is None:
+        notes["general_shortfall"] = "no train records"
     else:
-        out["general_shortfall"] = None
-        notes["general_shortfall"] = "no mix ratio in the manifest" if ratio is None else "no train records"
+        out["general_shortfall"] = max(0.0, float(ratio) - out["general_share"])
     out["mix_ratio"] = ratio
     out["tokens"] = _percentiles(frame, percentiles or list(DEFAULT_PERCENTILES))
     if out["tokens"] is None:
