@@ -289,7 +289,7 @@ class ReviewModel:
         """Rows with a decision in force (identical conversations share an id and a decision)."""
         if not self.decisions:
             return 0
-        return int(self.index["id"].is_in(pl.Series(list(self.decisions), dtype=pl.Utf8)).sum())
+        return int(self.index.select(pl.col("id").is_in(list(self.decisions)).sum()).item())
 
     def row_at(self, position: int) -> int:
         return int(self.view[position])

@@ -105,7 +105,7 @@ def apply_decisions(
 
 
 def _id_in(ids: dict[str, Any] | set[str]) -> pl.Expr:
-    return pl.col("id").is_in(pl.Series(sorted(ids), dtype=pl.Utf8))
+    return pl.col("id").is_in(sorted(ids))
 
 
 def _not_protected() -> pl.Expr:
@@ -304,9 +304,7 @@ def _recheck(frame: pl.DataFrame, rows: set[int], edited: set[str], ctx: BuildCo
     """Catch what the earlier stages would have caught on rows the review brought back or changed."""
     if not rows and not edited:
         return frame
-    touched = (pl.col("_review_row").is_in(pl.Series(sorted(rows), dtype=pl.UInt32)) | _id_in(edited)) & (
-        pl.col("status") == "ok"
-    )
+    touched = (pl.col("_review_row").is_in(sorted(rows)) | _id_in(edited)) & (pl.col("status") == "ok")
     if "tokens" in frame.columns:
         limit = ctx.config.validate.max_tokens
         frame = reject(
@@ -330,7 +328,7 @@ def _recheck(frame: pl.DataFrame, rows: set[int], edited: set[str], ctx: BuildCo
             kept = dict(clashes.select("_review_row", "_kept_id").iter_rows())
             frame = reject(
                 frame,
-                pl.col("_review_row").is_in(pl.Series(sorted(kept), dtype=pl.UInt32)),
+                pl.col("_review_row").is_in(sorted(kept)),
                 "dedup.exact",
                 pl.format(
                     "after review: exact duplicate of {}",
