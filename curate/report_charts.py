@@ -45,7 +45,7 @@ def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
     magnitude = 10 ** (len(str(int(value))) - 1)
-    for factor in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
+    for factor in (1, 1.2, 1.6, 2, 2.4, 3.2, 4, 6, 8, 10):  # each splits into 4 round ticks
         if factor * magnitude >= value:
             return factor * magnitude
     return 10.0 * magnitude

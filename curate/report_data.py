@@ -110,23 +110,27 @@ def token_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
         )
         .sort(pl.col("status").replace_strict({s: i for i, s in enumerate(OUTPUT_STATUSES)}, default=9))
     )
+    # Bins span the bulk (first token count to the 99th percentile); the last bin holds the tail.
+    least = int(kept["tokens"].min() or 0)  # type: ignore[arg-type]
     ceiling = float(kept["tokens"].quantile(0.99, "linear") or 1)
-    step = _nice_step(ceiling / (TOKEN_BINS - 1))
+    step = _nice_step(max(ceiling - least, 1) / (TOKEN_BINS - 1))
+    start = least // step * step
     binned = (
-        kept.select(pl.col("status"), (pl.col("tokens") // step).clip(0, TOKEN_BINS - 1).alias("bin"))
+        kept.select(
+            pl.col("status"), ((pl.col("tokens") - start) // step).clip(0, TOKEN_BINS - 1).alias("bin")
+        )
         .group_by("bin", "status")
         .len()
     )
     statuses = [s for s in OUTPUT_STATUSES if s in set(stats["status"])]
     table = {(b, s): n for b, s, n in binned.iter_rows()}
     last = int(binned["bin"].max() or 0)  # type: ignore[arg-type]
-    bins = [
-        {
-            "label": f"{b * step:,}–{(b + 1) * step - 1:,}" if b < TOKEN_BINS - 1 else f"≥ {b * step:,}",
-            "counts": {s: table.get((b, s), 0) for s in statuses},
-        }
-        for b in range(last + 1)
-    ]
+    bins = []
+    for b in range(last + 1):
+        low = start + b * step
+        label = f"{low:,}–{low + step - 1:,}" if step > 1 else f"{low:,}"
+        label = label if b < TOKEN_BINS - 1 else f"≥ {low:,}"
+        bins.append({"label": label, "counts": {s: table.get((b, s), 0) for s in statuses}})
     rows = [
         {k: (round(v, 1) if isinstance(v, float) else v) for k, v in row.items()} for row in stats.to_dicts()
     ]

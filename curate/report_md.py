@@ -12,7 +12,7 @@ ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
 
 def _cell(value: Any) -> str:
     text = "–" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _table(header: list[str], rows: list[list[Any]], right: set[int] | None = None) -> list[str]:

@@ -50,7 +50,10 @@ class Plan:
     leaked: int = 0
     placeholders: int = 0
     benchmark: int = 10
+    general: int = 0
     seed: int = 0
+    # Text that must come out of report.html escaped: it lands in the placeholder records' questions.
+    hostile: str = ""
 
 
 def write_inputs(folder: Path, plan: Plan) -> dict[str, Path]:
@@ -68,6 +71,8 @@ def write_inputs(folder: Path, plan: Plan) -> dict[str, Path]:
     for i in range(plan.placeholders):
         record = chat(rng, 30_000 + i)
         record["messages"][1]["content"] = "N/A"  # type: ignore[index]
+        if plan.hostile:
+            record["messages"][0]["content"] += " " + plan.hostile  # type: ignore[index]
         lines.append(json.dumps(record))
     bad = ['{"messages": [', '{"messages": []}', '{"messages": [{"role": "user", "content": "hello there"}]}']
     lines += [bad[i % len(bad)] for i in range(plan.invalid)]
@@ -80,6 +85,9 @@ def write_inputs(folder: Path, plan: Plan) -> dict[str, Path]:
     paths["input"].write_text("\n".join(lines) + "\n", encoding="utf-8")
     paths["eval"].write_text("".join(json.dumps(chat(rng, 40_000 + i)) + "\n" for i in range(plan.eval)))
     paths["benchmark"].write_text("".join(json.dumps(b) + "\n" for b in bench), encoding="utf-8")
+    paths["general"] = folder / "general.jsonl"
+    general = "".join(json.dumps(chat(rng, 50_000 + i)) + "\n" for i in range(plan.general))
+    paths["general"].write_text(general, encoding="utf-8")
     return paths
 
 
@@ -92,6 +100,8 @@ def build(folder: Path, plan: Plan, *extra: str) -> Path:
         args += ["--eval", str(paths["eval"])]
     if plan.benchmark:
         args += ["--benchmark", str(paths["benchmark"])]
+    if plan.general:
+        args += ["--general", str(paths["general"])]
     code = main([*args, *extra])
     assert code == 0, f"curate build exited {code}"
     return out
