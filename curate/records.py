@@ -7,12 +7,12 @@ gets the same id whatever file, format or key order it came from.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
+
+import unicodedata
 
 import orjson
 import xxhash
@@ -38,7 +38,6 @@ SHAREGPT_ROLES: Final[dict[str, str]] = {
 
 # Message keys in the order they are written; any other key follows, sorted.
 _MESSAGE_KEY_ORDER: Final[tuple[str, ...]] = ("role", "content", "name", "tool_calls", "tool_call_id", "weight")
-_WHITESPACE = re.compile(r"\s+")
 
 
 def detect_format(record: dict[str, Any]) -> Format | None:
@@ -104,6 +103,8 @@ def to_chat(record: dict[str, Any], fmt: Format) -> dict[str, Any]:
 
 
 def _canonical_message(message: dict[str, Any]) -> dict[str, Any]:
+    if len(message) == 2 and tuple(message) == ("role", "content"):
+        return message  # the common case is already canonical
     ordered = {k: message[k] for k in _MESSAGE_KEY_ORDER if k in message}
     for key in sorted(message.keys() - ordered.keys()):
         ordered[key] = message[key]
@@ -118,30 +119,43 @@ def source_id_of(record: dict[str, Any]) -> str | None:
     return str(value)
 
 
-def content_id(example: dict[str, Any]) -> str:
-    """Stable id: a hash of the canonical messages and tools (not meta, not input position)."""
-    payload = orjson.dumps([example["messages"], example.get("tools")], option=orjson.OPT_SORT_KEYS)
+def content_id(messages_json: bytes, tools_json: bytes | None = None) -> str:
+    """Stable id: a hash of the canonical messages and tools (not meta, not input position).
+
+    Canonical messages have a fixed key order, so their compact JSON is a canonical encoding.
+    """
+    payload = messages_json if tools_json is None else messages_json + b"\x1e" + tools_json
     return xxhash.xxh3_128_hexdigest(payload)[:16]
 
 
-def normalise_text(text: str) -> str:
-    """Text as exact dedup compares it: Unicode NFC, whitespace runs collapsed, ends stripped."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
-    return _WHITESPACE.sub(" ", text).strip()
+def example_json(example: dict[str, Any]) -> tuple[str, str, int]:
+    """The example serialised once, its content id and its exact-dedup key."""
+    messages_json = orjson.dumps(example["messages"])
+    parts = [b'{"messages":', messages_json]
+    tools_json = None
+    if "tools" in example:
+        tools_json = orjson.dumps(example["tools"], option=orjson.OPT_SORT_KEYS)
+        parts += [b',"tools":', tools_json]
+    if "meta" in example:
+        parts += [b',"meta":', orjson.dumps(example["meta"], default=str)]
+    parts.append(b"}")
+    return b"".join(parts).decode(), content_id(messages_json, tools_json), dedup_key(example, tools_json)
 
 
-def dedup_key(example: dict[str, Any]) -> int:
-    """Exact-duplicate key: roles and normalised content only, so formats and spacing don't matter.
-
-    Returned as a signed 64-bit int so it fits a polars Int64 column.
-    """
-    parts = []
+def dedup_key(example: dict[str, Any], tools_json: bytes | None = None) -> int:
+    """Exact-duplicate key: roles and text normalised (Unicode NFC, whitespace runs collapsed, ends
+    stripped), so spacing and source format don't hide a copy. A signed 64-bit int for polars."""
+    parts: list[str] = []
     for message in example["messages"]:
+        content = message.get("content") or ""
+        if not content.isascii():
+            content = unicodedata.normalize("NFC", content)
         parts.append(message["role"])
-        parts.append(normalise_text(message.get("content") or ""))
-        if message.get("tool_calls"):
+        parts.append(" ".join(content.split()))
+        if "tool_calls" in message:
             parts.append(orjson.dumps(message["tool_calls"], option=orjson.OPT_SORT_KEYS).decode())
+    if tools_json:
+        parts.append(tools_json.decode())
     digest = xxhash.xxh3_64_intdigest("\x1f".join(parts).encode())
     return digest - (1 << 64) if digest >= (1 << 63) else digest
 

@@ -17,11 +17,11 @@ import fastjsonschema
 import orjson
 
 from curate.records import (
+    ROLES,
     ConversionError,
     Format,
-    content_id,
-    dedup_key,
     detect_format,
+    example_json,
     load_schema,
     source_id_of,
     to_chat,
@@ -34,13 +34,15 @@ Reason = tuple[str, str]  # (code, message)
 class Checked:
     """What validation made of one input record."""
 
-    example: dict[str, Any] | None  # canonical example when valid; the parsed record otherwise
+    example: str | None  # canonical example JSON when valid; the parsed record as JSON otherwise
     raw: str | None  # the text, only where it could not be parsed
     reasons: list[Reason] = field(default_factory=list)
     fmt: str | None = None
     source_id: str | None = None
-    id: str | None = None
+    id: str | None = None  # content id of a valid example
     key: int | None = None  # exact-dedup key of a valid example
+    n_messages: int | None = None
+    n_assistant: int | None = None
 
 
 @cache
@@ -66,7 +68,7 @@ def _schema_reason(fmt: Format, error: fastjsonschema.JsonSchemaValueException) 
     return "schema.invalid", f"{fmt} record: {error.message.replace('data.', '', 1)}"
 
 
-def check_record(record: Any, format_override: Format | None = None) -> Checked:
+def check_record(record: Any, format_override: Format | None = None, origin: str = "input") -> Checked:
     """Validate a parsed JSON value and convert it; never raises for bad data."""
     if not isinstance(record, dict):
         kind = type(record).__name__ if record is not None else "null"
@@ -75,26 +77,98 @@ def check_record(record: Any, format_override: Format | None = None) -> Checked:
     fmt = format_override or detect_format(record)
     if fmt is None:
         keys = ", ".join(sorted(map(str, record))[:6]) or "no keys"
-        return Checked(
-            example=record,
-            raw=None,
-            source_id=source_id,
-            reasons=[("schema.unknown-format", f"expected messages, conversations or instruction/output; got {keys}")],
-        )
-    try:
-        _schema_validator(fmt)(record)
-    except fastjsonschema.JsonSchemaValueException as error:
-        return Checked(example=record, raw=None, fmt=fmt, source_id=source_id, reasons=[_schema_reason(fmt, error)])
+        reason = ("schema.unknown-format", f"expected messages, conversations or instruction/output; got {keys}")
+        return _bad(record, None, source_id, [reason])
+    # The fast structural check accepts exactly what chat.schema.json accepts (tested with
+    # hypothesis); the compiled schema runs where it fails, for its precise message, and always
+    # for the rarer formats.
+    if not (fmt == "chat" and chat_shape_ok(record)):
+        try:
+            _schema_validator(fmt)(record)
+        except fastjsonschema.JsonSchemaValueException as error:
+            return _bad(record, fmt, source_id, [_schema_reason(fmt, error)])
     try:
         example = to_chat(record, fmt)
     except ConversionError as error:
-        return Checked(example=record, raw=None, fmt=fmt, source_id=source_id, reasons=[(error.code, str(error))])
-    reasons = semantic_problems(example["messages"])
-    if reasons:
-        return Checked(example=record, raw=None, fmt=fmt, source_id=source_id, reasons=reasons)
+        return _bad(record, fmt, source_id, [(error.code, str(error))])
+    problems = semantic_problems(example["messages"])
+    if problems:
+        return _bad(record, fmt, source_id, problems)
+    if origin == "general":
+        example.setdefault("meta", {})["source"] = "general"
+    text, example_id, key = example_json(example)
+    messages = example["messages"]
     return Checked(
-        example=example, raw=None, fmt=fmt, source_id=source_id, id=content_id(example), key=dedup_key(example)
+        example=text,
+        raw=None,
+        fmt=fmt,
+        source_id=source_id,
+        id=example_id,
+        key=key,
+        n_messages=len(messages),
+        n_assistant=sum(1 for m in messages if m["role"] == "assistant"),
     )
+
+
+def _bad(record: Any, fmt: str | None, source_id: str | None, reasons: list[Reason]) -> Checked:
+    return Checked(example=_dump_text(record), raw=None, fmt=fmt, source_id=source_id, reasons=reasons)
+
+
+_OPTIONAL_STR = ("name", "tool_call_id")
+
+
+def chat_shape_ok(record: dict[str, Any]) -> bool:
+    """True when ``record`` satisfies chat.schema.json (structure and types only)."""
+    messages = record["messages"]
+    if type(messages) is not list or not messages:
+        return False
+    for message in messages:
+        if type(message) is not dict:
+            return False
+        if message.get("role") not in ROLES or type(message["role"]) is not str:
+            return False
+        content = message.get("content")
+        if content is not None and type(content) is not str:
+            return False
+        if len(message) > 2 or (len(message) == 2 and "content" not in message):
+            for key in _OPTIONAL_STR:
+                if key in message and type(message[key]) is not str:
+                    return False
+            weight = message.get("weight", 0)
+            if type(weight) is bool or weight not in (0, 1):
+                return False
+            if "tool_calls" in message and not _tool_calls_ok(message["tool_calls"]):
+                return False
+    if len(record) > 1:
+        tools = record.get("tools", [])
+        if type(tools) is not list or any(type(tool) is not dict for tool in tools):
+            return False
+        if "id" in record and not _json_schema_string_or_integer(record["id"]):
+            return False
+        if "meta" in record and type(record["meta"]) is not dict:
+            return False
+    return True
+
+
+def _json_schema_string_or_integer(value: Any) -> bool:
+    # JSON Schema (draft 6+) counts 3.0 as an integer, and never a boolean.
+    return type(value) in (str, int) or (type(value) is float and value.is_integer())
+
+
+def _tool_calls_ok(calls: Any) -> bool:
+    if type(calls) is not list:
+        return False
+    for call in calls:
+        if type(call) is not dict or type(call.get("function")) is not dict:
+            return False
+        function = call["function"]
+        if type(function.get("name")) is not str:
+            return False
+        if "arguments" in function and type(function["arguments"]) not in (str, dict):
+            return False
+        if any(key in call and type(call[key]) is not str for key in ("id", "type")):
+            return False
+    return True
 
 
 def semantic_problems(messages: list[dict[str, Any]]) -> list[Reason]:
@@ -159,8 +233,13 @@ def _order_problem(index: int, role: str, previous: str | None, has_tools: bool)
     return None
 
 
-def check_line(data: bytes, max_line_bytes: int, format_override: Format | None = None) -> Checked:
+def check_line(
+    data: bytes, max_line_bytes: int, format_override: Format | None = None, origin: str = "input"
+) -> Checked:
     """Decode and parse one JSONL line, then validate it."""
+    data = data.rstrip(b"\r\n")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 BOM, usually on a file's first line
     if len(data) > max_line_bytes:
         return Checked(
             example=None,
@@ -175,15 +254,14 @@ def check_line(data: bytes, max_line_bytes: int, format_override: Format | None 
             raw=data.decode("utf-8", errors="replace"),
             reasons=[("schema.invalid-utf8", f"byte {error.start} is not valid UTF-8")],
         )
-    text = text.lstrip("\ufeff").rstrip("\r\n")
     try:
         record = orjson.loads(text)
     except orjson.JSONDecodeError as error:
         message = str(error)
-        if "recursion" in message.lower():
+        if "recursion" in message.lower() or "depth limit" in message.lower():
             return Checked(example=None, raw=text, reasons=[("schema.too-deep", "nesting deeper than 1024 levels")])
         return Checked(example=None, raw=text, reasons=[("schema.invalid-json", message)])
-    checked = check_record(record, format_override)
+    checked = check_record(record, format_override, origin)
     if checked.raw is not None:
         checked.raw = text
     return checked

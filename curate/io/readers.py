@@ -68,6 +68,9 @@ def detect_kind(spec: str) -> Kind:
 
 def _looks_binary(head: bytes) -> bool:
     # A stray NUL in one line is a per-line defect; a file full of them is not text at all.
+    # Tiny files are read line by line either way: their bad lines get reasons of their own.
+    if len(head) < 512:
+        return False
     if head.count(b"\x00") > len(head) // 10:
         return True
     return head.decode("utf-8", errors="replace").count("\ufffd") > len(head) // 10

@@ -33,7 +33,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         chosen = {key for key, draw in draws.items() if draw < fraction}
         if fraction > 0 and not chosen and len(draws) > 1:
             chosen = {min(draws, key=draws.__getitem__)}  # a tiny input still gets an eval example
-        in_eval = group.is_in(pl.Series(sorted(chosen), dtype=pl.Utf8))
+        in_eval = group.is_in(pl.Series(sorted(chosen), dtype=pl.Utf8).implode())
         ctx.findings["split"] = {"eval_from": "fraction", "fraction": fraction, "seed": seed}
     split = (
         pl.when(pl.col("origin") == "eval")
