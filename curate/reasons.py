@@ -35,9 +35,9 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     # quality
     "quality.low-score": ("quality", "combined quality score below the threshold"),
     # leakage
-    "leakage.ngram": ("leakage", "shares a long word n-gram with a protected item"),
-    "leakage.near": ("leakage", "contains a reworded copy of a protected item"),
-    "leakage.semantic": ("leakage", "semantically matches a protected item"),
+    "leakage.ngram": ("leakage", "contains a protected item: a shared 13-word window, or the whole of a short item"),
+    "leakage.near": ("leakage", "contains a reworded or template-rewritten copy of a protected item"),
+    "leakage.semantic": ("leakage", "its prompt's embedding is close to a protected item's (--semantic)"),
     # review
     "review.rejected": ("review", "rejected by a reviewer"),
     "review.accepted": ("review", "flag: accepted by a reviewer over soft quality flags (kept as flags)"),
