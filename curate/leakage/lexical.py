@@ -49,7 +49,7 @@ class NgramIndex:
 def build_ngram_index(pieces: Words, n: int, min_words: int) -> NgramIndex:
     lengths = pieces.lengths
     parts = []
-    docs, _, hashes = pieces.windows(n)
+    docs, _, hashes = pieces.informative(n)
     parts.append(pl.DataFrame({"hash": hashes, "size": np.full(len(docs), n, np.int64), "piece": docs}))
     # Shorter pieces: their single whole-piece window, for each length that occurs.
     short_sizes = sorted({int(x) for x in lengths if min_words <= x < n})
@@ -124,7 +124,7 @@ class ShingleIndex:
 def build_shingle_index(
     pieces: Words, k: int, min_shingles: int, max_pieces_per_shingle: int
 ) -> ShingleIndex:
-    docs, _, hashes = pieces.windows(k)
+    docs, _, hashes = pieces.informative(k, fallback=False)
     pairs = pl.DataFrame({"hash": hashes, "piece": docs}).unique()
     # A shingle shared by many protected pieces is boilerplate ("which of the following is"):
     # it says nothing about which item leaked and would multiply the join, so it is left out.

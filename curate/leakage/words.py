@@ -31,6 +31,9 @@ class Words:
 
     offsets: np.ndarray  # int64, one more than the number of documents
     hashes: np.ndarray  # uint64 word hashes
+    # Words that carry little evidence on their own: single characters ("a", "4": option labels,
+    # digit lists) or, in masked text, the placeholders. Windows made mostly of them are generic.
+    weak: np.ndarray | None = None  # bool per word
 
     @property
     def lengths(self) -> np.ndarray:
@@ -41,6 +44,26 @@ class Words:
 
         The start position counts words from the start of its document.
         """
+        docs, starts, window = self._windows(n)
+        return docs, starts - self.offsets[docs], window
+
+    def informative(self, n: int, fallback: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Like ``windows``, but only windows where weak words are at most half. With ``fallback``
+        a document with no such window keeps all its windows (a copy of it must still be found)."""
+        docs, starts, window = self._windows(n)
+        if self.weak is None or not len(docs):
+            return docs, starts - self.offsets[docs], window
+        weak_prefix = np.zeros(len(self.weak) + 1, np.int64)
+        np.cumsum(self.weak, out=weak_prefix[1:])
+        strong = (weak_prefix[starts + n] - weak_prefix[starts]) * 2 <= n
+        has_strong = np.zeros(len(self.offsets) - 1, bool)
+        has_strong[docs[strong]] = True
+        keep = strong | ~has_strong[docs] if fallback else strong
+        docs, starts, window = docs[keep], starts[keep], window[keep]
+        return docs, starts - self.offsets[docs], window
+
+    def _windows(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Windows with absolute start positions."""
         total = len(self.hashes)
         if total < n or n <= 0:
             empty = np.empty(0, np.int64)
@@ -52,7 +75,7 @@ class Words:
         starts, docs = starts[fits], docs[fits]
         # (prefix[i+n] - prefix[i]) is the window's hash times R**i; undo that factor.
         window = (prefix[starts + n] - prefix[starts]) * inverse[starts]
-        return docs, starts - self.offsets[docs], window
+        return docs, starts, window
 
     @cached_property
     def _prepared(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -85,6 +108,7 @@ def hash_words(words: pl.Series, masked: bool = False) -> Words:
     np.cumsum(lengths, out=offsets[1:])
     flat = words.explode().drop_nulls()
     lower = flat.str.to_lowercase()
+    weak = (flat.str.len_chars() <= 1).to_numpy()
     if masked:
         frame = pl.DataFrame({"w": flat, "l": lower})
         lower = frame.select(
@@ -96,8 +120,9 @@ def hash_words(words: pl.Series, masked: bool = False) -> Words:
             .then(pl.lit("<pron>"))
             .otherwise(pl.col("l"))
         ).to_series()
+        weak = weak | lower.str.starts_with("<").to_numpy()
     hashes = lower.hash(seed=_SEED).to_numpy() if len(lower) else np.empty(0, np.uint64)
-    return Words(offsets, hashes.astype(np.uint64, copy=False))
+    return Words(offsets, hashes.astype(np.uint64, copy=False), weak)
 
 
 def member(values: np.ndarray, table: pl.Series) -> np.ndarray:

@@ -45,9 +45,12 @@ METHODS: dict[str, str] = {
 }
 CHUNK_ROWS = 100_000  # candidates hashed at a time: bounds memory on million-row builds
 # Containment needs enough shingles to mean something; shorter items rely on the n-gram rule.
-MIN_SHINGLES = 6
+MIN_SHINGLES = 8
 MAX_PIECES_PER_SHINGLE = 20
 MATCHES_PER_ROW = 5  # matches listed per training row in the findings
+# Where a sentence or line ends: punctuation (maybe closing markup: "**Question:**") followed by
+# space, not "3.5"; or a line break.
+SENTENCE_BREAK = r"[.?!;:]+[*_\"')\]]*(?:\s+|$)|\n"
 
 LEAK_COLUMNS = {
     "leak_source": pl.Utf8,  # protected file the row leaks from
@@ -134,7 +137,11 @@ def _pieces(protected: pl.DataFrame, answers: bool) -> pl.DataFrame:
     """Protected texts: one per item (its user turns), plus its assistant turns where configured."""
     item_id = pl.coalesce(pl.col("source_id"), pl.col("id"))
     base = protected.filter(pl.col("dedup_key").is_not_null()).select(
-        pl.col("_row").alias("_item"), pl.col("id").alias("item_row_id"), "source", item_id.alias("item")
+        pl.col("_row").alias("_item"),
+        pl.col("id").alias("item_row_id"),
+        "source",
+        item_id.alias("item"),
+        (pl.col("origin") != "benchmark").alias("in_domain"),
     )
     texts = [protected.filter(pl.col("dedup_key").is_not_null()).select(text_expr("user").alias("text"))]
     kinds = ["question"]
@@ -202,7 +209,16 @@ def _lexical(
     short = pieces.filter(pl.col("n_words") < config.min_words)
     if short.height:
         found.append(_exact_turns(candidates, short))
-    return pl.concat(found) if found else _no_matches()
+    if not found:
+        return _no_matches()
+    # Eval items come from the same domain as the train rows and share its stock phrases ("I had
+    # a look through the help pages..."): for them a leak must cover most of the item.
+    in_domain = pieces.filter(pl.col("in_domain")).select("piece")
+    matches = pl.concat(found)
+    partial = matches.join(in_domain, on="piece", how="semi").filter(
+        pl.col("score") < config.eval_min_coverage
+    )
+    return matches.join(partial, on=["_row", "piece", "method"], how="anti")
 
 
 MATCHES_SCHEMA = {
@@ -256,15 +272,19 @@ def _cut_spans(matches: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _exact_turns(candidates: pl.DataFrame, short: pl.DataFrame) -> pl.DataFrame:
-    """Very short items: a candidate leaks when one of its user turns is the item, word for word."""
+    """Very short items ("What do you do?") are common phrases inside longer sentences, so they
+    leak only as a whole: a user turn, or one sentence or line of it, is the item word for word."""
     key = pl.col("words").list.eval(pl.element().str.to_lowercase()).list.join(" ")
     items = short.select("piece", key.alias("key"))
+    content = pl.col("m").struct.field("content").fill_null("")
+    segments = content.str.replace_all(SENTENCE_BREAK, "\x1e").str.split("\x1e")
     turns = (
         candidates.filter(pl.col("dedup_key").is_not_null())
         .select("_row", pl.col("example").str.json_decode(MESSAGES_DTYPE).struct.field("messages").alias("m"))
         .explode("m")
         .filter(pl.col("m").struct.field("role") == "user")
-        .select("_row", pl.col("m").struct.field("content").alias("span"))
+        .select("_row", pl.concat_list(content, segments).alias("span"))
+        .explode("span")
     )
     turns = turns.with_columns(words=split_words(turns["span"])).with_columns(key=key)
     return (
