@@ -57,8 +57,66 @@ class DedupSection:
 
 
 @dataclass
+class QualityWeights:
+    """How much each signal takes off the quality score. The score is the product over signals of
+    (1 - weight * strength), strength in [0, 1]: weight 1 lets a signal alone score an example 0,
+    weight 0 ignores it. With min_score 0.4 a signal weighing over 0.6 rejects on its own."""
+
+    empty_answer: float = 1.0  # an answer turn with nothing visible (zero-width characters): nothing to learn
+    placeholder: float = 1.0  # "N/A", "<nooutput>", "TODO", lorem ipsum: teaches the model to give up
+    garbage: float = 0.8  # symbol soup or broken encoding (mojibake, replacement characters)
+    repetition: float = 0.5  # looping text; marked alone (songs, tables and regexes repeat too)
+    refusal: float = 0.7  # refusals and "As an AI language model" boilerplate
+    echo: float = 0.7  # the answer repeats the prompt; strength grows with the overlap
+    truncated: float = 0.5  # ends mid-sentence or inside an open code block: marked, not rejected alone
+    missing_media: float = 0.5  # promises an image, chart or link the text does not hold
+    language_mismatch: float = 0.5  # answered in another language than asked
+    short_answer: float = 0.3  # fewer words than min_answer_words (often a fine answer to a closed question)
+    pii: float = 0.3  # a privacy matter more than a quality one: marked for review; see reject_flags
+    too_long: float = 0.2  # longer than max_answer_chars
+
+    def __post_init__(self) -> None:
+        bad = [f"{k}={v}" for k, v in dataclasses.asdict(self).items() if not 0.0 <= v <= 1.0]
+        if bad:
+            raise ValueError(f"weights must lie in [0, 1]; got {', '.join(bad)}")
+
+
+@dataclass
 class QualitySection:
-    enabled: bool = True  # score every example; soft flags mark, only low-score rejects
+    enabled: bool = True  # score every example; soft flags mark, low-score and reject_flags reject
+    # Reject below this score (quality.low-score). 0.4 rejects an example with one strong signal
+    # (empty, placeholder, garbage, refusal, echo) or two weaker ones, and keeps one with a single
+    # weak signal (truncated, missing media, language, repetition, short, PII, too long).
+    min_score: float = 0.4
+    # Flag codes that reject on their own, e.g. ["quality.pii"]. Default none: the score decides,
+    # so one setting (min_score) explains every quality rejection.
+    reject_flags: list[str] = field(default_factory=list)
+    weights: QualityWeights = field(default_factory=QualityWeights)
+    min_answer_chars: int = 1  # an answer turn with fewer visible characters is an empty answer
+    min_answer_words: int = 2  # answers with fewer words are flagged short-answer
+    max_answer_chars: int = 8000  # answers longer than this (all assistant turns) are flagged too-long
+    repetition_threshold: float = 0.5  # repeated share of the answer's word 3-grams that flags repetition
+    repetition_min_ngrams: int = 20  # shorter answers are not judged for repetition ("Hello Hello Hello")
+    # Share of odd symbols (emoji, box drawing, control characters; not ASCII, punctuation or maths)
+    # among an answer's visible characters that flags garbage.
+    symbol_threshold: float = 0.25
+    echo_threshold: float = 0.9  # answer-prompt word 3-gram overlap (of the larger side) that flags echo
+    language_min_letters: int = 20  # prompt and answer both need this many letters to compare languages
+    # Email domains that are not personal data: reserved documentation domains (RFC 2606) and your
+    # own support address (add it here, e.g. "lumengrid.co.uk").
+    pii_allow_domains: list[str] = field(
+        default_factory=lambda: ["example.com", "example.org", "example.net", "example", "test", "invalid"]
+    )
+
+    def __post_init__(self) -> None:
+        from curate.reasons import REASONS  # the registry of codes, imported late: it is a leaf module
+
+        unknown = [c for c in self.reject_flags if not c.startswith("quality.") or c not in REASONS]
+        if unknown:
+            raise ValueError(f"reject_flags has unknown quality codes {unknown}")
+        for name in ("min_score", "repetition_threshold", "symbol_threshold", "echo_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1]; got {getattr(self, name)}")
 
 
 @dataclass

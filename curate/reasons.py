@@ -34,8 +34,20 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     "dedup.conflicting-answers": ("near_dedup", "the same prompt has different answers"),
     # quality
     "quality.low-score": ("quality", "combined quality score below the threshold"),
+    "quality.empty-answer": ("quality", "an answer turn has nothing visible (whitespace or zero-width only)"),
+    "quality.placeholder": ("quality", "the answer is a placeholder (N/A, <nooutput>, TODO) or lorem ipsum"),
+    "quality.garbage": ("quality", "the answer is symbol soup or has broken encoding (mojibake)"),
+    "quality.repetition": ("quality", "the answer repeats itself: many of its word 3-grams recur"),
+    "quality.refusal": ("quality", "the answer refuses, or says 'As an AI language model' or the like"),
+    "quality.echo": ("quality", "the answer mostly repeats the prompt"),
+    "quality.truncated": ("quality", "the answer stops mid-sentence or leaves a code block open"),
+    "quality.missing-media": ("quality", "the answer shows or promises an image, chart or link it lacks"),
+    "quality.language-mismatch": ("quality", "the answer is in another language than the prompt, unasked"),
+    "quality.short-answer": ("quality", "the answer has fewer words than the configured minimum"),
+    "quality.pii": ("quality", "personal data or secrets: emails, phone or card numbers, API keys"),
+    "quality.too-long": ("quality", "the answer is longer than the configured character limit"),
     # leakage
-    "leakage.ngram": ("leakage", "contains a protected item: a shared 13-word window, or the whole of a short item"),
+    "leakage.ngram": ("leakage", "contains a protected item: a shared 13-word window, or a whole short item"),
     "leakage.near": ("leakage", "contains a reworded or template-rewritten copy of a protected item"),
     "leakage.semantic": ("leakage", "its prompt's embedding is close to a protected item's (--semantic)"),
     # review

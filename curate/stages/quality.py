@@ -1,13 +1,117 @@
-"""quality: placeholder until its issue lands; passes the frame through unchanged."""
+"""Quality: score every example, flag its defects, reject the low scorers.
+
+Recipe: decode the texts once, compute the ``q_*`` signal columns, turn them into flag strengths
+and one ``quality_score``, mark flags, then reject. Runs before dedup so the kept copy of a
+duplicate group is the best one. Benchmark rows ("protected") get signals and a score but are
+never flagged or rejected: they are not ours to curate. Rows already rejected (e.g. too long)
+are flagged, for the reviewer, but not rejected twice.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
+from curate.config import QualitySection
 from curate.context import BuildContext
+from curate.frame import flag, reject
+from curate.quality import score, signals
+from curate.quality.texts import ANSWER, drop_texts, with_texts
+from curate.reasons import describe
 
 NAME = "quality"
+EXAMPLES_PER_FLAG = 5
 
 
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
+    config = ctx.config.quality
+    if not config.enabled:
+        return frame
+    with ctx.task("scoring quality", len(frame)) as task:
+        frame = assess(frame, config)
+        ctx.findings[NAME] = findings(frame, config)
+        frame = drop_texts(frame)
+        ctx.progress.advance(task, len(frame))
     return frame
+
+
+def assess(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
+    """Signals, score, flags and rejections; leaves the ``_q_*`` working columns for findings."""
+    frame = signals.compute(with_texts(frame), config)
+    frame = frame.with_columns(score.strengths(config)).with_columns(score.score(config))
+    curatable = pl.col(ANSWER).is_not_null() & (pl.col("status") != "protected")
+    hits = frame.select(
+        pl.any_horizontal(score.flagged(rule)).any().alias(rule.code) for rule in score.RULES
+    ).row(0)
+    for rule, hit in zip(score.RULES, hits, strict=True):
+        if hit:  # each flag() rewrites the flags column: skip the rules nothing tripped
+            frame = flag(frame, curatable & score.flagged(rule), rule.code, rule.message(config))
+    still_ok = curatable & (pl.col("status") == "ok")
+    for rule in score.RULES:
+        if rule.code in config.reject_flags:
+            frame = reject(frame, still_ok & score.flagged(rule), rule.code, rule.message(config))
+    low = still_ok & (pl.col("status") == "ok") & (pl.col("quality_score") < config.min_score)
+    return reject(frame, low, "quality.low-score", _low_score_message(config))
+
+
+def _low_score_message(config: QualitySection) -> pl.Expr:
+    codes = pl.concat_str(
+        [pl.when(score.flagged(rule)).then(pl.lit(rule.code)) for rule in score.RULES],
+        separator=", ",
+        ignore_nulls=True,
+    )
+    return pl.format(
+        "score {} below {}: {}",
+        pl.col("quality_score").round(2),
+        pl.lit(config.min_score),
+        pl.when(codes == "").then(pl.lit("several near-threshold signals")).otherwise(codes),
+    )
+
+
+def findings(frame: pl.DataFrame, config: QualitySection) -> dict[str, Any]:
+    """Per-flag counts, meanings and example rows for the manifest and the report."""
+    flag_rows = (
+        frame.select("id", "source", "line", "status", "flags", pl.col(ANSWER).str.head(200).alias("answer"))
+        .with_row_index("_row")
+        .explode("flags")
+        .drop_nulls("flags")
+        .unnest("flags")
+        .filter(pl.col("stage") == NAME)
+    )
+    scored = frame.filter(pl.col("quality_score").is_not_null())["quality_score"]
+    low = frame.filter(
+        pl.col("reasons").list.eval(pl.element().struct.field("code") == "quality.low-score").list.any()
+    )
+    per_flag: dict[str, Any] = {}
+    for rule in score.RULES:
+        rows = flag_rows.filter(pl.col("code") == rule.code).sort("_row")
+        per_flag[rule.code] = {
+            "meaning": describe(rule.code),
+            "weight": getattr(config.weights, rule.weight),
+            "count": rows.height,
+            "rejected": rows.filter(pl.col("status") == "rejected").height,
+            "examples": rows.head(EXAMPLES_PER_FLAG)
+            .select("id", "source", "line", "message", "answer")
+            .to_dicts(),
+        }
+    return {
+        "min_score": config.min_score,
+        "reject_flags": list(config.reject_flags),
+        "scored": scored.len(),
+        "score_mean": _round(scored.mean()),
+        "score_p10": _round(scored.quantile(0.1)),
+        "score_median": _round(scored.median()),
+        "low_score": {
+            "meaning": describe("quality.low-score"),
+            "count": low.height,
+            "examples": low.head(EXAMPLES_PER_FLAG)
+            .select("id", "source", "line", pl.col(ANSWER).str.head(200).alias("answer"), "quality_score")
+            .to_dicts(),
+        },
+        "flags": per_flag,
+    }
+
+
+def _round(value: Any) -> float | None:
+    return None if value is None else round(float(value), 4)

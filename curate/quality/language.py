@@ -1,0 +1,239 @@
+"""A cheap language guess: the dominant script, and for Latin script the commonest stop words.
+
+No model: counting letters per Unicode script separates Latin, CJK, Cyrillic and the rest, and
+a handful of distinctive function words separates the big Latin-script languages well enough
+to notice an English question answered in French. Texts too short to tell are "unknown".
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+# Non-Latin scripts; Latin is what is left of the letters. Japanese is told from Chinese by kana.
+SCRIPTS: Final[dict[str, str]] = {
+    "cjk": r"[\p{Han}\p{Hiragana}\p{Katakana}]",
+    "hangul": r"\p{Hangul}",
+    "cyrillic": r"\p{Cyrillic}",
+    "greek": r"\p{Greek}",
+    "arabic": r"\p{Arabic}",
+    "hebrew": r"\p{Hebrew}",
+    "devanagari": r"\p{Devanagari}",
+    "thai": r"\p{Thai}",
+}
+KANA: Final = r"[\p{Hiragana}\p{Katakana}]"
+
+# Function words distinctive enough per language (words shared by several, such as "de" or
+# "que", are left out so they don't blur the vote).
+STOP_WORDS: Final[dict[str, tuple[str, ...]]] = {
+    "en": (
+        "the",
+        "and",
+        "is",
+        "are",
+        "of",
+        "to",
+        "you",
+        "with",
+        "for",
+        "this",
+        "that",
+        "it",
+        "have",
+        "what",
+        "how",
+        "your",
+        "can",
+        "will",
+        "was",
+        "be",
+    ),
+    # Left out as they turn up in English text, code or URLs: y (a variable), et (et al.), die,
+    # den, van (names), com (.com), per, non, do, da, os, em, um, di, en, te, op, je.
+    "es": (
+        "el",
+        "los",
+        "las",
+        "es",
+        "por",
+        "del",
+        "para",
+        "como",
+        "pero",
+        "está",
+        "muy",
+        "tiene",
+        "cómo",
+        "qué",
+        "puedo",
+        "usted",
+        "también",
+        "hay",
+        "sí",
+        "una",
+    ),
+    "fr": (
+        "le",
+        "les",
+        "des",
+        "est",
+        "dans",
+        "pour",
+        "pas",
+        "vous",
+        "je",
+        "avec",
+        "sur",
+        "du",
+        "au",
+        "qui",
+        "être",
+        "mais",
+        "cette",
+        "nous",
+        "votre",
+        "une",
+    ),
+    "de": (
+        "der",
+        "das",
+        "und",
+        "ist",
+        "nicht",
+        "ein",
+        "eine",
+        "ich",
+        "sie",
+        "mit",
+        "zu",
+        "auf",
+        "für",
+        "dem",
+        "wir",
+        "auch",
+        "sind",
+        "ihr",
+        "oder",
+        "werden",
+    ),
+    "pt": (
+        "não",
+        "você",
+        "isso",
+        "são",
+        "seu",
+        "sua",
+        "pelo",
+        "nós",
+        "muito",
+        "tem",
+        "ele",
+        "ela",
+        "dos",
+        "ao",
+        "uma",
+        "mais",
+        "também",
+        "onde",
+        "pode",
+        "fazer",
+    ),
+    "it": (
+        "il",
+        "gli",
+        "della",
+        "è",
+        "sono",
+        "anche",
+        "questo",
+        "che",
+        "nel",
+        "alla",
+        "molto",
+        "essere",
+        "hai",
+        "sei",
+        "perché",
+        "più",
+        "questa",
+        "lo",
+        "sul",
+        "delle",
+    ),
+    "nl": (
+        "het",
+        "een",
+        "ik",
+        "niet",
+        "dat",
+        "zijn",
+        "voor",
+        "wat",
+        "hoe",
+        "maar",
+        "ook",
+        "heb",
+        "wij",
+        "jij",
+        "naar",
+        "deze",
+        "worden",
+        "kunnen",
+        "hebben",
+        "wordt",
+    ),
+}
+
+# A Latin-script text needs this many stop-word hits, a clear lead over the runner-up, and hits
+# making up this share of its words (code and lists have few stop words, so chance hits there
+# must not name a language).
+MIN_STOP_WORDS: Final = 3
+LEAD: Final = 1.5
+MIN_SHARE: Final = 0.08
+# A non-Latin script names the text when it holds at least this share of the letters.
+SCRIPT_SHARE: Final = 0.5
+
+
+def add_guess(frame: pl.DataFrame, text: str, words: str, out: str, min_letters: int) -> pl.DataFrame:
+    """Add ``out``: the language (en, fr, ...) or script (zh, ja, cyrillic, ...) of ``text``, or
+    "unknown". ``words`` holds the text's lower-cased words (stop words are looked up there)."""
+    script_names = list(SCRIPTS)
+    lang_names = list(STOP_WORDS)
+    tmp = f"_q_lang_{out}"
+    frame = frame.with_columns(
+        pl.col(words).list.eval(pl.element().str.len_chars()).list.sum().alias(f"{tmp}_letters"),
+        pl.concat_list(*(pl.col(text).str.count_matches(p) for p in SCRIPTS.values())).alias(
+            f"{tmp}_scripts"
+        ),
+        pl.col(text).str.count_matches(KANA).alias(f"{tmp}_kana"),
+        pl.concat_list(
+            *(pl.col(words).list.eval(pl.element().is_in(list(w))).list.sum() for w in STOP_WORDS.values())
+        ).alias(f"{tmp}_votes"),
+    )
+    scripts, votes = pl.col(f"{tmp}_scripts"), pl.col(f"{tmp}_votes")
+    top_script = scripts.list.arg_max().replace_strict(dict(enumerate(script_names)), return_dtype=pl.Utf8)
+    # Kana marks Japanese; Han alone reads as Chinese.
+    cjk = pl.when(pl.col(f"{tmp}_kana") * 10 >= scripts.list.max()).then(pl.lit("ja")).otherwise(pl.lit("zh"))
+    best, second = votes.list.max(), votes.list.sort(descending=True).list.get(1)
+    # Stop words overlap in places ("is" in en and nl), hence the lead a winner needs.
+    latin = (
+        pl.when(
+            (best >= MIN_STOP_WORDS)
+            & (best >= second * LEAD)
+            & (best >= pl.col(words).list.len() * MIN_SHARE)
+        )
+        .then(votes.list.arg_max().replace_strict(dict(enumerate(lang_names)), return_dtype=pl.Utf8))
+        .otherwise(pl.lit("unknown"))
+    )
+    guess = (
+        pl.when(pl.col(text).is_null())
+        .then(pl.lit(None, pl.Utf8))
+        .when(pl.col(f"{tmp}_letters") < min_letters)
+        .then(pl.lit("unknown"))
+        .when(scripts.list.max() >= pl.col(f"{tmp}_letters") * SCRIPT_SHARE)
+        .then(pl.when(top_script == "cjk").then(cjk).otherwise(top_script))
+        .otherwise(latin)
+    )
+    frame = frame.with_columns(guess.alias(out))
+    return frame.drop(f"{tmp}_letters", f"{tmp}_scripts", f"{tmp}_kana", f"{tmp}_votes")

@@ -1,0 +1,186 @@
+"""Per-example quality signals: the ``q_*`` columns, computed over the decoded texts of every row at once.
+
+Signals measure; they don't decide. The score and the flags (curate/quality/score.py) read these
+columns against the thresholds in ``[quality]``. Every signal is null where the row has no
+canonical example. Columns are computed in passes because some read others.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+import polars as pl
+
+from curate.config import QualitySection
+from curate.quality import language, ngrams, patterns
+from curate.quality.texts import (
+    ALL_TEXT,
+    ANSWER,
+    ANSWER_LOWER,
+    ANSWER_TURNS,
+    LAST_ANSWER,
+    PROMPT,
+    PROMPT_LOWER,
+    PROMPT_WORDS,
+    WORDS,
+)
+
+PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
+
+
+def symbol_ratio() -> pl.Expr:
+    """Share of visible characters that are odd symbols (patterns.ODD_SYMBOL), fenced code left out.
+
+    Null below 10 visible characters: one emoji is not symbol soup.
+    """
+    prose = pl.col(ANSWER).str.replace_all(patterns.CODE_FENCE_BLOCK, " ")
+    visible = prose.str.len_chars() - prose.str.count_matches(r"\s")
+    return pl.when(visible >= 10).then(prose.str.count_matches(patterns.ODD_SYMBOL) / visible)
+
+
+def truncated() -> pl.Expr:
+    """The last answer stops mid-sentence, or leaves a code fence open.
+
+    Lists, titles, code, quotes and one-line answers legitimately end without a full stop, so a
+    missing full stop alone counts only on a long prose line of an answer that has other
+    sentences; a dangling comma, colon or function word ("... and the") counts on any line.
+    """
+    answer = pl.col(LAST_ANSWER).str.strip_chars_end()
+    open_fence = answer.str.count_matches("```") % 2 == 1
+    last_line = answer.str.split("\n").list.last()
+    line_words = last_line.str.strip_chars().str.split(" ").list.len()  # roughly: a heuristic needs no more
+    listy = last_line.str.contains(r"^\s*(?:[-*•>#|]|\d+[.)]|[a-zA-Z][.)]\s)")
+    codey = last_line.str.contains(
+        r"[{};=|]|^\s{4,}|\bdef |\breturn\b|\(\)"
+        r"|^\s*(?:if|elif|else|for|while|def|class|try|except|with)\b.*:$"  # a Python block opener
+    )
+    dangling = (
+        last_line.str.contains(patterns.DANGLING_END)
+        & ~last_line.str.contains(patterns.SIGN_OFF)
+        & ~codey
+        & (pl.col(WORDS).list.len() >= 3)
+    )
+    prose_without_stop = (
+        ~last_line.str.contains(patterns.CLEAN_END)
+        & (line_words >= 12)
+        & ~listy
+        & ~codey
+        & answer.str.contains(patterns.SENTENCE_BREAK)
+    )
+    return open_fence | dangling | prose_without_stop
+
+
+def placeholder() -> pl.Expr:
+    """Some answer turn is a placeholder ("N/A", "<nooutput>", "TODO") or holds filler text."""
+    lower = pl.element().str.to_lowercase()
+    whole = lower.str.strip_chars(" \t\r\n<>[](){}\"'.!*_`").str.contains(patterns.PLACEHOLDER_WHOLE)
+    return (
+        pl.col(ANSWER_TURNS).list.eval(whole | lower.str.contains(patterns.PLACEHOLDER_ANYWHERE)).list.any()
+    )
+
+
+def missing_media() -> pl.Expr:
+    """The answer shows or promises media a text example cannot hold, or a link it does not give."""
+    answer = pl.col(ANSWER_LOWER)
+    link_without_url = answer.str.contains(patterns.LINK_PROMISE) & ~answer.str.contains(patterns.URL)
+    return answer.str.contains(patterns.MEDIA) | link_without_url
+
+
+def pii_counts(allow_domains: list[str]) -> dict[str, pl.Expr]:
+    """Matches per kind of personal data or secret, over every message (a user's email counts too)."""
+    text = pl.col(ALL_TEXT)
+    allowed = "|".join(re.escape(d.lower()) for d in allow_domains)
+    emails = text.str.extract_all(patterns.EMAIL)
+    if allowed:
+        emails = emails.list.eval(
+            pl.element().filter(~pl.element().str.to_lowercase().str.contains(rf"[@.](?:{allowed})$"))
+        )
+    # A generic "api_key = ..." counts only when the value looks generated (has a digit and a letter).
+    value = pl.element().str.extract(patterns.SECRET_ASSIGNMENT, 1)
+    assigned = text.str.extract_all(patterns.SECRET_ASSIGNMENT).list.eval(
+        pl.element().filter(value.str.contains(r"\d") & value.str.contains(r"[A-Za-z]"))
+    )
+    counts = {
+        "email": emails.list.len(),
+        "phone": text.str.count_matches(patterns.PHONE),
+        "card": text.str.count_matches(patterns.CARD),
+        "ssn": text.str.count_matches(patterns.SSN),
+        "secret": text.str.count_matches(patterns.SECRET) + assigned.list.len(),
+    }
+    assert tuple(counts) == PII_KINDS
+    return counts
+
+
+def _min_turn_visible() -> pl.Expr:
+    """Fewest visible characters in any answer turn (tool-call-only turns aside). Zero-width and
+    other format characters don't count: schema validation strips only whitespace."""
+    per_turn = pl.element().str.len_chars() - pl.element().str.count_matches(r"[\s\p{Cf}]")
+    return pl.col(ANSWER_TURNS).list.eval(per_turn).list.min().cast(pl.Int64)
+
+
+def _text_signals(config: QualitySection) -> list[pl.Expr]:
+    """Signals that read only the texts."""
+    pii = pii_counts(config.pii_allow_domains)
+    return [
+        pl.col(ANSWER).str.strip_chars().str.len_chars().cast(pl.Int64).alias("q_answer_chars"),
+        pl.col(WORDS).list.len().cast(pl.Int64).alias("q_answer_words"),
+        pl.col(PROMPT).str.strip_chars().str.len_chars().cast(pl.Int64).alias("q_prompt_chars"),
+        _min_turn_visible().alias("q_min_turn_chars"),
+        placeholder().alias("q_placeholder"),
+        truncated().alias("q_truncated"),
+        pl.col(ANSWER_LOWER).str.contains(patterns.REFUSAL).alias("q_refusal"),
+        symbol_ratio().alias("q_symbol_ratio"),
+        pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE).cast(pl.Int64).alias("q_mojibake"),
+        pl.col(ANSWER).str.count_matches(patterns.SYMBOL_RUN).cast(pl.Int64).alias("q_symbol_runs"),
+        pl.col(PROMPT_LOWER).str.contains(patterns.NAMES_A_LANGUAGE).alias("_q_names_language"),
+        missing_media().alias("q_missing_media"),
+        *(count.cast(pl.Int64).alias(f"_q_pii_{kind}") for kind, count in pii.items()),
+    ]
+
+
+def _derived_signals(config: QualitySection) -> list[pl.Expr]:
+    """Signals that read other signal columns."""
+    known = (pl.col("q_prompt_lang") != "unknown") & (pl.col("q_answer_lang") != "unknown")
+    # Answers too short for a 3-gram echo the prompt only when they equal it word for word.
+    short_copy = (
+        (pl.col(WORDS).list.len() > 0)
+        & (pl.col(WORDS).list.len() < ngrams.N)
+        & (pl.col(WORDS).list.join(" ") == pl.col(PROMPT_WORDS).list.join(" "))
+    )
+    return [
+        pl.when(short_copy).then(1.0).otherwise(pl.col("q_echo")).alias("q_echo"),
+        (pl.col("q_min_turn_chars") < config.min_answer_chars).alias("q_empty_answer"),
+        (
+            (pl.col("q_answer_words") < config.min_answer_words)
+            & (pl.col("q_min_turn_chars") >= config.min_answer_chars)
+        ).alias("q_short_answer"),
+        (known & (pl.col("q_prompt_lang") != pl.col("q_answer_lang")) & ~pl.col("_q_names_language")).alias(
+            "q_language_mismatch"
+        ),
+        pl.sum_horizontal(*(pl.col(f"_q_pii_{k}") for k in PII_KINDS)).alias("q_pii"),
+        pl.concat_str(
+            [
+                pl.when(pl.col(f"_q_pii_{k}") > 0).then(pl.format(f"{k} ×{{}}", pl.col(f"_q_pii_{k}")))
+                for k in PII_KINDS
+            ],
+            separator=", ",
+            ignore_nulls=True,
+        ).alias("q_pii_kinds"),
+        (pl.col("q_answer_chars") > config.max_answer_chars).alias("q_too_long"),
+    ]
+
+
+def compute(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
+    """Add every ``q_*`` column to a frame that carries the decoded texts (texts.with_texts)."""
+    frame = frame.with_columns(_text_signals(config))
+    stats = ngrams.repetition_and_echo(frame, WORDS, PROMPT_WORDS)
+    frame = frame.with_columns(q_repetition=stats["repetition"], q_echo=stats["echo"])
+    frame = language.add_guess(frame, PROMPT, PROMPT_WORDS, "q_prompt_lang", config.language_min_letters)
+    frame = language.add_guess(frame, ANSWER, WORDS, "q_answer_lang", config.language_min_letters)
+    frame = frame.with_columns(_derived_signals(config))
+    # Rows without a canonical example have no signals at all, not "no problems".
+    has_text = pl.col(ANSWER).is_not_null()
+    return frame.with_columns(
+        pl.when(has_text).then(pl.col(c)).alias(c) for c in frame.columns if c.startswith("q_")
+    )

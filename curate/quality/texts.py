@@ -1,0 +1,75 @@
+"""The texts the signals read, decoded once per build from the ``example`` column.
+
+The signals run over temporary columns (``_q_*``) so the JSON is parsed once rather than once
+per signal; ``drop_texts`` removes them before the frame leaves the stage.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+# Like frame.MESSAGES_DTYPE, plus tool_calls: an assistant turn that only calls a tool has no
+# text by design and must not count as an empty answer.
+_DTYPE: Final = pl.Struct(
+    {
+        "messages": pl.List(
+            pl.Struct(
+                {"role": pl.Utf8, "content": pl.Utf8, "tool_calls": pl.List(pl.Struct({"id": pl.Utf8}))}
+            )
+        )
+    }
+)
+
+MESSAGES = "_q_messages"
+PROMPT = "_q_prompt"  # every user turn, joined
+ANSWER = "_q_answer"  # every assistant turn, joined
+LAST_ANSWER = "_q_last_answer"  # the final assistant turn (where a cut-off shows)
+ANSWER_LOWER = "_q_answer_lower"  # lower-cased once: phrase patterns match it without (?i)
+PROMPT_LOWER = "_q_prompt_lower"
+ALL_TEXT = "_q_all_text"  # every message, system and tool included (PII can be anywhere)
+ANSWER_TURNS = "_q_answer_turns"  # assistant turns with text (tool-call-only turns left out)
+WORDS = "_q_answer_words"  # lower-cased words of the answer
+PROMPT_WORDS = "_q_prompt_words"
+
+
+def _contents(role: str | None) -> pl.Expr:
+    messages = pl.col(MESSAGES)
+    if role is None:
+        return messages.list.eval(pl.element().struct.field("content").fill_null(""))
+    return messages.list.eval(
+        pl.element().filter(pl.element().struct.field("role") == role).struct.field("content").fill_null("")
+    )
+
+
+def _words(lower: str) -> pl.Expr:
+    """Words for n-gram and stop-word signals: runs of letters, digits and apostrophes."""
+    return pl.col(lower).str.extract_all(r"[\p{L}\p{N}']+")
+
+
+def with_texts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the decoded text columns; null where the row holds no canonical example."""
+    canonical = pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example"))
+    frame = frame.with_columns(canonical.str.json_decode(_DTYPE).struct.field("messages").alias(MESSAGES))
+    is_text_turn = (pl.element().struct.field("role") == "assistant") & ~(
+        pl.element().struct.field("tool_calls").list.len().fill_null(0) > 0
+    )
+    frame = frame.with_columns(
+        _contents("user").list.join("\n").alias(PROMPT),
+        _contents("assistant").list.join("\n").alias(ANSWER),
+        _contents("assistant").list.last().alias(LAST_ANSWER),
+        _contents(None).list.join("\n").alias(ALL_TEXT),
+        pl.col(MESSAGES)
+        .list.eval(pl.element().filter(is_text_turn).struct.field("content").fill_null(""))
+        .alias(ANSWER_TURNS),
+    )
+    frame = frame.with_columns(
+        pl.col(ANSWER).str.to_lowercase().alias(ANSWER_LOWER),
+        pl.col(PROMPT).str.to_lowercase().alias(PROMPT_LOWER),
+    )
+    return frame.with_columns(_words(ANSWER_LOWER).alias(WORDS), _words(PROMPT_LOWER).alias(PROMPT_WORDS))
+
+
+def drop_texts(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.drop([c for c in frame.columns if c.startswith("_q_")])
