@@ -17,10 +17,10 @@ from curate.errors import CurateError
 
 def report_data(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
     """Every section of the report, plus the build's own gate verdict (None where gates cannot run)."""
-    from curate.report_data import summarise
+    from curate.report_data import summarise, without_text
 
     data = summarise(manifest, frame)
-    data["gates"] = gate_section(manifest, frame)
+    data["gates"] = gate_section(manifest, without_text(frame))
     return data
 
 

@@ -29,6 +29,7 @@ GROUP_BUCKETS: Final = (
 TABLE_LIMIT: Final = 50  # rows in the leakage and worst-example tables
 SNIPPET_CHARS: Final = 600  # per message, in the examples appendix
 OUTPUT_STATUSES: Final = ("train", "eval", "general_eval")
+TEXT_COLUMNS: Final = ("example", "raw")
 # The leakage stage's match columns: which protected file and item, how, and the shared text.
 LEAK_COLUMNS: Final = ("leak_source", "leak_item", "leak_method", "leak_span")
 
@@ -36,6 +37,8 @@ LEAK_COLUMNS: Final = ("leak_source", "leak_item", "leak_method", "leak_span")
 def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
     """A JSON-like dict of every section; each section is None or empty where the build lacks its data."""
     counts = manifest.get("counts", {})
+    full = frame
+    frame = without_text(frame)
     data: dict[str, Any] = {
         "created_at": manifest.get("created_at"),
         "config_hash": manifest.get("config_hash"),
@@ -62,8 +65,13 @@ def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
         "tokenizer": manifest.get("tokenizer"),
     }
     ids = {row["id"] for row in data["leakage"]["rows"]} | {row["id"] for row in data["worst"]["rows"]}
-    data["examples"] = example_snippets(frame, ids)
+    data["examples"] = example_snippets(full, ids)
     return data
+
+
+def without_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame minus its text columns: selecting is free, and filters then copy numbers, not text."""
+    return frame.select([name for name in frame.columns if name not in TEXT_COLUMNS])
 
 
 def reason_rows(counts: dict[str, Any]) -> list[dict[str, Any]]:
