@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -15,6 +16,14 @@ ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
 
 def to_json(report: GateReport) -> bytes:
     return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY) + b"\n"
+
+
+# Characters XML 1.0 cannot carry at all, even escaped (a build path or message could hold them).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def to_junit(report: GateReport) -> str:
@@ -32,7 +41,7 @@ def to_junit(report: GateReport) -> str:
     suite = ET.SubElement(
         suites,
         "testsuite",
-        name=f"curate check {report.build}",
+        name=_xml_text(f"curate check {report.build}"),
         tests=str(len(report.results)),
         failures=str(tally["fail"]),
         errors="0",
@@ -45,17 +54,17 @@ def to_junit(report: GateReport) -> str:
         ("config", report.config_from),
         ("baseline", report.baseline or ""),
     ):
-        ET.SubElement(properties, "property", name=name, value=value)
+        ET.SubElement(properties, "property", name=name, value=_xml_text(value))
     for result in report.results:
         case = ET.SubElement(suite, "testcase", classname="curate.gates", name=result.name, time="0")
         if result.status == "fail":
-            failure = ET.SubElement(case, "failure", message=result.message, type="gate")
-            failure.text = _detail(result)
+            failure = ET.SubElement(case, "failure", message=_xml_text(result.message), type="gate")
+            failure.text = _xml_text(_detail(result))
         elif result.status == "skip":
-            ET.SubElement(case, "skipped", message=result.message)
+            ET.SubElement(case, "skipped", message=_xml_text(result.message))
         else:
             out = ET.SubElement(case, "system-out")
-            out.text = ("WARNING: " if result.status == "warn" else "") + _detail(result)
+            out.text = _xml_text(("WARNING: " if result.status == "warn" else "") + _detail(result))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
 
@@ -73,7 +82,8 @@ def _detail(result: GateResult) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """One table cell: pipes escaped, every kind of line break (\\r, \\u2028 ...) a space."""
+    return " ".join(text.replace("|", "\\|").splitlines())
 
 
 def to_markdown(report: GateReport) -> str:
@@ -82,8 +92,8 @@ def to_markdown(report: GateReport) -> str:
     lines = [
         f"## {ICONS[report.status]} curate check: {report.status.upper()}",
         "",
-        f"Build `{report.build}` · gates from {_source(report.config_from)}"
-        + (f" · baseline `{report.baseline}`" if report.baseline else ""),
+        f"Build `{_cell(report.build)}` · gates from {_source(report.config_from)}"
+        + (f" · baseline `{_cell(report.baseline)}`" if report.baseline else ""),
         "",
         f"{tally['pass']} passed, {tally['warn']} warned, {tally['fail']} failed, "
         f"{tally['skip']} not measured.",

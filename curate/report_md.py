@@ -11,8 +11,10 @@ ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
 
 
 def _cell(value: Any) -> str:
+    """Pipes escaped, line breaks of every kind a space, and ``<`` escaped so that a message quoting
+    markup shows as text in a rendered pull request instead of vanishing as an HTML tag."""
     text = "–" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return " ".join(text.replace("|", "\\|").replace("<", "\\<").splitlines())
 
 
 def _table(header: list[str], rows: list[list[Any]], right: set[int] | None = None) -> list[str]:
