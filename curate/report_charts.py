@@ -30,6 +30,7 @@ SERIES_COLOURS: Final[dict[str, str]] = {
     "general": PALETTE[2],
     "groups": PALETTE[4],
     "reasons": PALETTE[3],
+    "unused": PALETTE[6],
 }
 WIDTH: Final = 640
 AXIS: Final = "#555"

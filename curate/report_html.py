@@ -141,7 +141,9 @@ def _reasons(data: dict[str, Any]) -> str:
     if not reasons:
         return "<p>No record was rejected.</p>"
     chart = horizontal_bars(
-        [(r["code"], r["first"], "reasons") for r in reasons], "Rejections by first reason"
+        # General records the mix did not need are accounted for, not defects: a neutral colour.
+        [(r["code"], r["first"], "unused" if r["code"].startswith("mix.") else "reasons") for r in reasons],
+        "Rejections by first reason",
     )
     rows = [[f"<code>{e(r['code'])}</code>", _n(r["first"]), _n(r["any"]), e(r["meaning"])] for r in reasons]
     html = chart + _table(["reason", "first reason", "carrying it", "meaning"], rows, {1, 2})

@@ -31,6 +31,8 @@ def screenshot(page: Path, png: Path, profile: Path) -> dict[tuple[int, int, int
     command = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+        # Paint every tile before the shot (without these, parts of a tall page can stay blank).
+        "--run-all-compositor-stages-before-draw", "--virtual-time-budget=5000",
         f"--user-data-dir={profile}", f"--screenshot={png}", "--window-size=1280,4000", page.as_uri(),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
