@@ -45,7 +45,7 @@ def repetition_and_echo(frame: pl.DataFrame, answer_words: str, prompt_words: st
     prompt_keys = prompt.select(salted).to_series()
     shared = (
         answer.with_columns(salted)
-        .filter(pl.col("salted").is_in(prompt_keys))
+        .filter(pl.col("salted").is_in(prompt_keys.implode()))
         .group_by(ROW)
         .agg(pl.col("key").n_unique().alias("shared"))
     )

@@ -19,6 +19,7 @@ def any_of(*patterns: str) -> str:
 # Refusals and assistant boilerplate, anywhere in an answer. Phrased around the speaker ("I",
 # "as an AI") so answers *about* language models ("GPT-3 is a language model") don't match.
 REFUSAL: Final = any_of(
+    r"\bas an ai (?:language model|assistant|model|system)\b",
     r"\bas an ai(?:[ ,.]|$)",  # not "as an AI-generated ..."
     r"\bas an? (?:large )?language model\b",
     r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence|language model|virtual assistant)\b",
@@ -74,18 +75,19 @@ MEDIA_WORDS: Final = (
     r"figure|video|logo|map|infographic|gif|audio|recording)s?"
 )
 MEDIA: Final = any_of(
-    r"<(?:img|audio|video|iframe)\b",
-    r"!\[[^\]\n]*\]\([^)\n]*\)",
+    r"!\[[^\]\n]*\]\(",  # a Markdown image, even one whose URL is cut off
     rf"\[(?:insert|attach|add|include|embed)\b[^\]\n]*{MEDIA_WORDS}[^\]\n]*\]",
     rf"\[(?:an? |the )?{MEDIA_WORDS}\b[^\]\n]*\]",
     rf"\((?:an? |the )?{MEDIA_WORDS}(?: of| showing| here| attached)\b[^)\n]*\)",
     rf"\b(?:see|view|find|check|refer to) (?:the )?(?:attached|enclosed|uploaded|included) {MEDIA_WORDS}",
     rf"\b(?:see|view|check|refer to|in|shown in) (?:the |this )?{MEDIA_WORDS} (?:below|above|here)\b",
     rf"\b(?:the )?(?:following|below) {MEDIA_WORDS}\s*:?\s*$",
-    r"\b(?:please find attached|i(?:'ve| have) attached)\b",
     rf"(?m)\b(?:here is|here's|here are|below is|attached is|i(?:'ve| have) (?:created|drawn|made)) "
     rf"(?:a |an |the |my |your )?(?:\w+ ){{0,2}}{MEDIA_WORDS}\s*(?:[:.]\s*)?$",
 )
+# Embedded media tags count unless the answer is itself a web page ("Create an HTML page ...").
+MEDIA_TAG: Final = r"<(?:img|audio|video|iframe)\b"
+HTML_DOCUMENT: Final = r"<(?:!doctype|html|body|div|head)\b"
 # Links promised in the answer; only a defect when the answer holds no URL at all.
 LINK_PROMISE: Final = any_of(
     r"\b(?:here is|here's|here are|below is|this is) (?:a |the )?(?:link|url)s?\b",
@@ -93,7 +95,7 @@ LINK_PROMISE: Final = any_of(
     r"\b(?:following|this|that) (?:link|url)s?\s*[:.]",
     r"\bclick (?:here|on (?:the|this) link|the link below)\b",
     r"\[(?:link|url|website|insert link)[^\]\n]*\]",
-    r"\((?:link|url)\)",
+    r"(?:^|\s)\((?:link|url)\)",  # not crawler(url)
 )
 URL: Final = r"\bhttps?://\S+|\bwww\.[a-z0-9-]+\.\S+"
 
@@ -149,11 +151,11 @@ MOJIBAKE: Final = (
 SYMBOL_RUN: Final = r"[!?#@$%^&~\\]{8,}"
 
 # Answers end mid-sentence when they stop on a comma, colon or opening bracket, or on a word that
-# cannot end an English sentence. (Not on ";", "/" or "+": code, regexes, URLs and C++ end with them.)
+# cannot end an English sentence (particles such as "in" or "on" can: "winter light creeps in").
+# Not on ";", "/" or "+": code, regexes, URLs and C++ end with them.
 DANGLING_END: Final = (
-    r"(?i)(?:[,:(\[{&–—]|\b(?:the|a|an|and|or|but|of|to|in|on|at|for|with|from|by|as|that|which|who|is|are|"
-    r"was|were|be|been|has|have|had|will|would|can|could|should|my|your|our|their|its|this|these|those|if|"
-    r"because|than|into|about|such)\b)[\s\p{Cf}]*$"
+    r"(?i)(?:[,:(\[{&–—]|\b(?:the|a|an|and|or|but|of|to|with|from|my|your|our|their|its|if|because|than|"
+    r"into|whose|such|is|are|was|were)\b)[\s\p{Cf}]*$"
 )
 # Line endings that look dangling but are not: a letter's sign-off ("Best,").
 SIGN_OFF: Final = (

@@ -95,7 +95,8 @@ RULES: tuple[Rule, ...] = (
         "refusal",
         _flag("q_refusal"),
         lambda c: pl.format(
-            "refusal or boilerplate: «{}»", pl.col(ANSWER_LOWER).str.extract(patterns.REFUSAL, 0)
+            "refusal or boilerplate: «{}»",
+            pl.col(ANSWER_LOWER).str.extract(patterns.REFUSAL, 0).str.strip_chars(" ,."),
         ),
     ),
     Rule(
@@ -125,6 +126,7 @@ RULES: tuple[Rule, ...] = (
             "promises media or a link it does not hold: «{}»",
             pl.coalesce(
                 pl.col(ANSWER_LOWER).str.extract(patterns.MEDIA, 0),
+                pl.col(ANSWER_LOWER).str.extract(patterns.MEDIA_TAG, 0),
                 pl.col(ANSWER_LOWER).str.extract(patterns.LINK_PROMISE, 0),
             ),
         ),

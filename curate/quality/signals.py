@@ -84,7 +84,8 @@ def missing_media() -> pl.Expr:
     """The answer shows or promises media a text example cannot hold, or a link it does not give."""
     answer = pl.col(ANSWER_LOWER)
     link_without_url = answer.str.contains(patterns.LINK_PROMISE) & ~answer.str.contains(patterns.URL)
-    return answer.str.contains(patterns.MEDIA) | link_without_url
+    media_tag = answer.str.contains(patterns.MEDIA_TAG) & ~answer.str.contains(patterns.HTML_DOCUMENT)
+    return answer.str.contains(patterns.MEDIA) | media_tag | link_without_url
 
 
 def pii_counts(allow_domains: list[str]) -> dict[str, pl.Expr]:
