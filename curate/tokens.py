@@ -1,33 +1,41 @@
 """Token counting for the length check: the model's tokenizer when there is one, else an estimate.
 
-The estimate, ceil(UTF-8 bytes / 4) + 4 per message, is the usual rule of thumb for English BPE
-vocabularies (about four bytes a token) plus a chat template's few tokens around each message.
-The real count encodes each message's content with the tokenizer and adds the same per-message
-overhead, since the exact template tokens depend on the model.
+Exact counts where they decide something, a calibrated estimate elsewhere:
+- Small builds (up to ``exact_max_records``) are counted exactly, every row.
+- Large builds count exactly every row that could exceed the limit, and a seeded sample that
+  calibrates bytes per token on this data; other rows get bytes / that ratio. A token covers at
+  least one byte (byte-level BPE), and SentencePiece adds at most one word-boundary token per
+  byte, so a row with 2 x bytes + overhead <= limit cannot be too long and needs no exact count.
+Without a tokenizer the estimate is ceil(UTF-8 bytes / 4) + 4 per message: about four bytes a
+token for English BPE vocabularies, plus a chat template's few tokens around each message.
+The column ``tokens_exact`` says which rows were counted exactly.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from curate.errors import ConfigError
 
 PER_MESSAGE_OVERHEAD = 4
-BYTES_PER_TOKEN = 4
+BYTES_PER_TOKEN = 4.0
+CALIBRATION_ROWS = 2000
 DEFAULT_MODEL_FOLDER = "smollm2-135m-instruct"
 
 
-@dataclass(frozen=True)
+@dataclass
 class TokenizerChoice:
     kind: str  # "tokenizer" or "estimate"
     name: str  # tokenizer.json path, or the estimate's formula
+    stats: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "name": self.name}
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, **self.stats}
 
 
 def default_tokenizer_path() -> Path:
@@ -37,7 +45,7 @@ def default_tokenizer_path() -> Path:
 
 
 def choose_tokenizer(setting: str) -> TokenizerChoice:
-    estimate = TokenizerChoice("estimate", f"ceil(utf8_bytes / {BYTES_PER_TOKEN}) + {PER_MESSAGE_OVERHEAD} per message")
+    estimate = TokenizerChoice("estimate", f"ceil(utf8_bytes / {BYTES_PER_TOKEN:g}) + {PER_MESSAGE_OVERHEAD} per message")
     if setting == "estimate":
         return estimate
     if setting == "auto":
@@ -51,19 +59,52 @@ def choose_tokenizer(setting: str) -> TokenizerChoice:
     return TokenizerChoice("tokenizer", str(path))
 
 
-def count_tokens(messages: pl.Series, choice: TokenizerChoice, batch: int = 8192) -> pl.Series:
-    """Tokens per conversation (null where messages is null)."""
+def count_tokens(
+    messages: pl.Series, choice: TokenizerChoice, limit: int, exact_max_records: int, seed: int = 0
+) -> tuple[pl.Series, pl.Series]:
+    """Tokens per conversation (null where messages is null) and whether each count is exact."""
     contents = messages.list.eval(pl.element().struct.field("content").fill_null(""))
-    n_messages = messages.list.len()
+    n_messages = messages.list.len().cast(pl.Int64)
+    n_bytes = contents.list.eval(pl.element().str.len_bytes()).list.sum().cast(pl.Int64)
+    overhead = PER_MESSAGE_OVERHEAD * n_messages
     if choice.kind == "estimate":
-        n_bytes = contents.list.eval(pl.element().str.len_bytes()).list.sum()
-        return ((n_bytes + BYTES_PER_TOKEN - 1) // BYTES_PER_TOKEN + PER_MESSAGE_OVERHEAD * n_messages).cast(pl.Int64)
+        estimate = (n_bytes / BYTES_PER_TOKEN).ceil().cast(pl.Int64) + overhead
+        return estimate, pl.Series([False] * len(messages), dtype=pl.Boolean)
+    rows = pl.DataFrame({"n_bytes": n_bytes, "overhead": overhead}).with_row_index("row")
+    present = rows.filter(pl.col("n_bytes").is_not_null())
+    if present.height <= exact_max_records:
+        chosen = present["row"]
+    else:
+        risky = present.filter(2 * pl.col("n_bytes") + pl.col("overhead") > limit)["row"]
+        sample = present.sample(min(CALIBRATION_ROWS, present.height), seed=seed)["row"]
+        chosen = pl.concat([risky, sample]).unique().sort()
+    exact = _exact_counts(contents.gather(chosen), choice.name)
+    counted = pl.DataFrame({"row": chosen, "exact_tokens": exact})
+    rows = rows.join(counted, on="row", how="left")
+    calibration = rows.filter(pl.col("exact_tokens").is_not_null() & (pl.col("n_bytes") > 0))
+    ratio = (
+        float(calibration["n_bytes"].sum()) / max(1, int((calibration["exact_tokens"] - calibration["overhead"]).sum()))
+        if calibration.height
+        else BYTES_PER_TOKEN
+    )
+    tokens = rows.select(
+        pl.coalesce(
+            pl.col("exact_tokens") + pl.col("overhead"),
+            (pl.col("n_bytes") / ratio).ceil().cast(pl.Int64) + pl.col("overhead"),
+        )
+    ).to_series()
+    is_exact = rows.select(pl.col("exact_tokens").is_not_null()).to_series()
+    choice.stats = {"exact_rows": int(is_exact.sum()), "bytes_per_token": round(ratio, 3)}
+    return tokens.alias("tokens"), is_exact.alias("tokens_exact")
+
+
+def _exact_counts(contents: pl.Series, tokenizer_path: str, batch: int = 8192) -> pl.Series:
+    """Sum of content tokens per row (template overhead is added by the caller)."""
     import numpy as np
     import pyarrow.compute as pc
     from tokenizers import Tokenizer  # light (Rust); only needed for real counts
 
-
-    tokenizer = Tokenizer.from_file(choice.name)
+    tokenizer = Tokenizer.from_file(tokenizer_path)
     # Flatten with arrow (null and empty lists contribute no values), count, and sum back per row.
     texts = pc.list_flatten(contents.to_arrow()).to_pylist()
     counts = np.zeros(len(texts) + 1, dtype=np.int64)
@@ -71,8 +112,6 @@ def count_tokens(messages: pl.Series, choice: TokenizerChoice, batch: int = 8192
         encoded = tokenizer.encode_batch_fast(texts[start : start + batch], add_special_tokens=False)
         counts[start + 1 : start + 1 + len(encoded)] = [len(e.ids) for e in encoded]
     cumulative = np.cumsum(counts)
-    lengths = n_messages.fill_null(0).to_numpy()
+    lengths = contents.list.len().fill_null(0).to_numpy()
     ends = np.cumsum(lengths)
-    totals = pl.Series(cumulative[ends] - cumulative[ends - lengths], dtype=pl.Int64)
-    totals = pl.select(pl.when(n_messages.is_null()).then(None).otherwise(totals)).to_series()
-    return (totals + PER_MESSAGE_OVERHEAD * n_messages).cast(pl.Int64)
+    return pl.Series(cumulative[ends] - cumulative[ends - lengths], dtype=pl.Int64)

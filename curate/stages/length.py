@@ -15,10 +15,13 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     choice = choose_tokenizer(ctx.config.validate.tokenizer)
     ctx.findings["tokenizer"] = choice.as_dict()
     with ctx.task("counting tokens", len(frame)) as task:
-        tokens = count_tokens(messages_of(frame), choice)
+        limit = ctx.config.validate.max_tokens
+        tokens, exact = count_tokens(
+            messages_of(frame), choice, limit, ctx.config.validate.exact_tokens_max_records, ctx.config.split.seed
+        )
         ctx.progress.advance(task, len(frame))
-    frame = frame.with_columns(tokens=tokens)
-    limit = ctx.config.validate.max_tokens
+    ctx.findings["tokenizer"] = choice.as_dict()
+    frame = frame.with_columns(tokens=tokens, tokens_exact=exact)
     return reject(
         frame,
         (pl.col("status") == "ok") & (pl.col("tokens") > limit),
