@@ -281,7 +281,10 @@ def leakage_rows(frame: pl.DataFrame) -> dict[str, Any]:
     for row in rows:
         if row["leak_item"] is not None:
             method = f" ({row['leak_method']})" if row["leak_method"] else ""
-            row["matched"] = f"item {row['leak_item']} of {row['leak_source']}{method}"
+            name = (
+                str(row["leak_source"]).replace("\\", "/").rsplit("/", 1)[-1]
+            )  # the detail has the full path
+            row["matched"] = f"item {row['leak_item']} of {name}{method}"
         else:
             row["matched"] = f"record {row['ref']}" if row["ref"] else "–"
     return {"total": hits["_row"].n_unique(), "rows": rows, "by_code": by_code}
@@ -296,8 +299,10 @@ def worst_rows(frame: pl.DataFrame) -> dict[str, Any]:
             & pl.col("dedup_key").is_not_null()
             & (pl.col("origin") != "benchmark")
         )
+        # Records at the top score are not "worst" however few the flawed ones are.
+        scored = scored.filter(pl.col("quality_score") < pl.col("quality_score").max())
         worst = (
-            _row_refs(scored, [*base, "quality_score", "reasons"])
+            _row_refs(scored, [*base, "quality_score", "reasons", "flags"])
             .top_k(TABLE_LIMIT // 2, by="quality_score", reverse=True)
             .sort("quality_score", "_row")
         )
@@ -326,8 +331,13 @@ def _worst_row(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "quality_score": round(row["quality_score"], 3) if row.get("quality_score") is not None else None,
         "reasons": [r["code"] for r in reasons],
-        "message": reasons[0]["message"] if reasons else "",
+        "message": reasons[0]["message"] if reasons else _flag_text(row.get("flags") or []),
     }
+
+
+def _flag_text(flags: list[dict[str, Any]]) -> str:
+    codes = list(dict.fromkeys(flag["code"] for flag in flags))
+    return "flagged: " + ", ".join(codes) if codes else ""
 
 
 def example_snippets(frame: pl.DataFrame, ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -21,6 +21,8 @@ nav a{margin-right:14px;color:#37474f}main{padding:8px 28px 40px;max-width:1200p
 section{background:#fff;border:1px solid #e0e0e0;border-radius:6px;padding:12px 18px;margin:16px 0}
 h2{font-size:17px;margin:4px 0 10px}table{border-collapse:collapse;margin:8px 0;font-size:13px}
 th,td{border-bottom:1px solid #eee;padding:4px 10px;text-align:left;vertical-align:top}
+td:last-child{overflow-wrap:anywhere}td:not(:last-child){white-space:nowrap}
+table{max-width:100%}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}code{font-size:12px}
 .cards{display:flex;gap:12px;flex-wrap:wrap}.card{border:1px solid #e0e0e0;border-radius:6px;padding:8px 14px;
 min-width:110px;background:#fff}.card b{display:block;font-size:20px}.pass{color:#2e7d32}.warn{color:#b26a00}
@@ -41,6 +43,13 @@ def _n(value: Any) -> str:
         if isinstance(value, int)
         else (f"{value:,.1f}" if isinstance(value, float) else e(value))
     )
+
+
+def _where(source: Any, line: Any) -> str:
+    """file:line with the file's name only; the full path is the cell's tooltip (and in Summary)."""
+    path = str(source)
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    return f'<span title="{e(path)}">{e(name)}:{e(line)}</span>'
 
 
 def _id_link(example_id: str, known: dict[str, Any]) -> str:
@@ -201,7 +210,7 @@ def _groups(data: dict[str, Any]) -> str:
     html += chart
     if groups["largest"]:
         rows = [
-            [_n(g["size"]), f"<code>{e(g['id'])}</code>", e(f"{g['source']}:{g['line']}")]
+            [_n(g["size"]), f"<code>{e(g['id'])}</code>", _where(g["source"], g["line"])]
             for g in groups["largest"]
         ]
         html += _table(["size", "kept id", "where"], rows, {0})
@@ -235,7 +244,7 @@ def _leakage(data: dict[str, Any]) -> str:
     rows = [
         [
             _id_link(r["id"], known),
-            e(f"{r['source']}:{r['line']}"),
+            _where(r["source"], r["line"]),
             e(r["status"]),
             f"<code>{e(r['code'])}</code>",
             e(r["matched"]),
@@ -258,7 +267,7 @@ def _worst(data: dict[str, Any]) -> str:
     rows = [
         [
             _id_link(r["id"], known),
-            e(f"{r['source']}:{r['line']}"),
+            _where(r["source"], r["line"]),
             e(r["status"]),
             e(r["quality_score"]) if by_score else e(", ".join(r["reasons"])),
             e(r["message"]),
