@@ -16,7 +16,8 @@ Example usage:
   curate check build/samples
   curate check build/samples --config samples/curate.toml --junit out/gates.xml
   curate check build/new --baseline build/main --markdown out/gates.md --json out/gates.json
-  curate check build/samples --markdown summary.md && cat summary.md >> "$GITHUB_STEP_SUMMARY"
+  curate check build/samples --junit gates.xml --markdown gates.md --json gates.json
+  (CI: append gates.md to $GITHUB_STEP_SUMMARY in a step that runs always; see docs/ci.md)
 """
 
 
@@ -24,8 +25,8 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
         help="run the quality gates on a build (CI: exit 1 when a gate fails)",
-        description="Measure a build (invalid, duplicate, leakage, low-quality rates; split sizes; token "
-        "percentiles; general share) and hold it to the warn/fail levels in [gates] of curate.toml.",
+        description="Measure a build (invalid, duplicate, leakage and low-quality rates; split sizes;\n"
+        "token percentiles; general share) and hold it to the warn/fail levels in [gates] of curate.toml.",
         epilog=EXAMPLES,
         formatter_class=help_formatter(),
     )
