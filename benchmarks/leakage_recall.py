@@ -158,6 +158,48 @@ def run_stage(frame: pl.DataFrame, semantic: bool = False, **leakage: Any) -> tu
     return out, time.perf_counter() - started
 
 
+def plain_13gram(
+    rows: list[dict[str, Any]], benchmarks: dict[str, list[dict[str, Any]]]
+) -> tuple[pl.DataFrame, float]:
+    """The baseline: GPT-3's rule as usually written, in plain Python. A row leaks when it shares
+    one lower-cased 13-word window with a benchmark question; shorter questions never match."""
+    word = re.compile(r"\w+")
+    started = time.perf_counter()
+    grams: dict[tuple[str, ...], str] = {}
+    for name, items in benchmarks.items():
+        for item in items:
+            words = word.findall(user_text(item).lower())
+            for i in range(len(words) - 12):
+                grams.setdefault(tuple(words[i : i + 13]), f"{name}/{item['id']}")
+    methods: list[str | None] = []
+    found: list[str | None] = []
+    for row in rows:
+        words = word.findall("\n".join(m["content"] for m in row["messages"]).lower())
+        hit = next(
+            (grams[g] for i in range(len(words) - 12) if (g := tuple(words[i : i + 13])) in grams), None
+        )
+        methods.append("ngram" if hit else None)
+        found.append(hit)
+    seconds = time.perf_counter() - started
+    out = pl.DataFrame(
+        {
+            "origin": ["input"] * len(rows),
+            "line": list(range(1, len(rows) + 1)),
+            "leak_method": methods,
+            "leak_item": found,
+            "leak_span": [""] * len(rows),
+        },
+        schema={
+            "origin": pl.Utf8,
+            "line": pl.Int64,
+            "leak_method": pl.Utf8,
+            "leak_item": pl.Utf8,
+            "leak_span": pl.Utf8,
+        },
+    )
+    return out, seconds
+
+
 def score(out: pl.DataFrame, labels: dict[int, str]) -> dict[str, Any]:
     """Recall per planted kind and the clean rows flagged (input rows are in planted-file order)."""
     rows = out.filter(pl.col("origin") == "input").select("line", "leak_method", "leak_item", "leak_span")
@@ -173,6 +215,16 @@ def score(out: pl.DataFrame, labels: dict[int, str]) -> dict[str, Any]:
     total = sum(v[1] for v in lexical.values())
     clean = {slot: hit for slot, hit in flagged.items() if slot not in labels}
     return {"per_kind": per_kind, "recall": found / total if total else 0.0, "clean_flagged": clean}
+
+
+def report(title: str, result: dict[str, Any], seconds: float, baseline_seconds: float) -> None:
+    print(f"\n== {title}: {seconds:.2f} s ({seconds / baseline_seconds:.2f}x the baseline's time)")
+    for kind, (hit, total) in result["per_kind"].items():
+        print(f"  {kind:15s} {hit:4d}/{total:<4d} recall {hit / total:.3f}")
+    clean = result["clean_flagged"]
+    print(f"  recall (four lexical kinds) {result['recall']:.4f}; clean rows flagged: {len(clean)}")
+    for slot, (method, item, span) in sorted(clean.items())[:20]:
+        print(f"    alpaca line {slot + 1}: {method} {item}: {span[:100]!r}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,25 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         frame = ingest_frame(train, [DATA / f"{name}.jsonl" for name in BENCHMARKS])
     n_items = frame.filter(pl.col("origin") == "benchmark").height
     print(f"{len(rows):,} Alpaca rows, {len(labels):,} planted, {n_items:,} protected items")
-    runs: list[tuple[str, dict[str, Any]]] = [
-        ("baseline: 13-gram only (GPT-3 style)", {"min_words": 13, "near": False, "template": False}),
-        ("chatcurate default", {}),
-    ]
+    base_out, base_seconds = plain_13gram(rows, benchmarks)
+    report(
+        "baseline: plain 13-gram in Python (GPT-3 rule)", score(base_out, labels), base_seconds, base_seconds
+    )
+    runs: list[tuple[str, dict[str, Any], bool]] = [("chatcurate default", {}, False)]
     if args.semantic:
-        runs.append(("default + --semantic", {"semantic": True}))
-    baseline_seconds = None
-    for title, options in runs:
-        semantic = bool(options.pop("semantic", False))
+        runs.append(("chatcurate --semantic", {}, True))
+    for title, options, semantic in runs:
         out, seconds = run_stage(frame, semantic=semantic, **options)
-        baseline_seconds = baseline_seconds or seconds
-        result = score(out, labels)
-        print(f"\n== {title}: {seconds:.2f} s ({seconds / baseline_seconds:.2f}x baseline)")
-        for kind, (hit, total) in result["per_kind"].items():
-            print(f"  {kind:15s} {hit:4d}/{total:<4d} recall {hit / total:.3f}")
-        clean = result["clean_flagged"]
-        print(f"  recall (four lexical kinds) {result['recall']:.4f}; clean rows flagged: {len(clean)}")
-        for slot, (method, item, span) in sorted(result["clean_flagged"].items())[:20]:
-            print(f"    alpaca line {slot + 1}: {method} {item}: {span[:100]!r}")
+        report(title, score(out, labels), seconds, base_seconds)
     return 0
 
 

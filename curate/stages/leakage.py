@@ -347,7 +347,7 @@ def _describe(matches: pl.DataFrame, pieces: pl.DataFrame, frame: pl.DataFrame) 
         )
         .with_columns(precedence=pl.col("method").replace_strict(precedence, return_dtype=pl.Int8))
         .sort("_row", "precedence", pl.col("span").str.len_chars(), descending=[False, False, True])
-        .unique(["_row", "_item", "method"], keep="first", maintain_order=True)
+        .unique(["_row", "_item"], keep="first", maintain_order=True)  # its best method per item
     )
 
 
