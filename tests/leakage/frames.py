@@ -28,6 +28,8 @@ def frame_of(tmp_path: Path, **files: list[dict[str, Any]]) -> pl.DataFrame:
     the split as the split stage does when eval files are given."""
     specs = []
     for origin, records in files.items():
+        if not records:
+            continue  # an empty input is a user error the reader reports
         path = tmp_path / f"{origin}.jsonl"
         path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
         specs.append(InputSpec(str(path), origin))
