@@ -62,16 +62,14 @@ def run_build(ctx: BuildContext) -> BuildResult:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     specs = input_specs(ctx)
-    total_bytes = sum(_size(spec.path) for spec in specs)
-    with ctx.task("reading and validating", total_bytes or None) as task:
+    with ctx.task("reading and validating records") as task:
         seen: dict[str, int] = {}
 
         def on_progress(path: str, records: int) -> None:
+            ctx.progress.advance(task, records - seen.get(path, 0))
             seen[path] = records
-            ctx.progress.advance(task, 0)
 
         frame, inputs = ingest(specs, ctx.config.validate.max_line_bytes, on_progress)
-        ctx.progress.advance(task, total_bytes)
     timings["ingest"] = time.perf_counter() - started
     for name, stage in STAGES:
         started = time.perf_counter()
@@ -93,13 +91,3 @@ def finalize(frame: pl.DataFrame) -> pl.DataFrame:
     if stray.height:  # a stage bug, not a data problem: fail loudly rather than lose records
         raise AssertionError(f"{stray.height} records left without a final status after the build")
     return frame
-
-
-def _size(path: str) -> int:
-    from pathlib import Path
-
-    try:
-        target = Path(path)
-        return target.stat().st_size if target.is_file() else 0
-    except OSError:
-        return 0
