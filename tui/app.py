@@ -17,7 +17,9 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
 from curate.review_store import DEFAULT_DB, ReviewStore
@@ -31,6 +33,7 @@ from tui.screens.leakage import LeakageScreen
 from tui.widgets.detail import DetailPane
 from tui.widgets.example_list import ExampleList, ListHeader
 
+DETAIL_DELAY_S = 0.06
 ACTION_WORDS = {"accept": "accepted", "reject": "rejected", "edit": "edited"}
 
 
@@ -38,22 +41,22 @@ class ReviewApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "curate review"
     BINDINGS = [
-        Binding("j,down", "move(1)", "down", key_display="j/↓"),
-        Binding("k,up", "move(-1)", "up", key_display="k/↑"),
         Binding("a", "decide('accept')", "accept"),
         Binding("r", "decide('reject')", "reject"),
         Binding("e", "edit", "edit"),
         Binding("u", "undo", "undo"),
         Binding("space", "mark", "mark"),
-        Binding("A", "bulk('accept')", "accept marked/all", key_display="A"),
-        Binding("R", "bulk('reject')", "reject marked/all", key_display="R"),
+        Binding("A", "bulk('accept')", "bulk accept", key_display="A"),
+        Binding("R", "bulk('reject')", "bulk reject", key_display="R"),
         Binding("slash", "search", "search", key_display="/"),
         Binding("f", "filter", "filter"),
         Binding("s", "sort", "sort"),
-        Binding("d", "group", "dup group"),
+        Binding("d", "group", "dups"),
         Binding("c", "leakage", "leak"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
+        Binding("j,down", "move(1)", "down", show=False, key_display="j/↓"),
+        Binding("k,up", "move(-1)", "up", show=False, key_display="k/↑"),
         Binding("S", "reverse_sort", "reverse the sort", show=False),
         Binding("pagedown", "page(1)", "page down", show=False),
         Binding("pageup", "page(-1)", "page up", show=False),
@@ -62,12 +65,37 @@ class ReviewApp(App[None]):
         Binding("x", "clear_marks", "clear the marks", show=False),
         Binding("escape", "clear_search", "clear the search", show=False),
     ]
+    # Actions that act on the list: off while another screen (help, a group, a dialog) is on top.
+    LIST_ACTIONS = frozenset(
+        {
+            "decide",
+            "edit",
+            "undo",
+            "mark",
+            "bulk",
+            "search",
+            "filter",
+            "sort",
+            "group",
+            "leakage",
+            "move",
+            "reverse_sort",
+            "page",
+            "jump",
+            "clear_marks",
+            "clear_search",
+        }
+    )
 
     def __init__(self, model: ReviewModel, *, background: bool = True) -> None:
         super().__init__()
         self.model = model
         self.background = background
+        self._detail_timer: Timer | None = None
         self.sub_title = str(model.build)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action in self.LIST_ACTIONS and len(self.screen_stack) > 1)
 
     # -- layout ------------------------------------------------------------------------------
 
@@ -121,16 +149,27 @@ class ReviewApp(App[None]):
         self.query_one("#list-header", ListHeader).show(model.sort.key, model.sort.descending)
 
     def show_current(self) -> None:
-        row = self.list.current_row()
-        pane = self.query_one("#detail", DetailPane)
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+            self._detail_timer = None
+        try:
+            row = self.list.current_row()
+            pane = self.query_one("#detail", DetailPane)
+        except NoMatches:  # a late timer while the app shuts down
+            return
         if row is None:
             pane.show(None, None)
+        elif not self.model.examples_loaded:
+            pane.show_loading(self.model.index.row(row, named=True))
         else:
             pane.show(self.model.details(row), self.model.decision_for(row))
 
     @on(ExampleList.CursorMoved)
     def cursor_moved(self) -> None:
-        self.show_current()
+        # The list moves at once; the details follow when the keys pause (a held j stays smooth).
+        if self._detail_timer is not None:
+            self._detail_timer.stop()
+        self._detail_timer = self.set_timer(DETAIL_DELAY_S, self.show_current)
 
     @on(ListHeader.SortClicked)
     def header_clicked(self, event: ListHeader.SortClicked) -> None:

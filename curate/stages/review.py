@@ -278,13 +278,20 @@ def _apply_edits(
 
         choice = choose_tokenizer(ctx.config.validate.tokenizer)
         rows = frame.filter(target)
-        counted = dict(
-            zip(rows["_review_row"].to_list(), count_tokens(messages_of(rows), choice).to_list(), strict=True)
+        # Edits are few: count every one exactly (exact_max_records = their number).
+        tokens, exact = count_tokens(
+            messages_of(rows), choice, ctx.config.validate.max_tokens, rows.height, ctx.config.split.seed
         )
+        row_numbers = rows["_review_row"].to_list()
+        updates = {"tokens": (dict(zip(row_numbers, tokens.to_list(), strict=True)), pl.Int64())}
+        if "tokens_exact" in frame.columns:
+            updates["tokens_exact"] = (dict(zip(row_numbers, exact.to_list(), strict=True)), pl.Boolean())
         frame = frame.with_columns(
-            tokens=pl.when(target)
-            .then(pl.col("_review_row").replace_strict(counted, default=None, return_dtype=pl.Int64))
-            .otherwise(pl.col("tokens"))
+            pl.when(target)
+            .then(pl.col("_review_row").replace_strict(values, default=None, return_dtype=dtype))
+            .otherwise(pl.col(name))
+            .alias(name)
+            for name, (values, dtype) in updates.items()
         )
     decisions = {i: e.decision for i, e in chosen.items()}
     frame = flag(

@@ -106,7 +106,7 @@ def rows() -> list[dict[str, Any]]:
             leak_source="bench.jsonl",
             leak_item="b1",
             leak_method="ngram",
-            leak_span="Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May",
+            leak_span=BENCH_QUESTION.split(". ")[0],
         ),
         dict(
             id="b0000000000000001",

@@ -237,6 +237,8 @@ async def test_help_lists_every_binding(app_for: Callable[..., ReviewApp]) -> No
         described = {description for _, description in app.screen.keys}
         for binding in ReviewApp.BINDINGS:
             assert binding.description in described  # type: ignore[union-attr]
+        await pilot.press("a")  # list keys are off while help is on top
+        assert app.model.reviewed() == 0
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

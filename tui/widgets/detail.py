@@ -6,8 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rich.console import Group, RenderableType
-from rich.table import Table
+from rich.console import RenderableType
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -64,71 +63,74 @@ def conversation(messages: list[dict[str, Any]], highlight: list[tuple[int, int,
     return text
 
 
-def reasons_table(title: str, reasons: list[dict[str, Any]] | None, style: str) -> Table | None:
+def reasons_text(title: str, reasons: list[dict[str, Any]] | None, style: str) -> Text | None:
+    """Reasons as plain styled lines: rich Tables cost several ms a frame, and this redraws per move."""
     if not reasons:
         return None
-    table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True, pad_edge=False)
-    table.add_column("code", style=style, no_wrap=True)
-    table.add_column("message", ratio=1)
+    text = Text(title + "\n", "bold underline")
     for reason in reasons:
+        text.append(f"{reason.get('code')}", style)
         message = reason.get("message") or ""
         if reason.get("ref"):
             message += f" [{reason['ref']}]"
-        table.add_row(str(reason.get("code")), message)
-    return table
+        text.append(f"  {message}\n")
+    text.rstrip()
+    return text
 
 
 def render_details(details: dict[str, Any], decision: Decision | None) -> RenderableType:
-    header = Text()
-    header.append(f"{details.get('id')}", "bold")
-    header.append(
+    text = Text()
+    text.append(f"{details.get('id')}", "bold")
+    text.append(
         f"  {details.get('status')}", "bold red" if details.get("status") == "rejected" else "bold green"
     )
-    header.append(f"  {details.get('origin') or ''}")
+    text.append(f"  {details.get('origin') or ''}")
     if details.get("split"):
-        header.append(f" ({details['split']})")
-    header.append(f"\n{details.get('source')}:{details.get('line')}", "dim")
+        text.append(f" ({details['split']})")
+    text.append(f"\n{details.get('source')}:{details.get('line')}", "dim")
     if details.get("source_id"):
-        header.append(f"  source id {details['source_id']}", "dim")
+        text.append(f"  source id {details['source_id']}", "dim")
     if details.get("review"):
-        header.append(
+        text.append(
             f"\nlast build applied: {details['review']} by {details.get('reviewer') or '?'}", "italic"
         )
-    parts: list[RenderableType] = [header]
     if decision is not None:
         note = f" — {decision.note}" if decision.note else ""
-        parts.append(
-            Text(f"decision: {decision.action} by {decision.reviewer} at {decision.at}{note}", "bold yellow")
+        text.append(
+            f"\ndecision: {decision.action} by {decision.reviewer} at {decision.at}{note}", "bold yellow"
         )
-    for table in (
-        reasons_table("reasons", details.get("reasons"), "bold red"),
-        reasons_table("flags", details.get("flags"), "yellow"),
+    for part in (
+        reasons_text("reasons", details.get("reasons"), "bold red"),
+        reasons_text("flags", details.get("flags"), "yellow"),
     ):
-        if table is not None:
-            parts.append(table)
-    signals = Table(title="signals", title_justify="left", show_header=False, box=None, pad_edge=False)
-    signals.add_column("name", style="dim", no_wrap=True)
-    signals.add_column("value")
-    for name, value in details.items():
-        if name in _SHOWN or name in _HIDDEN_SIGNALS or value is None:
-            continue
-        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-        signals.add_row(name, shown[:300])
-    if signals.row_count:
-        parts.append(signals)
+        if part is not None:
+            text.append("\n")
+            text.append_text(part)
+    signals = [
+        (name, value)
+        for name, value in details.items()
+        if name not in _SHOWN and name not in _HIDDEN_SIGNALS and value is not None
+    ]
+    if signals:
+        text.append("\nsignals\n", "bold underline")
+        width = max(len(name) for name, _ in signals)
+        for name, value in signals:
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            text.append(f"{name:<{width}}  ", "dim")
+            text.append(shown[:300] + "\n")
     messages = None
     if decision is not None and decision.action == "edit" and decision.messages is not None:
         messages = decision.messages
-        parts.append(Text("conversation (edited by the reviewer):", "bold yellow"))
+        text.append("\nconversation (edited by the reviewer):", "bold yellow")
     elif details.get("example"):
         messages = messages_of(details["example"])
     if messages is not None:
-        parts.append(Text(""))
-        parts.append(conversation(messages))
+        text.append("\n\n")
+        text.append_text(conversation(messages))
     elif details.get("example") or details.get("raw"):
-        parts.append(Text("\nnot a chat conversation; as read:", "bold"))
-        parts.append(Text(str(details.get("raw") or details.get("example"))))
-    return Group(*parts)
+        text.append("\nnot a chat conversation; as read:\n", "bold")
+        text.append(str(details.get("raw") or details.get("example")))
+    return text
 
 
 class DetailPane(VerticalScroll):
@@ -144,3 +146,10 @@ class DetailPane(VerticalScroll):
         else:
             body.update(render_details(details, decision))
         self.scroll_home(animate=False)
+
+    def show_loading(self, summary: dict[str, Any]) -> None:
+        """While the text is still loading: what the list already knows."""
+        text = Text(f"{summary.get('id')}  {summary.get('status')}\n", "bold")
+        text.append(", ".join(summary.get("codes") or []), "bold red")
+        text.append("\n\nloading the conversation…", "dim italic")
+        self.query_one("#detail-body", Static).update(text)

@@ -24,7 +24,7 @@ from tui.model import DECISION_MARK, ReviewModel, RowView
 # (title, sort key, width; 0 = the rest of the line)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("", "decision", 3),
-    ("status", "status", 9),
+    ("status", "status", 10),
     ("reasons", "reasons", 24),
     ("score", "score", 6),
     ("tokens", "tokens", 7),
@@ -57,7 +57,7 @@ def format_row(item: RowView, width: int) -> Text:
     line.append(
         _cell(DECISION_MARK.get(item.decision or "", " "), 2), DECISION_STYLE.get(item.decision or "", "")
     )
-    line.append(_cell(item.status, 9), STATUS_STYLE.get(item.status, ""))
+    line.append(_cell(item.status, 10), STATUS_STYLE.get(item.status, ""))
     line.append(_cell(",".join(item.codes), 24), "yellow" if item.codes else "")
     line.append(_cell("" if item.score is None else f"{item.score:.2f}", 6).rjust(6))
     line.append(_cell("" if item.tokens is None else f"{item.tokens:,}", 7).rjust(7))
@@ -171,10 +171,17 @@ class ExampleList(ScrollView, can_focus=True):
     def move_to(self, position: int) -> None:
         count = len(self.model)
         position = max(0, min(position, count - 1)) if count else 0
+        previous = self.cursor
         self.cursor = position
+        before = self.scroll_offset.y
         if count:
             self.scroll_to_region(Region(0, position, 1, 1), animate=False, immediate=True)
-        self.refresh()
+        if self.scroll_offset.y == before:
+            # Only two lines change when the list does not scroll: redraw just those.
+            for line in {previous, position}:
+                self.refresh(Region(0, line - before, self.size.width, 1))
+        else:
+            self.refresh()
         self.post_message(self.CursorMoved(position))
 
     def move(self, delta: int) -> None:
