@@ -203,8 +203,8 @@ class GatesSection:
     duplicate_rate: GateLevels = _levels(0.15, 0.5)  # rejected as exact, near or semantic duplicates
     low_quality_rate: GateLevels = _levels(0.15, 0.5)  # rejected with quality.low-score
     rejected_rate: GateLevels = _levels(0.4, None)  # rejected for any reason
-    leakage_count: GateLevels = _levels(None, 0)  # output records (train, general_eval) matching a protected item
-    leakage_rejected_rate: GateLevels = _levels(0.1, None)  # rejected by the leakage stage (caught, not shipped)
+    leakage_count: GateLevels = _levels(None, 0)  # train/general_eval records matching a protected item
+    leakage_rejected_rate: GateLevels = _levels(0.1, None)  # rejected by the leakage stage (caught in time)
     min_train: GateLevels = _levels(100, 10)  # train records
     min_eval: GateLevels = _levels(20, 1)  # eval records
     # Token-length percentiles of the train records, keyed "p50", "p95", "p99" ...
@@ -215,6 +215,19 @@ class GatesSection:
     # With --baseline: fail when a rate above is worse than the baseline build's by more than this
     # (absolute, 0.02 = two percentage points); warn when worse by more than half of it.
     baseline_margin: float = 0.02
+
+    def __post_init__(self) -> None:
+        # Checked here so that `curate build` reports a bad key with the rest of the config.
+        bad = [key for key in self.tokens if not _is_percentile(key)]
+        if bad:
+            raise ValueError(f"tokens keys are percentiles like p50, p95, p99.9; got {', '.join(bad)}")
+
+
+def _is_percentile(key: str) -> bool:
+    try:
+        return key.startswith("p") and 0 < float(key[1:]) < 100
+    except ValueError:
+        return False
 
 
 @dataclass
