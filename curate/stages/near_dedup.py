@@ -1,13 +1,320 @@
-"""near_dedup: placeholder until its issue lands; passes the frame through unchanged."""
+"""Near dedup: MinHash + LSH groups of near-identical records, optionally widened by embeddings.
+
+Groups are connected components over three kinds of edge: exact copies (from exact dedup),
+MinHash pairs whose estimated Jaccard reaches the threshold, and (when semantic dedup is on)
+pairs of embeddings whose cosine reaches its threshold. A chain of near-duplicates is one
+group. Every member, exact copies included, gets the cluster id of the record kept, chosen
+by ``exact_dedup.keep_order`` (eval before input before general, best quality, first seen).
+Groups span every origin; benchmark rows take no part (leakage handles them).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
 import polars as pl
 
+from curate import minhash
 from curate.context import BuildContext
+from curate.frame import MESSAGES_DTYPE, Which, flag, reject, text_expr
+from curate.stages.exact_dedup import keep_order
 
 NAME = "near_dedup"
 
+BATCH_ROWS = 65_536  # texts hashed at once: bounds the stage's working memory on large inputs
+_PREVIEW = 120
+
+
+def _exact_rejected() -> pl.Expr:
+    return pl.col("reasons").list.eval(pl.element().struct.field("code") == "dedup.exact").list.any()
+
 
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
-    return frame
+    settings = ctx.config.dedup
+    semantic = settings.semantic or ctx.semantic
+    if "cluster_id" not in frame.columns:
+        frame = frame.with_columns(cluster_id=pl.lit(None, pl.Int64))
+    if not (settings.near or semantic or settings.conflicting_answers):
+        return frame
+    frame = frame.with_row_index("_row")
+    n = frame.height
+    canonical = pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark")
+    # Rows that are compared: usable ones. Exact copies join through their exact cluster.
+    compared = frame.select(canonical & (pl.col("status") == "ok")).to_series().to_numpy()
+    exact_member = frame.select(canonical & _exact_rejected()).to_series().to_numpy()
+    compared_rows = np.flatnonzero(compared)
+
+    edges_a: list[np.ndarray] = []
+    edges_b: list[np.ndarray] = []
+    exact_cluster = frame["cluster_id"].to_numpy(allow_copy=True)
+    linked = exact_member & ~np.isnan(exact_cluster.astype(np.float64))
+    edges_a.append(np.flatnonzero(linked))
+    edges_b.append(exact_cluster[linked].astype(np.int64))
+
+    index: minhash.Index | None = None
+    texts = _Texts(frame, compared_rows, settings.text, prompts=settings.conflicting_answers)
+    if settings.near and len(compared_rows):
+        index = _minhash_index(texts, ctx)
+        a, b = minhash.candidate_pairs(index.keys, index.valid)
+        similar = minhash.estimate_jaccard(index.small, a, b) >= settings.threshold
+        edges_a.append(compared_rows[a[similar]])
+        edges_b.append(compared_rows[b[similar]])
+    near_labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
+
+    semantic_sim = None
+    if semantic and len(compared_rows) > 1:
+        # One embedding per MinHash group: its members are near-identical text already.
+        components, first = np.unique(near_labels[compared_rows], return_index=True)
+        representatives = compared_rows[first]
+        vectors, a, b = _semantic_pairs(frame, representatives, settings, ctx)
+        edges_a.append(representatives[a])
+        edges_b.append(representatives[b])
+        vector_of = np.full(n, -1, dtype=np.int64)
+        vector_of[components] = np.arange(len(components))
+        semantic_sim = (near_labels, vector_of, vectors)
+    labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
+
+    frame = _assign_groups(frame, labels, compared | exact_member, index, compared_rows, semantic_sim)
+    findings: dict[str, Any] = {}
+    if settings.conflicting_answers:
+        if not texts.prompt_keys:  # near dedup is off: decode the prompts on their own
+            for _ in texts:
+                pass
+        keys = pl.concat(texts.prompt_keys) if texts.prompt_keys else pl.Series([], dtype=pl.UInt64)
+        frame, findings["conflicting_answers"] = _conflicting_answers(frame, compared_rows, keys, settings)
+    members = frame.filter(pl.col("cluster_id").is_not_null())
+    sizes = members.group_by("cluster_id").len()["len"]
+    codes = frame.select(pl.col("reasons").list.eval(pl.element().struct.field("code"))).to_series().explode()
+    findings.update(
+        {
+            "settings": {
+                "text": settings.text,
+                "shingle": settings.shingle,
+                "num_perm": settings.num_perm,
+                "threshold": settings.threshold,
+                "semantic": semantic,
+            },
+            "compared": int(len(compared_rows)),
+            "groups": int(len(sizes)),
+            "records_in_groups": int(members.height),
+            "largest_group": int(sizes.max() or 0) if len(sizes) else 0,
+            "rejected_near": int((codes == "dedup.near").sum()),
+            "rejected_semantic": int((codes == "dedup.semantic").sum()),
+        }
+    )
+    ctx.findings[NAME] = findings
+    return frame.drop("_row")
+
+
+def _joined(which: Which) -> pl.Expr:
+    """The text of the chosen turns, from an already decoded ``_messages`` column."""
+    content = pl.element().struct.field("content").fill_null("")
+    if which == "all":
+        picked = pl.col("_messages").list.eval(content)
+    else:
+        picked = pl.col("_messages").list.eval(content.filter(pl.element().struct.field("role") == which))
+    return picked.list.join("\n")
+
+
+def _decoded(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
+    return frame.select(
+        pl.col("example")
+        .gather(rows)
+        .str.json_decode(MESSAGES_DTYPE)
+        .struct.field("messages")
+        .alias("_messages")
+    )
+
+
+def _prompt_key(user: pl.Series) -> pl.Series:
+    """A hash of the normalised user turns: records with equal keys ask the same thing."""
+    words = minhash.normalise(user).str.replace_all(" +", " ").str.strip_chars(" ")
+    return pl.DataFrame({"w": words}).select(pl.when(pl.col("w") != "").then(pl.col("w").hash())).to_series()
+
+
+class _Texts:
+    """Decodes each batch once, yielding the compared text and keeping the prompt keys."""
+
+    def __init__(self, frame: pl.DataFrame, rows: np.ndarray, which: Which, prompts: bool) -> None:
+        self.frame, self.rows, self.which, self.prompts = frame, rows, which, prompts
+        self.prompt_keys: list[pl.Series] = []
+
+    def __iter__(self) -> Iterator[pl.Series]:
+        for start in range(0, len(self.rows), BATCH_ROWS):
+            decoded = _decoded(self.frame, self.rows[start : start + BATCH_ROWS])
+            if self.prompts:
+                user = decoded.select(_joined("user")).to_series()
+                self.prompt_keys.append(_prompt_key(user))
+            yield minhash.normalise(decoded.select(_joined(self.which)).to_series())
+
+
+def _minhash_index(texts: _Texts, ctx: BuildContext) -> minhash.Index:
+    settings = ctx.config.dedup
+    bands, rows_per_band = minhash.choose_bands(settings.num_perm, settings.threshold)
+    with ctx.task("near dedup: MinHash", len(texts.rows)) as task:
+        return minhash.build_index(
+            iter(texts),
+            len(texts.rows),
+            shingle=settings.shingle,
+            num_perm=settings.num_perm,
+            bands=bands,
+            rows_per_band=rows_per_band,
+            advance=lambda count: ctx.progress.advance(task, count),
+        )
+
+
+def _semantic_pairs(
+    frame: pl.DataFrame, rows: np.ndarray, settings: Any, ctx: BuildContext
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embedding pairs at or above the cosine threshold, among the near-dup representatives."""
+    from curate.embeddings import embed
+
+    texts = frame[rows].select(text_expr(settings.text)).to_series().fill_null("").to_list()
+    with ctx.task("near dedup: embeddings", len(texts)) as task:
+        vectors = embed(texts, settings.semantic_batch_size, lambda count: ctx.progress.advance(task, count))
+    firsts: list[np.ndarray] = []
+    seconds: list[np.ndarray] = []
+    block = 2048
+    for start in range(0, len(vectors), block):
+        scores = vectors[start : start + block] @ vectors.T
+        i, j = np.nonzero(scores >= settings.semantic_threshold)
+        i = i + start
+        later = j > i
+        firsts.append(i[later])
+        seconds.append(j[later])
+    return vectors, np.concatenate(firsts), np.concatenate(seconds)
+
+
+def _assign_groups(
+    frame: pl.DataFrame,
+    labels: np.ndarray,
+    member: np.ndarray,
+    index: minhash.Index | None,
+    compared_rows: np.ndarray,
+    semantic_sim: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> pl.DataFrame:
+    """Name each group by its kept row and reject the other usable members."""
+    n = len(labels)
+    size = np.bincount(labels, minlength=n)
+    grouped = member & (size[labels] > 1)
+    frame = frame.with_columns(_group=pl.Series(np.where(grouped, labels, -1)))
+    # Where the quality stage ran, the kept record is the best one; else the first one seen.
+    ranked = (
+        frame.filter(pl.col("_group") >= 0)
+        .sort(keep_order(frame))
+        .select("_row", pl.col("_row").first().over("_group").alias("_kept_row"))
+    )
+    kept_row = np.full(n, -1, dtype=np.int64)
+    kept_row[ranked["_row"].to_numpy()] = ranked["_kept_row"].to_numpy()
+
+    # Similarity of each rejected record to the kept one, for the reason message.
+    similarity = np.full(n, np.nan, dtype=np.float32)
+    position = np.full(n, -1, dtype=np.int64)
+    position[compared_rows] = np.arange(len(compared_rows))
+    losers = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(n)) & (position >= 0))
+    if index is not None and len(losers):
+        similarity[losers] = minhash.estimate_jaccard(
+            index.small, position[losers], position[kept_row[losers]]
+        )
+    by_embedding = np.zeros(n, dtype=bool)
+    if semantic_sim is not None and len(losers):
+        # Joined the kept record's group only through embeddings: a semantic duplicate.
+        near_labels, vector_of, vectors = semantic_sim
+        mine, theirs = near_labels[losers], near_labels[kept_row[losers]]
+        joined = mine != theirs
+        by_embedding[losers[joined]] = True
+        cosine = (vectors[vector_of[mine[joined]]] * vectors[vector_of[theirs[joined]]]).sum(axis=1)
+        similarity[losers[joined]] = cosine
+
+    frame = frame.with_columns(
+        cluster_id=pl.when(pl.col("_group") >= 0)
+        .then(pl.Series(kept_row).cast(pl.Int64))
+        .otherwise(pl.col("cluster_id")),
+        _kept=pl.Series(np.maximum(kept_row, 0)),
+        _similarity=pl.Series(similarity).round(2),
+        _semantic=pl.Series(by_embedding),
+    )
+    frame = frame.with_columns(
+        _kept_id=pl.col("id").gather(pl.col("_kept")), _kept_origin=pl.col("origin").gather(pl.col("_kept"))
+    )
+    loser = (pl.col("_group") >= 0) & (pl.col("cluster_id") != pl.col("_row")) & (pl.col("status") == "ok")
+    frame = reject(
+        frame,
+        loser & pl.col("_semantic"),
+        "dedup.semantic",
+        pl.format(
+            "semantic duplicate of {} ({} record, cosine {})", "_kept_id", "_kept_origin", "_similarity"
+        ),
+        ref=pl.col("_kept_id"),
+    )
+    frame = reject(
+        frame,
+        loser & ~pl.col("_semantic"),
+        "dedup.near",
+        pl.format(
+            "near-duplicate of {} ({} record, estimated similarity {})",
+            "_kept_id",
+            "_kept_origin",
+            "_similarity",
+        ),
+        ref=pl.col("_kept_id"),
+    )
+    return frame.drop("_group", "_kept", "_kept_id", "_kept_origin", "_similarity", "_semantic")
+
+
+def _conflicting_answers(
+    frame: pl.DataFrame, rows: np.ndarray, prompt_keys: pl.Series, settings: Any
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Flag usable records whose prompt is shared by a record with a different answer.
+
+    Prompts match after normalisation; answers count as the same when their MinHash estimate
+    reaches the near-dup threshold, so a re-worded copy is not a conflict. Only the few records
+    that share a prompt have their answers decoded.
+    """
+    keyed = pl.DataFrame({"_row": rows, "key": prompt_keys}).filter(pl.col("key").is_not_null())
+    shared = keyed.filter(pl.len().over("key") > 1).sort("key", "_row")
+    if shared.height == 0:
+        return frame, []
+    decoded = _decoded(frame, shared["_row"].to_numpy())
+    answers = minhash.normalise(decoded.select(_joined("assistant")).to_series())
+    index = minhash.build_index(
+        iter([answers]),
+        shared.height,
+        shingle=settings.shingle,
+        num_perm=settings.num_perm,
+        bands=1,
+        rows_per_band=1,
+    )
+    # ``shared`` is sorted by key: each prompt is a run, compared with its first member.
+    key = shared["key"].to_numpy()
+    starts = np.ones(len(key), dtype=bool)
+    starts[1:] = key[1:] != key[:-1]
+    group = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    same = minhash.estimate_jaccard(index.small, np.arange(len(group)), first[group]) >= settings.threshold
+    differs = np.zeros(len(first), dtype=bool)
+    np.logical_or.at(differs, group, ~same)
+    conflicting = shared.with_columns(
+        group=pl.Series(group),
+        answer=answers.str.replace_all(" +", " "),
+        user=decoded.select(_joined("user")).to_series(),
+    ).filter(pl.Series(differs[group]))
+    conflicting = conflicting.join(frame.select("_row", "id", "status"), on="_row", how="left")
+    frame = flag(
+        frame,
+        pl.col("_row").is_in(conflicting.filter(pl.col("status") == "ok")["_row"].implode()),
+        "dedup.conflicting-answers",
+        "another record has the same prompt with a different answer",
+    )
+    listed = conflicting.group_by("group", maintain_order=True).agg(
+        pl.col("user").first().str.slice(0, _PREVIEW).alias("prompt"),
+        pl.col("id"),
+        pl.col("answer").n_unique().alias("answers"),
+    )
+    report = [
+        {"prompt": row["prompt"], "ids": row["id"], "answers": row["answers"]}
+        for row in listed.select("prompt", "id", "answers").iter_rows(named=True)
+    ]
+    return frame, report
