@@ -175,6 +175,15 @@ def _filled(column: pl.Expr) -> pl.Expr:
     return (column.is_not_null() & ~as_text.is_in(["false", "", "0", "[]"])).fill_null(False)
 
 
+def leakage_checked(findings: dict[str, Any], columns: list[str]) -> bool:
+    """Whether the leakage stage looked at this build: a stage turned off still adds its (empty)
+    leak_* columns, so its finding's ``enabled: false`` wins over the columns."""
+    finding = findings.get("leakage")
+    if isinstance(finding, dict) and finding.get("enabled") is False:
+        return False
+    return finding is not None or any(name.startswith("leak_") for name in columns)
+
+
 def measure(
     frame: pl.DataFrame, manifest: dict[str, Any], percentiles: list[str] | None = None
 ) -> dict[str, Any]:
@@ -218,7 +227,7 @@ def measure(
 
     dedup_ran = any(key in findings for key in ("exact_dedup", "near_dedup")) or "cluster_id" in columns
     quality_ran = "quality" in findings or "quality_score" in columns
-    leakage_ran = "leakage" in findings or any(name.startswith("leak_") for name in columns)
+    leakage_ran = leakage_checked(findings, columns)
     out["invalid_rate"] = rate(row["invalid"], True, "", "invalid_rate")
     out["duplicate_rate"] = rate(
         row["duplicates"], dedup_ran, "the dedup stages did not run", "duplicate_rate"

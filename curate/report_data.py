@@ -13,6 +13,7 @@ from typing import Any, Final
 import orjson
 import polars as pl
 
+from curate.gates import leakage_checked
 from curate.reasons import describe
 
 TOKEN_BINS: Final = 24  # histogram bars; the last one collects the tail past the 99th percentile
@@ -59,7 +60,10 @@ def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
         "quality": quality_summary(frame),
         "groups": group_summary(frame, manifest.get("findings", {})),
         "mix": mix_summary(frame, manifest),
-        "leakage": leakage_rows(frame),
+        "leakage": {
+            **leakage_rows(frame),
+            "checked": leakage_checked(manifest.get("findings", {}), frame.columns),
+        },
         "worst": worst_rows(frame),
         "timings": manifest.get("timings", {}),
         "tokenizer": manifest.get("tokenizer"),

@@ -11,7 +11,7 @@ from typing import Any
 
 from curate.gates import fmt
 from curate.report_charts import colour_of, horizontal_bars, stacked_columns
-from curate.report_md import STATUS_ORDER
+from curate.report_md import NOT_CHECKED, STATUS_ORDER
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -239,7 +239,8 @@ def _mix(data: dict[str, Any]) -> str:
 def _leakage(data: dict[str, Any]) -> str:
     leakage = data["leakage"]
     if not leakage["total"]:
-        return "<p>No record matched a protected item.</p>"
+        said = "No record matched a protected item." if leakage.get("checked", True) else NOT_CHECKED
+        return f"<p>{e(said)}</p>"
     known = data["examples"]
     rows = [
         [

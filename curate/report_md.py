@@ -8,6 +8,7 @@ from curate.gates import fmt
 
 STATUS_ORDER = ("train", "eval", "general_eval", "protected", "rejected")
 ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
+NOT_CHECKED = "Not checked: the leakage stage did not run (`[leakage] enabled = false`)."
 
 
 def _cell(value: Any) -> str:
@@ -202,7 +203,8 @@ def _leakage(data: dict[str, Any]) -> list[str]:
     leakage = data["leakage"]
     lines = ["## Leakage matches", ""]
     if not leakage["total"]:
-        return lines + ["No record matched a protected item.", ""]
+        said = "No record matched a protected item." if leakage.get("checked", True) else NOT_CHECKED
+        return lines + [said, ""]
     lines += [
         f"{_n(leakage['total'])} records matched a protected item"
         + (f" (first {len(leakage['rows'])} shown)" if leakage["total"] > len(leakage["rows"]) else "")

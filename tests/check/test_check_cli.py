@@ -225,3 +225,17 @@ def test_bad_usage_exits_2(good_build: Path, tmp_path: Path, run_curate) -> None
     blocker.write_text("")
     code, _, err = run_curate("check", good_build, "--junit", blocker / "g.xml")
     assert code == 2 and "cannot write" in err
+
+
+def test_a_build_with_leakage_off_warns_that_nothing_was_checked(tmp_path: Path, run_curate) -> None:
+    folder = tmp_path / "noleak"
+    folder.mkdir()
+    (folder / "curate.toml").write_text("[leakage]\nenabled = false\n")
+    out = build(folder, Plan(good=120, eval=20, leaked=2, benchmark=4, seed=4), str(folder / "curate.toml"))
+    code, _, _ = run_curate("check", out, "--json", tmp_path / "g.json")
+    assert code == 0  # a warning, not a failure: the user turned the stage off on purpose
+    gates = {g["name"]: g for g in json.loads((tmp_path / "g.json").read_text())["gates"]}
+    assert gates["leakage_count"]["status"] == "warn" and gates["leakage_count"]["value"] is None
+    assert "unchecked" in gates["leakage_count"]["message"]
+    assert gates["leakage_rejected_rate"]["status"] == "skip"
+    assert "Not checked: the leakage stage did not run" in (out / "report.md").read_text()
