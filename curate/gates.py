@@ -226,11 +226,14 @@ def measure(
         return numerator / row["domain"]
 
     dedup_ran = any(key in findings for key in ("exact_dedup", "near_dedup")) or "cluster_id" in columns
+    dedup_config = (manifest.get("config") or {}).get("dedup") or {}
+    if dedup_config and not any(dedup_config.get(key) for key in ("exact", "near", "semantic")):
+        dedup_ran = False  # groups are still found, but nothing is rejected: the rate would read 0
     quality_ran = "quality" in findings or "quality_score" in columns
     leakage_ran = leakage_checked(findings, columns)
     out["invalid_rate"] = rate(row["invalid"], True, "", "invalid_rate")
     out["duplicate_rate"] = rate(
-        row["duplicates"], dedup_ran, "the dedup stages did not run", "duplicate_rate"
+        row["duplicates"], dedup_ran, "dedup did not run or is turned off", "duplicate_rate"
     )
     out["low_quality_rate"] = rate(
         row["low_quality"], quality_ran, "the quality stage did not score", "low_quality_rate"

@@ -102,3 +102,15 @@ def test_general_shortfall_measures_the_mix_against_its_ratio(good_build: Path) 
     assert measures["general_share"] == 0
     assert measures["general_shortfall"] == pytest.approx(0.2)
     assert _status(evaluate(measures, GatesSection()), "general_shortfall") == "warn"
+
+
+def test_dedup_turned_off_is_unmeasured_not_clean(good_build: Path) -> None:
+    manifest, frame = _read(good_build)
+    off = {
+        **manifest,
+        "config": {**manifest["config"], "dedup": {"exact": False, "near": False, "semantic": False}},
+    }
+    assert measure(frame, manifest)["duplicate_rate"] is not None
+    measures = measure(frame, off)
+    assert measures["duplicate_rate"] is None
+    assert _status(evaluate(measures, GatesSection()), "duplicate_rate") == "skip"
