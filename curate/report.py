@@ -1,8 +1,8 @@
 """report.md and report.html of a build: the same numbers (curate/report_data.py), two renderings.
 
 The build calls ``write_reports`` inside its temporary folder, before the atomic rename, so a
-build folder never lacks its report. ``curate report``-style regeneration from a finished build
-is ``write_reports(folder, read_manifest(folder), pl.read_parquet(folder / "examples.parquet"))``.
+build folder never lacks its report. A finished build's report can be written again from its own
+files: ``write_reports(folder, read_manifest(folder), pl.read_parquet(folder / "examples.parquet"))``.
 """
 
 from __future__ import annotations
