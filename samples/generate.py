@@ -1014,14 +1014,18 @@ def fill(t: str, p: dict) -> str:
     return _SLOT.sub(lambda m: str(p[m.group(1)]) if m.group(1) in p else m.group(0), t)
 
 
-def build_question(topic, p, rng):
-    qt = rng.choice(topic["q"])
-    parts = [rng.choice(GREETINGS), fill(rng.choice(CONTEXTS), p), fill(qt, p),
-             fill(rng.choice(SIGNOFFS), p)]
+def join_question(parts: list) -> str:
     parts = [x for x in parts if x]
     if parts[0].endswith(",") and not re.match(r"I\b|I'", parts[1]):
         parts[1] = parts[1][0].lower() + parts[1][1:]
-    return " ".join(parts), leads_for(topic, qt)
+    return " ".join(parts)
+
+
+def build_question(topic, p, rng):
+    qt = rng.choice(topic["q"])
+    greet, ctx, sign = rng.choice(GREETINGS), fill(rng.choice(CONTEXTS), p), fill(rng.choice(SIGNOFFS), p)
+    parts = {"greet": greet, "qt": qt, "sign": sign}
+    return join_question([greet, ctx, fill(qt, p), sign]), leads_for(topic, qt), parts
 
 
 def build_answer(topic, p, rng, leads=(0,)) -> str:
@@ -1045,7 +1049,7 @@ def make_support_chat(topic, rng: random.Random) -> dict:
     msgs = []
     if rng.random() < 0.22:
         msgs.append({"role": "system", "content": rng.choice(SYSTEM_PROMPTS)})
-    q, leads = build_question(topic, p, rng)
+    q, leads, qparts = build_question(topic, p, rng)
     msgs.append({"role": "user", "content": q})
     msgs.append({"role": "assistant", "content": build_answer(topic, p, rng, leads)})
     r = rng.random()
@@ -1062,7 +1066,91 @@ def make_support_chat(topic, rng: random.Random) -> dict:
     rec["_topic"] = topic["name"]
     rec["_params"] = p
     rec["_leads"] = leads
+    rec["_qparts"] = qparts
     return rec
+
+
+# Eval-only wording of the question templates the eval rows use. The eval rows keep
+# their topic, facts and answer; only the customer's words change, so no clean
+# training row (which draws on TOPICS[*]["q"]) can share a question with them.
+EVAL_REWORDED = {
+    "My {thermo} says it's offline in the app but the screen is on. What do I do?":
+        "The app lists my {thermo} as offline, yet its display is lit. How do I fix that?",
+    "What does the Lumen Grid warranty cover?":
+        "Which faults are included under your warranty?",
+    "My payment of {amount} bounced because I changed banks. Will I be charged a fee?":
+        "A {amount} payment was returned after I switched bank. Is there a penalty for that?",
+    "How does the geofencing feature know when I've left the house?":
+        "How can the location feature tell that nobody is home?",
+    "I switched to {tariff} yesterday. When do the new prices kick in?":
+        "I moved onto {tariff} yesterday; from what date do its rates apply?",
+    "My {thermo} stopped working after {years} years. Is it still under warranty?":
+        "Our {thermo} died after {years} years of use. Would the guarantee still cover it?",
+    "I haven't had a dispatch email for my Halo yet. Is there a delay?":
+        "Still no shipping confirmation for the Halo I bought. Has something held it up?",
+    "The Mini is showing E05. Is that the batteries?":
+        "Code E05 has appeared on our Halo Mini. Does that mean low batteries?",
+    "How do I get export payments for my solar? I have the SolarLink adapter.":
+        "We've fitted the SolarLink adapter. How do I start getting paid for the solar power we export?",
+    "I'm getting error E47 on my Halo Pro. Is it broken?":
+        "E47 keeps flashing up on the Halo Pro. Does that mean it's faulty?",
+    "One of my Lumen radiator valves won't open. The radiator in the {room} is stone cold.":
+        "A smart valve seems stuck shut, so the {room} radiator stays cold. Any ideas?",
+    "When will my order {order} arrive? I ordered it {days} days ago.":
+        "It's been {days} days since I placed {order}. Any idea when it'll be delivered?",
+    "Do you tell customers before putting prices up?":
+        "Will I get notice ahead of a price rise?",
+    "I want to wipe the Halo before I give it to my brother. What's the process?":
+        "I'm passing my Halo on to my brother. How do I reset it to factory settings first?",
+    "My Halo has been stuck on 'Updating' for over an hour.":
+        "The Halo screen has said it's updating since lunchtime and hasn't moved on.",
+    "I got a new phone and the app keeps asking for a verification code I never receive.":
+        "Since changing handsets I can't log in: the app wants a security code that never turns up.",
+    "Our installer didn't show and didn't call. This is really frustrating.":
+        "Nobody came to fit our thermostat today and there was no phone call either. Very annoying.",
+    "The engineer was supposed to come between 8 and 12 today and nobody turned up.":
+        "We waited in all morning for the fitting appointment but no engineer arrived.",
+    "Why hasn't my export payment shown up on my bill yet? The panels went in {weeks} weeks ago.":
+        "Our solar panels were fitted {weeks} weeks back, so where is the export credit on the bill?",
+    "The app sends me far too many notifications. Can I turn some off?":
+        "I'm getting pinged by the app constantly. How can I cut down the alerts?",
+    "Why are you estimating my meter readings when I have a smart meter?":
+        "We have a smart meter, so why do my bills still use estimated readings?",
+    "I'm not sure my {boiler} will work with Halo. How can I check?":
+        "Is a {boiler} compatible with the Halo, and how would I find out?",
+    "The smart valve on the {room} radiator keeps making a whirring noise at night.":
+        "A radiator valve in the {room} buzzes and whirs through the night.",
+    "Where can I track my Lumen order?":
+        "Is there a tracking link for the things I ordered from you?",
+    "What do I need to qualify for the Night Owl EV tariff?":
+        "Am I eligible for Night Owl EV, and what are the requirements?",
+    "How does the Flex Saver tariff actually work?":
+        "Could you explain how Flex Saver pricing works in practice?",
+    "Can I install the {thermo} myself or do I need an engineer?":
+        "Is fitting a {thermo} a DIY job, or should a professional do it?",
+    "Do you have a refer-a-friend scheme?":
+        "Is there a reward if I recommend you to a friend?",
+    "What does professional installation cost and how long does it take?":
+        "How much do you charge to fit it for me, and how long is the visit?",
+    "Is it possible to move my monthly payment to a different bank account?":
+        "I've opened a new current account. Can the direct debit come from that one instead?",
+    "How do I boost the hot water for {minutes} minutes from the app?":
+        "Can I give the hot water an extra {minutes} minutes using my phone?",
+    "After the power cut the heating schedule seems to be ignored.":
+        "Since the electricity went off last night the heating no longer follows its timetable.",
+    "How do I check which firmware my thermostat is on? Support told me I need {firmware}.":
+        "Your team said I should be on firmware {firmware}. Where can I see the version I'm running?",
+    "Does the Lumen app work with VoiceOver?":
+        "Is the app usable with the iPhone screen reader?",
+    "The compatibility checker says I don't have a common wire. Does that rule me out?":
+        "Your online checker reckons there's no C wire at my boiler. Can I still have a Halo?",
+    "Can I stop the thermostat from updating automatically?":
+        "Is there a way to turn off automatic firmware updates?",
+    "How long do I have to return something I bought from Lumen Grid?":
+        "What's the time limit for sending back an item I ordered from you?",
+    "The thermostat is stuck on the setup screen. Should I reset it?":
+        "Setup never finishes on our thermostat; it just sits there. Is a reset the answer?",
+}
 
 
 # --------------------------------------------------------------------------
@@ -1090,6 +1178,44 @@ def jaccard(a: frozenset, b: frozenset) -> float:
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)
+
+
+# A clean training row must not share a question with an eval or benchmark item:
+# its user turns share no word 8-gram (lowercased, punctuation stripped) with any
+# protected user turn, and contain no protected user turn whole.
+LEAK_NGRAM = 8
+
+
+def user_turns(rec: dict) -> list:
+    if "messages" in rec:
+        return [m.get("content") or "" for m in rec["messages"] if m.get("role") == "user"]
+    if "conversations" in rec:
+        return [t["value"] for t in rec["conversations"] if t["from"] == "human"]
+    return [x for x in [rec.get("instruction", ""), rec.get("input", "") or ""] if x]
+
+
+def norm_words(text: str) -> list:
+    return re.findall(r"[a-z0-9£]+", text.lower().replace("'", "").replace("\u2019", ""))
+
+
+def user_grams(rec: dict, n: int = LEAK_NGRAM) -> set:
+    out = set()
+    for t in user_turns(rec):
+        w = norm_words(t)
+        out.update(" ".join(w[i:i + n]) for i in range(len(w) - n + 1))
+    return out
+
+
+def shares_question(rec: dict, protected: list) -> list:
+    """Protected records (with "id") whose question `rec` shares."""
+    grams = user_grams(rec)
+    texts = [" " + " ".join(norm_words(t)) + " " for t in user_turns(rec)]
+    hits = []
+    for p in protected:
+        whole = [" " + " ".join(norm_words(t)) + " " for t in user_turns(p)]
+        if grams & user_grams(p) or any(w.strip() and w in t for w in whole for t in texts):
+            hits.append(p.get("id"))
+    return hits
 
 
 class Diverse:
@@ -1689,6 +1815,49 @@ def build_support(rng: random.Random):
     return pool, tool_rows, div
 
 
+def reword_eval(r: dict) -> None:
+    """Give an eval row its own wording so no training row shares its question.
+
+    Training rows draw their questions, contexts and follow-ups from the same
+    phrase banks, so an eval row keeps its topic, facts and first answer but asks
+    in eval-only words (EVAL_REWORDED), without a context sentence, and loses the
+    stock follow-up exchanges. Touches no random stream: the rest of the file
+    (and every line number in support_chats.jsonl) stays as it was.
+    """
+    qp, p = r["_qparts"], r["_params"]
+    msgs = r["messages"]
+    first = next(i for i, m in enumerate(msgs) if m["role"] == "user")
+    q = join_question([qp["greet"], fill(EVAL_REWORDED[qp["qt"]], p), qp["sign"]])
+    r["messages"] = msgs[:first] + [{"role": "user", "content": q}, msgs[first + 1]]
+
+
+def check_no_shared_questions(train: list, eval_rows: list, general: list) -> None:
+    bench = [{"id": f"bench-{i:03d}", "messages": [{"role": "user", "content": q}]}
+             for i, (q, _) in enumerate(BENCHMARK, 1)]
+    protected = [{"id": r["id"], "messages": r["messages"]} for r in eval_rows] + bench
+    bad = [(it.id, shares_question(it.obj, protected)) for it in train]
+    bad += [(g["id"], shares_question(g, protected)) for g in general if "_kind" not in g]
+    bad += [(r["id"], shares_question(r, bench)) for r in eval_rows]
+    bad = [b for b in bad if b[1]]
+    if bad:
+        raise RuntimeError(f"rows share a question with eval/benchmark items: {bad[:10]}")
+    # without its context and follow-ups an eval row is mostly answer, and stock answer
+    # sentences can push it over the Jaccard limit: redraw such answers (own stream)
+    tsh = [shingles(record_text(it.obj)) for it in train]
+    erng = random.Random(SEED + 1)
+    for r in eval_rows:
+        for _ in range(200):
+            sh = shingles(record_text(r))
+            if max(jaccard(sh, t) for t in tsh) < ACCEPT_JACCARD:
+                break
+            if r.get("_leaked"):
+                raise RuntimeError(f"leaked eval row {r['id']} too close to a training row")
+            topic = next(t for t in TOPICS if t["name"] == r["_topic"])
+            last_assistant(r["messages"])["content"] = build_answer(topic, r["_params"], erng, r["_leads"])
+        else:
+            raise RuntimeError(f"eval row {r['id']} too close to a training row")
+
+
 def take(pool: list, pred=lambda r: True) -> dict:
     for i, r in enumerate(pool):
         if pred(r):
@@ -1712,9 +1881,12 @@ def main() -> None:
     while len(eval_rows) < 40:
         eval_rows.append(pool.pop())
     leak_eval = eval_rows[:3]
+    for r in leak_eval:
+        r["_leaked"] = True
     rng.shuffle(eval_rows)
     for i, r in enumerate(eval_rows, 1):
         r["id"] = f"eval-{i:03d}"
+        reword_eval(r)
 
     # ------------------------------------------------- defect base rows
     def fresh(single=True):
@@ -1883,11 +2055,13 @@ def main() -> None:
         out += body + (b"\r\n" if it.crlf else b"\n")
     (DATA / "support_chats.jsonl").write_bytes(bytes(out))
 
-    write_jsonl(DATA / "eval.jsonl", [{"id": r["id"], **strip_private({k: v for k, v in r.items() if k != "id"})} for r in eval_rows])
     write_jsonl(DATA / "benchmark.jsonl", [
         {"id": f"bench-{i:03d}", "messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
         for i, (q, a) in enumerate(BENCHMARK, 1)])
     general, gen_defects = build_general(rng)
+    clean_gen = [g for g in general if g["id"] not in {d["id"] for d in gen_defects}]
+    check_no_shared_questions([it for it in lines if it.kind == "clean"], eval_rows, clean_gen)
+    write_jsonl(DATA / "eval.jsonl", [{"id": r["id"], **strip_private({k: v for k, v in r.items() if k != "id"})} for r in eval_rows])
     write_jsonl(DATA / "general.jsonl", general)
     write_manifest(lines, gen_defects, eval_rows, general)
 
