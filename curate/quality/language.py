@@ -27,163 +27,22 @@ KANA: Final = r"[\p{Hiragana}\p{Katakana}]"
 # Function words distinctive enough per language (words shared by several, such as "de" or
 # "que", are left out so they don't blur the vote).
 STOP_WORDS: Final[dict[str, tuple[str, ...]]] = {
-    "en": (
-        "the",
-        "and",
-        "is",
-        "are",
-        "of",
-        "to",
-        "you",
-        "with",
-        "for",
-        "this",
-        "that",
-        "it",
-        "have",
-        "what",
-        "how",
-        "your",
-        "can",
-        "will",
-        "was",
-        "be",
-    ),
-    # Left out as they turn up in English text, code or URLs: y (a variable), et (et al.), die,
-    # den, van (names), com (.com), per, non, do, da, os, em, um, di, en, te, op, je.
-    "es": (
-        "el",
-        "los",
-        "las",
-        "es",
-        "por",
-        "del",
-        "para",
-        "como",
-        "pero",
-        "está",
-        "muy",
-        "tiene",
-        "cómo",
-        "qué",
-        "puedo",
-        "usted",
-        "también",
-        "hay",
-        "sí",
-        "una",
-    ),
-    "fr": (
-        "le",
-        "les",
-        "des",
-        "est",
-        "dans",
-        "pour",
-        "pas",
-        "vous",
-        "je",
-        "avec",
-        "sur",
-        "du",
-        "au",
-        "qui",
-        "être",
-        "mais",
-        "cette",
-        "nous",
-        "votre",
-        "une",
-    ),
-    "de": (
-        "der",
-        "das",
-        "und",
-        "ist",
-        "nicht",
-        "ein",
-        "eine",
-        "ich",
-        "sie",
-        "mit",
-        "zu",
-        "auf",
-        "für",
-        "dem",
-        "wir",
-        "auch",
-        "sind",
-        "ihr",
-        "oder",
-        "werden",
-    ),
-    "pt": (
-        "não",
-        "você",
-        "isso",
-        "são",
-        "seu",
-        "sua",
-        "pelo",
-        "nós",
-        "muito",
-        "tem",
-        "ele",
-        "ela",
-        "dos",
-        "ao",
-        "uma",
-        "mais",
-        "também",
-        "onde",
-        "pode",
-        "fazer",
-    ),
-    "it": (
-        "il",
-        "gli",
-        "della",
-        "è",
-        "sono",
-        "anche",
-        "questo",
-        "che",
-        "nel",
-        "alla",
-        "molto",
-        "essere",
-        "hai",
-        "sei",
-        "perché",
-        "più",
-        "questa",
-        "lo",
-        "sul",
-        "delle",
-    ),
-    "nl": (
-        "het",
-        "een",
-        "ik",
-        "niet",
-        "dat",
-        "zijn",
-        "voor",
-        "wat",
-        "hoe",
-        "maar",
-        "ook",
-        "heb",
-        "wij",
-        "jij",
-        "naar",
-        "deze",
-        "worden",
-        "kunnen",
-        "hebben",
-        "wordt",
-    ),
+    lang: tuple(words.split())
+    for lang, words in {
+        "en": "the and is are of to you with for this that it have what how your can will was be",
+        # Left out as they turn up in English text, code or URLs: y (a variable), et (et al.), die,
+        # den, van (names), com (.com), per, non, do, da, os, em, um, di, en, te, op.
+        "es": "el los las es por del para como pero está muy tiene cómo qué puedo usted también hay sí una",
+        "fr": "le les des est dans pour pas vous je avec sur du au qui être mais cette nous votre une",
+        "de": "der das und ist nicht ein eine ich sie mit zu auf für dem wir auch sind ihr oder werden",
+        "pt": "não você isso são seu sua pelo nós muito tem ele ela dos ao uma então também onde pode fazer",
+        "it": "il gli della è sono anche questo che nel alla molto essere hai sei perché più questa sul",
+        "nl": "het een ik niet dat zijn voor wat hoe maar ook heb wij jij naar deze worden kunnen wordt",
+    }.items()
 }
+
+_LANGUAGE_OF: Final[dict[str, str]] = {word: lang for lang, words in STOP_WORDS.items() for word in words}
+assert len(_LANGUAGE_OF) == sum(map(len, STOP_WORDS.values())), "a stop word is listed for two languages"
 
 # A Latin-script text needs this many stop-word hits, a clear lead over the runner-up, and hits
 # making up this share of its words (code and lists have few stop words, so chance hits there
@@ -201,15 +60,20 @@ def add_guess(frame: pl.DataFrame, text: str, words: str, out: str, min_letters:
     script_names = list(SCRIPTS)
     lang_names = list(STOP_WORDS)
     tmp = f"_q_lang_{out}"
+    # Scripts are counted over the few non-Latin letters only, and stop words looked up in one
+    # pass: eight regex scans of full texts and seven membership passes took most of the time.
+    other = pl.col(text).str.extract_all(r"[\p{L}--\p{Latin}]").list.join("")
+    languages = pl.col(words).list.eval(pl.element().replace_strict(_LANGUAGE_OF, default=None))
     frame = frame.with_columns(
         pl.col(words).list.eval(pl.element().str.len_chars()).list.sum().alias(f"{tmp}_letters"),
-        pl.concat_list(*(pl.col(text).str.count_matches(p) for p in SCRIPTS.values())).alias(
-            f"{tmp}_scripts"
-        ),
-        pl.col(text).str.count_matches(KANA).alias(f"{tmp}_kana"),
-        pl.concat_list(
-            *(pl.col(words).list.eval(pl.element().is_in(list(w))).list.sum() for w in STOP_WORDS.values())
-        ).alias(f"{tmp}_votes"),
+        other.alias(f"{tmp}_other"),
+        languages.list.drop_nulls().alias(f"{tmp}_languages"),
+    )
+    other, languages = pl.col(f"{tmp}_other"), pl.col(f"{tmp}_languages")
+    frame = frame.with_columns(
+        pl.concat_list(*(other.str.count_matches(p) for p in SCRIPTS.values())).alias(f"{tmp}_scripts"),
+        other.str.count_matches(KANA).alias(f"{tmp}_kana"),
+        pl.concat_list(*(languages.list.count_matches(name) for name in lang_names)).alias(f"{tmp}_votes"),
     )
     scripts, votes = pl.col(f"{tmp}_scripts"), pl.col(f"{tmp}_votes")
     top_script = scripts.list.arg_max().replace_strict(dict(enumerate(script_names)), return_dtype=pl.Utf8)
@@ -236,4 +100,4 @@ def add_guess(frame: pl.DataFrame, text: str, words: str, out: str, min_letters:
         .otherwise(latin)
     )
     frame = frame.with_columns(guess.alias(out))
-    return frame.drop(f"{tmp}_letters", f"{tmp}_scripts", f"{tmp}_kana", f"{tmp}_votes")
+    return frame.drop(c for c in frame.columns if c.startswith(tmp))

@@ -1,6 +1,8 @@
 """The phrase lists and regular expressions behind the text signals (Rust regex syntax: no look-around).
 
 Kept apart from the signal code so they can be read, reviewed and extended as data. Phrase
+lists are tuples matched one pattern at a time: a single big alternation defeats the regex
+engine's literal prefilters and ran several times slower on Alpaca. Phrase
 patterns are matched against lower-cased text (case-insensitive regexes over Unicode text are
 several times slower); PII and secret patterns against the original. Each list
 was checked against real data (Alpaca, the samples) for what it catches and what it wrongly
@@ -18,7 +20,7 @@ def any_of(*patterns: str) -> str:
 
 # Refusals and assistant boilerplate, anywhere in an answer. Phrased around the speaker ("I",
 # "as an AI") so answers *about* language models ("GPT-3 is a language model") don't match.
-REFUSAL: Final = any_of(
+REFUSAL: Final = (
     r"\bas an ai (?:language model|assistant|model|system)\b",
     r"\bas an ai(?:[ ,.]|$)",  # not "as an AI-generated ..."
     r"\bas an? (?:large )?language model\b",
@@ -74,7 +76,7 @@ MEDIA_WORDS: Final = (
     r"(?:image|picture|photo|photograph|screenshot|drawing|sketch|illustration|diagram|chart|graph|"
     r"figure|video|logo|map|infographic|gif|audio|recording)s?"
 )
-MEDIA: Final = any_of(
+MEDIA: Final = (
     r"!\[[^\]\n]*\]\(",  # a Markdown image, even one whose URL is cut off
     rf"\[(?:insert|attach|add|include|embed)\b[^\]\n]*{MEDIA_WORDS}[^\]\n]*\]",
     rf"\[(?:an? |the )?{MEDIA_WORDS}\b[^\]\n]*\]",
@@ -89,7 +91,7 @@ MEDIA: Final = any_of(
 MEDIA_TAG: Final = r"<(?:img|audio|video|iframe)\b"
 HTML_DOCUMENT: Final = r"<(?:!doctype|html|body|div|head)\b"
 # Links promised in the answer; only a defect when the answer holds no URL at all.
-LINK_PROMISE: Final = any_of(
+LINK_PROMISE: Final = (
     r"\b(?:here is|here's|here are|below is|this is) (?:a |the )?(?:link|url)s?\b",
     r"\b(?:link|url)s? (?:is |are )?(?:below|provided below|here)\b",
     r"\b(?:following|this|that) (?:link|url)s?\s*[:.]",

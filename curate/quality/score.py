@@ -18,6 +18,7 @@ import polars as pl
 from curate.config import QualitySection
 from curate.quality import patterns
 from curate.quality.ngrams import N
+from curate.quality.signals import first_match
 from curate.quality.texts import ANSWER, ANSWER_LOWER, LAST_ANSWER
 
 
@@ -96,7 +97,7 @@ RULES: tuple[Rule, ...] = (
         _flag("q_refusal"),
         lambda c: pl.format(
             "refusal or boilerplate: «{}»",
-            pl.col(ANSWER_LOWER).str.extract(patterns.REFUSAL, 0).str.strip_chars(" ,."),
+            first_match(pl.col(ANSWER_LOWER), patterns.REFUSAL).str.strip_chars(" ,."),
         ),
     ),
     Rule(
@@ -125,9 +126,9 @@ RULES: tuple[Rule, ...] = (
         lambda c: pl.format(
             "promises media or a link it does not hold: «{}»",
             pl.coalesce(
-                pl.col(ANSWER_LOWER).str.extract(patterns.MEDIA, 0),
+                first_match(pl.col(ANSWER_LOWER), patterns.MEDIA),
                 pl.col(ANSWER_LOWER).str.extract(patterns.MEDIA_TAG, 0),
-                pl.col(ANSWER_LOWER).str.extract(patterns.LINK_PROMISE, 0),
+                first_match(pl.col(ANSWER_LOWER), patterns.LINK_PROMISE),
             ),
         ),
     ),

@@ -29,14 +29,25 @@ from curate.quality.texts import (
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
 
 
-def symbol_ratio() -> pl.Expr:
-    """Share of visible characters that are odd symbols (patterns.ODD_SYMBOL), fenced code left out.
+def matches_any(text: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
+    """Whether any pattern matches: one search per pattern keeps each on its fast path."""
+    return pl.any_horizontal(*(text.str.contains(p) for p in alternatives))
 
-    Null below 10 visible characters: one emoji is not symbol soup.
+
+def first_match(text: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
+    """The text matched by the first pattern that matches (for flag messages)."""
+    return pl.coalesce(*(text.str.extract(p, 0) for p in alternatives))
+
+
+def symbol_ratio() -> pl.Expr:
+    """Share of characters that are odd symbols (patterns.ODD_SYMBOL), fenced code left out.
+
+    Null below 10 characters: one emoji is not symbol soup. (The share is of all characters,
+    spaces included: counting spaces apart cost more than the rest of the signal.)
     """
     prose = pl.col(ANSWER).str.replace_all(patterns.CODE_FENCE_BLOCK, " ")
-    visible = prose.str.len_chars() - prose.str.count_matches(r"\s")
-    return pl.when(visible >= 10).then(prose.str.count_matches(patterns.ODD_SYMBOL) / visible)
+    length = prose.str.len_chars()
+    return pl.when(length >= 10).then(prose.str.count_matches(patterns.ODD_SYMBOL) / length)
 
 
 def truncated() -> pl.Expr:
@@ -83,9 +94,9 @@ def placeholder() -> pl.Expr:
 def missing_media() -> pl.Expr:
     """The answer shows or promises media a text example cannot hold, or a link it does not give."""
     answer = pl.col(ANSWER_LOWER)
-    link_without_url = answer.str.contains(patterns.LINK_PROMISE) & ~answer.str.contains(patterns.URL)
+    link_without_url = matches_any(answer, patterns.LINK_PROMISE) & ~answer.str.contains(patterns.URL)
     media_tag = answer.str.contains(patterns.MEDIA_TAG) & ~answer.str.contains(patterns.HTML_DOCUMENT)
-    return answer.str.contains(patterns.MEDIA) | media_tag | link_without_url
+    return matches_any(answer, patterns.MEDIA) | media_tag | link_without_url
 
 
 def pii_counts(allow_domains: list[str]) -> dict[str, pl.Expr]:
@@ -130,7 +141,7 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
         _min_turn_visible().alias("q_min_turn_chars"),
         placeholder().alias("q_placeholder"),
         truncated().alias("q_truncated"),
-        pl.col(ANSWER_LOWER).str.contains(patterns.REFUSAL).alias("q_refusal"),
+        matches_any(pl.col(ANSWER_LOWER), patterns.REFUSAL).alias("q_refusal"),
         symbol_ratio().alias("q_symbol_ratio"),
         pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE).cast(pl.Int64).alias("q_mojibake"),
         pl.col(ANSWER).str.count_matches(patterns.SYMBOL_RUN).cast(pl.Int64).alias("q_symbol_runs"),

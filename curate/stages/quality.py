@@ -9,6 +9,7 @@ are flagged, for the reviewer, but not rejected twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import polars as pl
@@ -41,31 +42,53 @@ def assess(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
     frame = signals.compute(with_texts(frame), config)
     frame = frame.with_columns(score.strengths(config)).with_columns(score.score(config))
     curatable = pl.col(ANSWER).is_not_null() & (pl.col("status") != "protected")
-    hits = frame.select(
-        pl.any_horizontal(score.flagged(rule)).any().alias(rule.code) for rule in score.RULES
-    ).row(0)
-    for rule, hit in zip(score.RULES, hits, strict=True):
-        if hit:  # each flag() rewrites the flags column: skip the rules nothing tripped
-            frame = flag(frame, curatable & score.flagged(rule), rule.code, rule.message(config))
-    still_ok = curatable & (pl.col("status") == "ok")
+    flagged = pl.any_horizontal(score.flagged(rule) for rule in score.RULES)
+    touched = curatable & (flagged | (pl.col("quality_score") < config.min_score))
+    return _on_rows(frame, touched, lambda rows: _mark(rows, config))
+
+
+def _mark(rows: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
+    """Flag, then reject, rows that are curatable and carry at least one flag."""
+    for rule in score.RULES:
+        if rows.select(score.flagged(rule).any()).item():  # each flag() rewrites the flags column
+            rows = flag(rows, score.flagged(rule), rule.code, rule.message(config))
+    still_ok = pl.col("status") == "ok"
     for rule in score.RULES:
         if rule.code in config.reject_flags:
-            frame = reject(frame, still_ok & score.flagged(rule), rule.code, rule.message(config))
-    low = still_ok & (pl.col("status") == "ok") & (pl.col("quality_score") < config.min_score)
-    return reject(frame, low, "quality.low-score", _low_score_message(config))
+            rows = reject(rows, still_ok & score.flagged(rule), rule.code, rule.message(config))
+    low = still_ok & (pl.col("quality_score") < config.min_score)
+    return reject(rows, low, "quality.low-score", _low_score_message(config))
+
+
+def _on_rows(
+    frame: pl.DataFrame, mask: pl.Expr, change: Callable[[pl.DataFrame], pl.DataFrame]
+) -> pl.DataFrame:
+    """Apply ``change`` to the rows where ``mask`` holds, keeping row order and every row.
+
+    Flag messages quote answers and rebuild list columns; doing that for the few flagged rows
+    rather than the whole frame made the stage several times faster on Alpaca.
+    """
+    frame = frame.with_row_index("_q_row")
+    picked = frame.select(mask.fill_null(False)).to_series()
+    changed = change(frame.filter(picked))
+    return pl.concat([changed, frame.filter(~picked)], how="vertical").sort("_q_row").drop("_q_row")
 
 
 def _low_score_message(config: QualitySection) -> pl.Expr:
-    codes = pl.concat_str(
-        [pl.when(score.flagged(rule)).then(pl.lit(rule.code)) for rule in score.RULES],
-        separator=", ",
-        ignore_nulls=True,
-    )
+    """Which signals took the score down: flagged ones by code, ramps short of their threshold
+    marked as near it (a row can fail on several near-misses without carrying a flag)."""
+    parts = [
+        pl.when(score.flagged(rule))
+        .then(pl.lit(rule.code))
+        .when(pl.col(f"_q_s_{rule.weight}") > 0)
+        .then(pl.lit(f"{rule.code} (near threshold)"))
+        for rule in score.RULES
+    ]
     return pl.format(
         "score {} below {}: {}",
         pl.col("quality_score").round(2),
         pl.lit(config.min_score),
-        pl.when(codes == "").then(pl.lit("several near-threshold signals")).otherwise(codes),
+        pl.concat_str(parts, separator=", ", ignore_nulls=True),
     )
 
 
@@ -106,7 +129,13 @@ def findings(frame: pl.DataFrame, config: QualitySection) -> dict[str, Any]:
             "meaning": describe("quality.low-score"),
             "count": low.height,
             "examples": low.head(EXAMPLES_PER_FLAG)
-            .select("id", "source", "line", pl.col(ANSWER).str.head(200).alias("answer"), "quality_score")
+            .select(
+                "id",
+                "source",
+                "line",
+                pl.col(ANSWER).str.head(200).alias("answer"),
+                pl.col("quality_score").round(4),
+            )
             .to_dicts(),
         },
         "flags": per_flag,
