@@ -175,3 +175,30 @@ def test_a_build_without_optional_stages_still_reports(report_build: Path, tmp_p
 def test_palette_is_what_the_browser_test_looks_for() -> None:
     assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) for colour in PALETTE)
     assert len(set(PALETTE)) == len(PALETTE)
+
+
+def test_markup_in_any_field_is_escaped(report_build: Path, tmp_path: Path) -> None:
+    # Paths, reason messages, flags and leak columns come from input too: poison them all.
+    frame = pl.read_parquet(report_build / "examples.parquet")
+    poison = pl.lit(HOSTILE)
+    poisoned_reason = pl.col("reasons").list.eval(
+        pl.struct(
+            code=pl.element().struct.field("code"),
+            stage=pl.element().struct.field("stage"),
+            message=pl.element().struct.field("message") + poison,
+            ref=poison,
+        )
+    )
+    frame = frame.with_columns(
+        source=poison + pl.col("source"),
+        reasons=poisoned_reason,
+        leak_item=pl.when(pl.col("leak_item").is_not_null()).then(poison),
+        leak_span=pl.when(pl.col("leak_span").is_not_null()).then(poison),
+    )
+    manifest = manifest_of(report_build)
+    manifest["inputs"] = [{**item, "path": HOSTILE + item["path"]} for item in manifest["inputs"]]
+    manifest["counts"]["by_reason"] = {HOSTILE: 1, **manifest["counts"]["by_reason"]}
+    write_reports(tmp_path, manifest, frame)
+    html = (tmp_path / "report.html").read_text()
+    assert "<script" not in html and "<img" not in html
+    assert html.count("&lt;script&gt;") > 10
