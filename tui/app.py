@@ -87,10 +87,13 @@ class ReviewApp(App[None]):
         }
     )
 
-    def __init__(self, model: ReviewModel, *, background: bool = True) -> None:
+    def __init__(
+        self, model: ReviewModel, *, background: bool = True, detail_delay: float = DETAIL_DELAY_S
+    ) -> None:
         super().__init__()
         self.model = model
         self.background = background
+        self.detail_delay = detail_delay
         self._detail_timer: Timer | None = None
         self.sub_title = str(model.build)
 
@@ -167,9 +170,12 @@ class ReviewApp(App[None]):
     @on(ExampleList.CursorMoved)
     def cursor_moved(self) -> None:
         # The list moves at once; the details follow when the keys pause (a held j stays smooth).
+        if self.detail_delay <= 0:
+            self.show_current()
+            return
         if self._detail_timer is not None:
             self._detail_timer.stop()
-        self._detail_timer = self.set_timer(DETAIL_DELAY_S, self.show_current)
+        self._detail_timer = self.set_timer(self.detail_delay, self.show_current)
 
     @on(ListHeader.SortClicked)
     def header_clicked(self, event: ListHeader.SortClicked) -> None:
@@ -431,13 +437,20 @@ def default_reviewer(configured: str = "") -> str:
 
 
 def make_app(
-    build: Path, db: Path | None = None, reviewer: str | None = None, *, background: bool = True
+    build: Path,
+    db: Path | None = None,
+    reviewer: str | None = None,
+    *,
+    background: bool = True,
+    detail_delay: float = DETAIL_DELAY_S,
 ) -> ReviewApp:
     """The review app for a build folder (or an examples.parquet) and a decision store.
 
+    ``background=False`` loads the text before the first paint and ``detail_delay=0`` redraws
+    the details on every move: what tests and snapshots need to be deterministic.
     ``db`` defaults to ./reviews.sqlite in the folder the command runs from, the file a build run
     from that folder (its curate.toml there) applies.
     """
     store = ReviewStore(db if db is not None else Path(DEFAULT_DB))
     model = ReviewModel(build, store, reviewer or default_reviewer())
-    return ReviewApp(model, background=background)
+    return ReviewApp(model, background=background, detail_delay=detail_delay)

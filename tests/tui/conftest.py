@@ -29,6 +29,6 @@ def db(tmp_path: Path) -> Path:
 @pytest.fixture
 def app_for(build: Path, db: Path) -> Callable[..., ReviewApp]:
     def make(**kwargs: object) -> ReviewApp:
-        return make_app(build, db, "tester", background=bool(kwargs.get("background", False)))
+        return make_app(build, db, "tester", background=bool(kwargs.get("background", False)), detail_delay=0)
 
     return make

@@ -16,7 +16,13 @@ SIZE = (140, 36)
 
 
 def _app(tmp_path: Path) -> Any:
-    app = make_app(make_build(tmp_path / "build"), tmp_path / "reviews.sqlite", "tester", background=False)
+    app = make_app(
+        make_build(tmp_path / "build"),
+        tmp_path / "reviews.sqlite",
+        "tester",
+        background=False,
+        detail_delay=0,
+    )
     app.sub_title = "build"  # not the temporary path, which changes every run
     return app
 
