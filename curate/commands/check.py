@@ -68,10 +68,16 @@ def run_gates(
         (markdown, gate_outputs.to_markdown(report).encode()),
         (json_path, gate_outputs.to_json(report)),
     ]
+    written = []
     for path, data in outputs:
         if path is not None:
             _write(path, data)
+            written.append(str(path))
     print_report(report)
+    if written:
+        from curate.console import out
+
+        out.print("wrote " + ", ".join(written), soft_wrap=True)
     return report.exit_code
 
 
