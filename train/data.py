@@ -1,0 +1,322 @@
+"""From a build folder to token ids and labels: the chat template, the assistant-only loss mask, packing.
+
+The mask is derived from the model's own chat template by rendering message prefixes: for assistant
+message ``i`` the trainable tokens are those between ``render(messages[:i], add_generation_prompt=True)``
+and ``render(messages[:i + 1])``, i.e. exactly what the model would have to generate for that turn
+(its content and the end-of-turn marker). The diff is taken on token ids when the prefix tokenizes to a
+prefix of the whole conversation, and on character offsets otherwise, so it is exact token by token.
+Assistant messages with ``weight: 0`` stay in the context but are not trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from train.errors import DataError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+IGNORE = -100
+
+
+@dataclass
+class Build:
+    """A curated build folder, as ``curate build`` writes it."""
+
+    path: Path
+    train: Path
+    eval: Path
+    general: Path | None
+    manifest: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.resolve().name
+
+    @property
+    def config_hash(self) -> str | None:
+        value = self.manifest.get("config_hash")
+        if value is None and isinstance(self.manifest.get("config"), dict):
+            value = self.manifest["config"].get("hash")
+        return value if isinstance(value, str) else None
+
+
+def open_build(path: str | Path) -> Build:
+    """Check that a build folder holds what training needs, naming every missing piece at once."""
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError("build folder not found", where=str(root), hint="run `curate build` first, or pass --data")
+    missing = [n for n in ("train.jsonl", "eval.jsonl", "manifest.json") if not (root / n).is_file()]
+    if missing:
+        raise DataError(f"build folder lacks {', '.join(missing)}", where=str(root),
+                        hint="point --data at the output folder of `curate build`")
+    try:
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"manifest.json is not valid JSON: {exc}", where=str(root / "manifest.json")) from exc
+    if not isinstance(manifest, dict):
+        raise DataError("manifest.json must hold a JSON object", where=str(root / "manifest.json"))
+    general = root / "general_eval.jsonl"
+    return Build(root, root / "train.jsonl", root / "eval.jsonl", general if general.is_file() else None, manifest)
+
+
+def load_split(path: Path) -> list[dict[str, Any]]:
+    """Load one JSONL split through ``datasets`` (the build contract) as plain dicts."""
+    from datasets import load_dataset
+
+    if path.stat().st_size == 0:
+        return []
+    try:
+        dataset = load_dataset("json", data_files=str(path), split="train")
+    except Exception as exc:  # noqa: BLE001 - the reader's error becomes one line with the file
+        text = str(exc).strip().splitlines()
+        raise DataError(f"cannot load the split: {text[0] if text else type(exc).__name__}", where=str(path),
+                        hint="each line must be a chat example in the OpenAI format") from exc
+    if "messages" not in dataset.column_names:
+        raise DataError("no 'messages' field", where=str(path), hint="each line must be a chat example")
+    rows: list[dict[str, Any]] = dataset.to_list()
+    for line, row in enumerate(rows, start=1):
+        if row.get("id") is None:
+            row["id"] = f"{path.name}:{line}"
+        row["id"] = str(row["id"])
+    return rows
+
+
+def clean_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop the nulls that Arrow adds for fields a message does not have; templates test for presence."""
+    out = []
+    for m in messages:
+        msg = {k: v for k, v in m.items() if v is not None}
+        msg["content"] = msg.get("content") or ""
+        out.append(msg)
+    return out
+
+
+def is_trained(message: dict[str, Any]) -> bool:
+    return message.get("role") == "assistant" and message.get("weight", 1) != 0
+
+
+@dataclass
+class Encoded:
+    """One tokenized example: ``labels[j]`` is ``input_ids[j]`` where the model learns that token, else -100."""
+
+    id: str
+    input_ids: list[int]
+    labels: list[int]
+    truncated: bool = False
+    full_length: int = 0
+
+    @property
+    def n_trainable(self) -> int:
+        return sum(1 for x in self.labels if x != IGNORE)
+
+
+class Renderer:
+    """Renders conversations with a tokenizer's chat template and tokenizes them without extra specials."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.tokenizer = tokenizer
+
+    def text(self, messages: list[dict[str, Any]], tools: Any = None, generation_prompt: bool = False) -> str:
+        if not messages and not generation_prompt:
+            return ""
+        kwargs: dict[str, Any] = {"tokenize": False, "add_generation_prompt": generation_prompt}
+        if tools:
+            kwargs["tools"] = tools
+        return str(self.tokenizer.apply_chat_template(messages, **kwargs))
+
+    def ids(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def encode_example(renderer: Renderer, example: dict[str, Any], max_length: int) -> Encoded:
+    """Tokenize one example and mark its trainable tokens; raise ``DataError`` if none is trainable."""
+    ex_id = str(example.get("id"))
+    messages = clean_messages(example.get("messages") or [])
+    tools = example.get("tools") or None
+    if not messages:
+        raise DataError("example has no messages", where=f"example {ex_id}")
+    full = renderer.text(messages, tools)
+    spans: list[tuple[int, int]] = []  # character spans of the trainable turns in `full`
+    for i, message in enumerate(messages):
+        if not is_trained(message):
+            continue
+        before = renderer.text(messages[:i], tools, generation_prompt=True)
+        upto = renderer.text(messages[: i + 1], tools)
+        if not (full.startswith(upto) and upto.startswith(before)):
+            raise DataError(
+                f"the chat template does not render message {i} as an extension of the ones before it, "
+                "so its trainable tokens cannot be located",
+                where=f"example {ex_id}", hint="use a model whose chat template renders turns incrementally",
+            )
+        if len(upto) > len(before):
+            spans.append((len(before), len(upto)))
+    if not spans:
+        raise DataError("example has no trainable token (no assistant turn with weight 1)",
+                        where=f"example {ex_id}", hint="fix or drop it in the curation step")
+    input_ids, labels = _label_spans(renderer, full, spans)
+    full_length = len(input_ids)
+    truncated = full_length > max_length
+    if truncated:
+        input_ids, labels = input_ids[:max_length], labels[:max_length]
+    return Encoded(ex_id, input_ids, labels, truncated, full_length)
+
+
+def _label_spans(renderer: Renderer, full: str, spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    ids = renderer.ids(full)
+    labels = [IGNORE] * len(ids)
+    for start, end in spans:
+        a, b = renderer.ids(full[:start]), renderer.ids(full[:end])
+        if ids[: len(a)] == a and ids[: len(b)] == b:
+            for j in range(len(a), len(b)):
+                labels[j] = ids[j]
+            continue
+        # A token crosses a span edge: fall back to offsets, a token is trained when it starts inside the span.
+        offsets = renderer.tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        for j, (s, _e) in enumerate(offsets):
+            if start <= s < end:
+                labels[j] = ids[j]
+    return ids, labels
+
+
+@dataclass
+class EncodedSplit:
+    """A tokenized split with what happened on the way: truncations and examples emptied by truncation."""
+
+    examples: list[Encoded]
+    truncated: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(e.input_ids) for e in self.examples)
+
+    @property
+    def trainable_tokens(self) -> int:
+        return sum(e.n_trainable for e in self.examples)
+
+
+def encode_split(renderer: Renderer, rows: Iterable[dict[str, Any]], max_length: int,
+                 where: str = "") -> EncodedSplit:
+    """Encode every row; examples whose trainable tokens all fall past max_length are dropped and listed."""
+    out = EncodedSplit([])
+    problems: list[str] = []
+    for row in rows:
+        try:
+            enc = encode_example(renderer, row, max_length)
+        except DataError as exc:
+            problems.append(str(exc))
+            continue
+        if enc.truncated:
+            out.truncated.append(enc.id)
+        if enc.n_trainable == 0:
+            out.dropped.append(enc.id)
+            continue
+        out.examples.append(enc)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DataError(problems[0] + more, where=where or None)
+    return out
+
+
+# --- rows: what the collator batches -------------------------------------------------------------------
+
+
+def shifted(labels: Sequence[int]) -> list[int]:
+    """Labels aligned with the position that predicts them (position j predicts token j + 1)."""
+    return list(labels[1:]) + [IGNORE]
+
+
+def single_rows(examples: Sequence[Encoded]) -> list[dict[str, list[int]]]:
+    """One example per row (plain padding)."""
+    return [
+        {"input_ids": e.input_ids, "shift_labels": shifted(e.labels), "position_ids": list(range(len(e.input_ids)))}
+        for e in examples
+    ]
+
+
+def pack_rows(examples: Sequence[Encoded], capacity: int) -> list[dict[str, list[int]]]:
+    """First-fit-decreasing bin packing into rows of at most ``capacity`` tokens.
+
+    Position ids restart at 0 for each example; transformers turns such position ids (with no attention
+    mask) into a block-diagonal causal mask, so packed examples never see each other.
+    """
+    order = sorted(range(len(examples)), key=lambda i: -len(examples[i].input_ids))
+    bins: list[list[int]] = []
+    room: list[int] = []
+    for i in order:
+        n = len(examples[i].input_ids)
+        for b, free in enumerate(room):
+            if n <= free:
+                bins[b].append(i)
+                room[b] -= n
+                break
+        else:
+            bins.append([i])
+            room.append(capacity - n)
+    rows = []
+    for members in bins:
+        row: dict[str, list[int]] = {"input_ids": [], "shift_labels": [], "position_ids": []}
+        for i in sorted(members):
+            e = examples[i]
+            row["input_ids"] += e.input_ids
+            row["shift_labels"] += shifted(e.labels)
+            row["position_ids"] += list(range(len(e.input_ids)))
+        rows.append(row)
+    return rows
+
+
+class Collator:
+    """Right-pads rows into a batch.
+
+    ``padding_free``: no attention mask, position ids carry the example boundaries (padding at the end
+    of a row is its own segment, and causal attention keeps real tokens from seeing it).
+    Otherwise an attention mask covers the padding and each row is one example.
+    """
+
+    def __init__(self, pad_id: int, padding_free: bool) -> None:
+        self.pad_id = pad_id
+        self.padding_free = padding_free
+
+    def __call__(self, rows: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
+        import torch
+
+        width = max(len(r["input_ids"]) for r in rows)
+        ids, labels, pos, mask = [], [], [], []
+        for r in rows:
+            n = len(r["input_ids"])
+            pad = width - n
+            ids.append(r["input_ids"] + [self.pad_id] * pad)
+            labels.append(r["shift_labels"] + [IGNORE] * pad)
+            pos.append(r["position_ids"] + list(range(pad)))
+            mask.append([1] * n + [0] * pad)
+        batch: dict[str, Any] = {
+            "input_ids": torch.tensor(ids, dtype=torch.long),
+            "shift_labels": torch.tensor(labels, dtype=torch.long),
+            "position_ids": torch.tensor(pos, dtype=torch.long),
+        }
+        # Trainer counts the labelled tokens of a whole accumulated step (num_items_in_batch) only when a
+        # batch has "labels"; it then counts "shift_labels", which is what the loss uses.
+        batch["labels"] = batch["shift_labels"]
+        if not self.padding_free:
+            batch["attention_mask"] = torch.tensor(mask, dtype=torch.long)
+        return batch
+
+
+def supports_padding_free(model: Any) -> bool:
+    """Whether this transformers build derives block-diagonal masks from position ids for this attention."""
+    try:
+        from transformers import masking_utils
+    except ImportError:
+        return False
+    impl = getattr(model.config, "_attn_implementation", None) or "eager"
+    ok_impl = impl in ("sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention")
+    modeling = sys.modules.get(type(model).__module__)
+    uses_mask_utils = modeling is not None and hasattr(modeling, "create_causal_mask")
+    return ok_impl and uses_mask_utils and hasattr(masking_utils, "find_packed_sequence_indices")
