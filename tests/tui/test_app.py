@@ -11,7 +11,7 @@ import pytest
 from curate.review_store import ReviewStore
 from tui.app import ReviewApp
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.editor import EditorScreen
+from tui.screens.editor import EditorScreen, to_text
 from tui.screens.filter import FilterScreen
 from tui.screens.group import GroupScreen
 from tui.screens.help import HelpScreen
@@ -197,6 +197,9 @@ async def test_edit_refuses_an_invalid_conversation(app_for: Callable[..., Revie
         await pilot.pause()
         assert isinstance(app.screen, EditorScreen)  # still open, with the reason
         assert "schema.empty-content" in str(app.screen.query_one("#editor-error").render())
+        editor.text = to_text(app.screen.messages)  # unchanged: refused, no decision
+        await pilot.press("ctrl+s")
+        assert "nothing changed" in str(app.screen.query_one("#editor-error").render())
         editor.text = "[not json"
         await pilot.press("ctrl+s")
         assert "not valid JSON" in str(app.screen.query_one("#editor-error").render())

@@ -50,6 +50,9 @@ class EditorScreen(ModalScreen[list[dict[str, Any]] | None]):
         if not isinstance(messages, list):
             error.update("expected a JSON list of messages")
             return
+        if messages == self.messages:
+            error.update("nothing changed: edit the messages, or Esc to leave")
+            return
         fields, problems = validate_edit(messages, self.original)
         if fields is None:
             error.update("; ".join(f"{code}: {message}" for code, message in problems))

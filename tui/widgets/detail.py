@@ -106,18 +106,6 @@ def render_details(details: dict[str, Any], decision: Decision | None) -> Render
         if part is not None:
             text.append("\n")
             text.append_text(part)
-    signals = [
-        (name, value)
-        for name, value in details.items()
-        if name not in _SHOWN and name not in _HIDDEN_SIGNALS and value is not None
-    ]
-    if signals:
-        text.append("\nsignals\n", "bold underline")
-        width = max(len(name) for name, _ in signals)
-        for name, value in signals:
-            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-            text.append(f"{name:<{width}}  ", "dim")
-            text.append(shown[:300] + "\n")
     messages = None
     if decision is not None and decision.action == "edit" and decision.messages is not None:
         messages = decision.messages
@@ -130,6 +118,18 @@ def render_details(details: dict[str, Any], decision: Decision | None) -> Render
     elif details.get("example") or details.get("raw"):
         text.append("\nnot a chat conversation; as read:\n", "bold")
         text.append(str(details.get("raw") or details.get("example")))
+    signals = [
+        (name, value)
+        for name, value in details.items()
+        if name not in _SHOWN and name not in _HIDDEN_SIGNALS and value is not None
+    ]
+    if signals:
+        text.append("\n\nsignals\n", "bold underline")
+        width = max(len(name) for name, _ in signals)
+        for name, value in signals:
+            shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+            text.append(f"{name:<{width}}  ", "dim")
+            text.append(shown[:300] + "\n")
     return text
 
 
