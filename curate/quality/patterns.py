@@ -21,9 +21,10 @@ def any_of(*patterns: str) -> str:
 # Refusals and assistant boilerplate, anywhere in an answer. Phrased around the speaker ("I",
 # "as an AI") so answers *about* language models ("GPT-3 is a language model") don't match.
 REFUSAL: Final = (
-    r"\bas an ai (?:language model|assistant|model|system)\b",
-    r"\bas an ai(?:[ ,.]|$)",  # not "as an AI-generated ..."
-    r"\bas an? (?:large )?language model\b",
+    # At a sentence start: not "such as an AI assistant" nor "serves as a language model".
+    r"(?:^|[.!?:;\n]\s*)as an ai (?:language model|assistant|model|system)\b",
+    r"(?:^|[.!?:;\n]\s*)as an ai(?:[ ,.]|$)",  # not "as an AI-generated ..."
+    r"(?:^|[.!?:;\n]\s*)as an? (?:large )?language model\b",
     r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence|language model|virtual assistant)\b",
     r"\bi(?:['’]m| am) (?:sorry|afraid),? (?:but )?(?:i|as an ai)\b[^.!?\n]{0,40}"
     r"\b(?:can(?:no|['’])t|unable|not able|won['’]t|will not|do not|don['’]t)\b",
@@ -166,7 +167,7 @@ SIGN_OFF: Final = (
 )
 # Where a line may end without a full stop: closing punctuation and brackets, quotes, emoji,
 # numbers, code, a hashtag (social posts), a URL, or a quote's attribution ("..." - Helen Keller).
-CLEAN_END: Final = r"(?:[.!?…)\]}\"'”’`*>|;\p{So}\p{N}]|#\w+|://\S+|[\"”]\s*[-–—][^\"”]{1,60})[\s\p{Cf}]*$"
+CLEAN_END: Final = r"(?:[.!?…)\]}\"'”’`*>|;\p{So}\p{N}]|#\w+|://\S+|[\"”]\s*[-–—][^\"”]{1,60})[\s\p{Cf}\p{M}]*$"
 # A sentence boundary earlier in the answer: the answer is prose, not a title or a one-line item.
 SENTENCE_BREAK: Final = r"[.!?][\"'”’)]?\s+[\p{Lu}\p{N}]"
 

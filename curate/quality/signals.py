@@ -63,7 +63,7 @@ def truncated() -> pl.Expr:
     line_words = last_line.str.strip_chars().str.split(" ").list.len()  # roughly: a heuristic needs no more
     listy = last_line.str.contains(r"^\s*(?:[-*•>#|]|\d+[.)]|[a-zA-Z][.)]\s)")
     codey = last_line.str.contains(
-        r"[{};=|]|^\s{4,}|\bdef |\breturn\b|\(\)"
+        r"[{};=|]|^\s{4,}|\bdef |\breturn\b|\w\("
         r"|^\s*(?:if|elif|else|for|while|def|class|try|except|with)\b.*:$"  # a Python block opener
     )
     dangling = (

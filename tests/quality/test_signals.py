@@ -73,6 +73,12 @@ CLEAN: list[dict[str, Any]] = [
     chat("Write a poem about cake.", "The cakes were so yummy that I can't help but smile all day long."),
     chat("Generate an AI-generated insult.", "You are as dull as an AI-generated insult on a rainy Monday."),
     chat(
+        "Name a use of chatbots.",
+        "A shop can answer customer questions at night with tools such as an AI assistant.",
+    ),
+    chat("Find the bug.\n\ndef f(a):\n    if qui(a) < 2:\n        return a", "Line 2: if qui(a) < 2:"),
+    chat("Write a tweet about the show.", "Just saw the greatest show! So much fun. #Theatre #GoodVibes ❤️"),
+    chat(
         "Translate into French: Where is the train station, please?",
         "Où est la gare, s'il vous plaît ? Vous pouvez aussi dire : pardon, je cherche la gare.",
     ),
