@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/curate build samples/curate.toml
+	$(BIN)/curate build samples/curate.toml --check
 	$(BIN)/train run samples/train.toml --data build/samples
 	$(BIN)/train compare --run runs/samples
 

@@ -64,7 +64,9 @@ class DedupSection:
     # with planted variants: 5-grams miss short rows with a "Sure!" opener (one changed word
     # breaks five shingles), 2-grams group twice as many unrelated rows at the same recall
     shingle: int = 3
-    num_perm: int = 128  # MinHash bins (power of two, 8..1024); more bins, finer similarity estimates
+    # MinHash bins (power of two, 8..1024). 64 measured as accurate as 128 on the planted Alpaca
+    # set (recall 0.993 vs 0.995, 0.20% vs 0.23% unplanted grouped) at half the time and memory
+    num_perm: int = 64
     # estimated Jaccard of the shingle sets at or above which two records are near-duplicates. 0.5
     # keeps recall over 0.99 on the planted Alpaca set with 0.2% of unplanted rows grouped; 0.6
     # loses 1.5 points of recall to openers and closers on short answers
@@ -324,7 +326,7 @@ def _from_dict(cls: type, data: Any, prefix: str, problems: list[str]) -> Any:
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:
-        problems.append(f"{prefix or 'config'}: {error}")
+        problems.append(f"{prefix.rstrip('.') or 'config'}: {error}")
         return cls()
 
 

@@ -89,6 +89,11 @@ def _reject_exprs(
     return exprs
 
 
+def canonical_examples(frame: pl.DataFrame) -> pl.Series:
+    """The example JSON of rows that hold a canonical example (valid records), null elsewhere."""
+    return frame.select(pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example"))).to_series()
+
+
 def messages_of(frame: pl.DataFrame) -> pl.Series:
     """The messages of each row (null for rows whose example is not canonical)."""
     canonical = pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example"))

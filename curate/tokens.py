@@ -59,17 +59,23 @@ def choose_tokenizer(setting: str) -> TokenizerChoice:
     return TokenizerChoice("tokenizer", str(path))
 
 
+SLICE_ROWS = 100_000  # examples are decoded this many at a time, so memory stays flat
+
+
 def count_tokens(
-    messages: pl.Series, choice: TokenizerChoice, limit: int, exact_max_records: int, seed: int = 0
+    examples: pl.Series, choice: TokenizerChoice, limit: int, exact_max_records: int, seed: int = 0
 ) -> tuple[pl.Series, pl.Series]:
-    """Tokens per conversation (null where messages is null) and whether each count is exact."""
-    contents = messages.list.eval(pl.element().struct.field("content").fill_null(""))
-    n_messages = messages.list.len().cast(pl.Int64)
-    n_bytes = contents.list.eval(pl.element().str.len_bytes()).list.sum().cast(pl.Int64)
-    overhead = PER_MESSAGE_OVERHEAD * n_messages
+    """Tokens per example (null where ``examples`` is null) and whether each count is exact.
+
+    ``examples`` holds canonical example JSON (curate.frame's ``example`` column of valid rows).
+    """
+    sizes = pl.concat([_sizes(examples.slice(start, SLICE_ROWS)) for start in range(0, len(examples), SLICE_ROWS)]
+                      or [_sizes(examples)])
+    overhead = PER_MESSAGE_OVERHEAD * sizes["n_messages"]
+    n_bytes = sizes["n_bytes"]
     if choice.kind == "estimate":
         estimate = (n_bytes / BYTES_PER_TOKEN).ceil().cast(pl.Int64) + overhead
-        return estimate, pl.Series([False] * len(messages), dtype=pl.Boolean)
+        return estimate.alias("tokens"), pl.Series("tokens_exact", [False] * len(examples), dtype=pl.Boolean)
     rows = pl.DataFrame({"n_bytes": n_bytes, "overhead": overhead}).with_row_index("row")
     present = rows.filter(pl.col("n_bytes").is_not_null())
     if present.height <= exact_max_records:
@@ -78,12 +84,15 @@ def count_tokens(
         risky = present.filter(2 * pl.col("n_bytes") + pl.col("overhead") > limit)["row"]
         sample = present.sample(min(CALIBRATION_ROWS, present.height), seed=seed)["row"]
         chosen = pl.concat([risky, sample]).unique().sort()
-    exact = _exact_counts(contents.gather(chosen), choice.name)
-    counted = pl.DataFrame({"row": chosen, "exact_tokens": exact})
-    rows = rows.join(counted, on="row", how="left")
+    exact = pl.concat(
+        [_exact_counts(_contents(examples.gather(chosen.slice(start, SLICE_ROWS))), choice.name)
+         for start in range(0, len(chosen), SLICE_ROWS)]
+        or [pl.Series([], dtype=pl.Int64)]
+    )
+    rows = rows.join(pl.DataFrame({"row": chosen, "exact_tokens": exact}), on="row", how="left")
     calibration = rows.filter(pl.col("exact_tokens").is_not_null() & (pl.col("n_bytes") > 0))
     ratio = (
-        float(calibration["n_bytes"].sum()) / max(1, int((calibration["exact_tokens"] - calibration["overhead"]).sum()))
+        float(calibration["n_bytes"].sum()) / max(1, int(calibration["exact_tokens"].sum()))
         if calibration.height
         else BYTES_PER_TOKEN
     )
@@ -96,6 +105,24 @@ def count_tokens(
     is_exact = rows.select(pl.col("exact_tokens").is_not_null()).to_series()
     choice.stats = {"exact_rows": int(is_exact.sum()), "bytes_per_token": round(ratio, 3)}
     return tokens.alias("tokens"), is_exact.alias("tokens_exact")
+
+
+def _contents(examples: pl.Series) -> pl.Series:
+    from curate.frame import MESSAGES_DTYPE
+
+    messages = examples.str.json_decode(MESSAGES_DTYPE).struct.field("messages")
+    return messages.list.eval(pl.element().struct.field("content").fill_null(""))
+
+
+def _sizes(examples: pl.Series) -> pl.DataFrame:
+    """UTF-8 bytes of all contents and the message count of each example; nothing else is kept."""
+    contents = _contents(examples)
+    return pl.DataFrame(
+        {
+            "n_bytes": contents.list.eval(pl.element().str.len_bytes()).list.sum().cast(pl.Int64),
+            "n_messages": contents.list.len().cast(pl.Int64),
+        }
+    )
 
 
 def _exact_counts(contents: pl.Series, tokenizer_path: str, batch: int = 8192) -> pl.Series:

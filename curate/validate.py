@@ -79,6 +79,9 @@ def check_record(record: Any, format_override: Format | None = None, origin: str
         keys = ", ".join(sorted(map(str, record))[:6]) or "no keys"
         reason = ("schema.unknown-format", f"expected messages, conversations or instruction/output; got {keys}")
         return _bad(record, None, source_id, [reason])
+    if fmt == "chat" and format_override is None and is_plain_valid_chat(record):
+        example = to_chat(record, "chat")  # messages are already canonical: this only gathers meta
+        return _valid(example, fmt, source_id, origin)
     # The fast structural check accepts exactly what chat.schema.json accepts (tested with
     # hypothesis); the compiled schema runs where it fails, for its precise message, and always
     # for the rarer formats.
@@ -94,6 +97,10 @@ def check_record(record: Any, format_override: Format | None = None, origin: str
     problems = semantic_problems(example["messages"])
     if problems:
         return _bad(record, fmt, source_id, problems)
+    return _valid(example, fmt, source_id, origin)
+
+
+def _valid(example: dict[str, Any], fmt: str, source_id: str | None, origin: str) -> Checked:
     if origin == "general":
         example.setdefault("meta", {})["source"] = "general"
     text, example_id, key = example_json(example)
@@ -108,6 +115,43 @@ def check_record(record: Any, format_override: Format | None = None, origin: str
         n_messages=len(messages),
         n_assistant=sum(1 for m in messages if m["role"] == "assistant"),
     )
+
+
+def is_plain_valid_chat(record: dict[str, Any]) -> bool:
+    """The common case, decided in one pass: role/content messages only, no tools, non-empty
+    text, system first if at all, then user and assistant alternating, at least one assistant.
+
+    True only where the full checks would find nothing (tests hold the two paths equal); any
+    other record takes the full path, which also says what is wrong.
+    """
+    messages = record["messages"]
+    if type(messages) is not list or not messages or "tools" in record:
+        return False
+    expected = "user"
+    answered = False
+    for index, message in enumerate(messages):
+        if type(message) is not dict or len(message) != 2:
+            return False
+        role = message.get("role")
+        content = message.get("content")
+        if type(content) is not str or not content.strip() or "\x00" in content:
+            return False
+        if role == "system" and index == 0:
+            continue
+        if role != expected:
+            return False
+        if role == "assistant":
+            answered = True
+            expected = "user"
+        else:
+            expected = "assistant"
+    return answered and _meta_and_id_ok(record)
+
+
+def _meta_and_id_ok(record: dict[str, Any]) -> bool:
+    if "id" in record and not _json_schema_string_or_integer(record["id"]):
+        return False
+    return "meta" not in record or type(record["meta"]) is dict
 
 
 def _bad(record: Any, fmt: str | None, source_id: str | None, reasons: list[Reason]) -> Checked:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from curate.context import BuildContext
-from curate.frame import messages_of, reject
+from curate.frame import canonical_examples, reject
 from curate.tokens import choose_tokenizer, count_tokens
 
 NAME = "length"
@@ -17,7 +17,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     with ctx.task("counting tokens", len(frame)) as task:
         limit = ctx.config.validate.max_tokens
         tokens, exact = count_tokens(
-            messages_of(frame), choice, limit, ctx.config.validate.exact_tokens_max_records, ctx.config.split.seed
+            canonical_examples(frame), choice, limit, ctx.config.validate.exact_tokens_max_records, ctx.config.split.seed
         )
         ctx.progress.advance(task, len(frame))
     ctx.findings["tokenizer"] = choice.as_dict()

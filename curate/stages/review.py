@@ -29,7 +29,7 @@ import orjson
 import polars as pl
 
 from curate.context import BuildContext
-from curate.frame import REASONS_DTYPE, flag, messages_of, reject
+from curate.frame import REASONS_DTYPE, canonical_examples, flag, reject
 from curate.review_store import Decision, open_for_build
 from curate.validate import check_record
 
@@ -280,7 +280,7 @@ def _apply_edits(
         rows = frame.filter(target)
         # Edits are few: count every one exactly (exact_max_records = their number).
         tokens, exact = count_tokens(
-            messages_of(rows), choice, ctx.config.validate.max_tokens, rows.height, ctx.config.split.seed
+            canonical_examples(rows), choice, ctx.config.validate.max_tokens, rows.height, ctx.config.split.seed
         )
         row_numbers = rows["_review_row"].to_list()
         updates = {"tokens": (dict(zip(row_numbers, tokens.to_list(), strict=True)), pl.Int64())}

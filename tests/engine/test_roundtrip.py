@@ -133,3 +133,25 @@ def test_rejected_schema_matches_rejected_lines(tmp_path: Path) -> None:
     validator = fastjsonschema.compile(load_schema("rejected"))
     for line in rejected_lines(frame).to_list():
         validator(orjson.loads(line))
+
+
+@settings(max_examples=400, deadline=None)
+@given(record=record_like | conversations())
+def test_fast_lane_agrees_with_the_full_checks(record: dict) -> None:
+    from curate.validate import is_plain_valid_chat, semantic_problems
+    from curate.records import to_chat
+
+    if not is_plain_valid_chat(record):
+        return
+    validator = fastjsonschema.compile(load_schema("chat"))
+    validator(record)  # raises if the fast lane let a schema-invalid record through
+    assert semantic_problems(to_chat(record, "chat")["messages"]) == []
+
+
+def test_fast_lane_takes_the_common_case() -> None:
+    from curate.validate import is_plain_valid_chat
+
+    assert is_plain_valid_chat({"id": 3, "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
+                                                      {"role": "assistant", "content": "a"}]})
+    assert not is_plain_valid_chat({"messages": [{"role": "user", "content": "q"}, {"role": "user", "content": "a"}]})
+    assert not is_plain_valid_chat({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " "}]})
