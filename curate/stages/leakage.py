@@ -346,7 +346,13 @@ def _describe(matches: pl.DataFrame, pieces: pl.DataFrame, frame: pl.DataFrame) 
             on="_row",
         )
         .with_columns(precedence=pl.col("method").replace_strict(precedence, return_dtype=pl.Int8))
-        .sort("_row", "precedence", pl.col("span").str.len_chars(), descending=[False, False, True])
+        .sort(
+            "_row",
+            "precedence",
+            pl.col("score"),
+            (pl.col("last") - pl.col("first")).fill_null(0),
+            descending=[False, False, True, True],
+        )
         .unique(["_row", "_item"], keep="first", maintain_order=True)  # its best method per item
     )
 

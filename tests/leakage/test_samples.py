@@ -35,16 +35,17 @@ NATURAL_SEMANTIC = {
 }
 
 
-def build(semantic: bool = False) -> pl.DataFrame:
+def build(semantic: bool = False, dedup: bool = True) -> pl.DataFrame:
     if not (DATA / "manifest.json").is_file():
         pytest.skip("samples/data is not generated")
-    overrides = {
+    overrides: dict[str, dict] = {
+        "dedup": {"exact": dedup, "near": dedup},
         "build": {
             "inputs": [str(DATA / "support_chats.jsonl")],
             "eval": [str(DATA / "eval.jsonl")],
             "benchmarks": [str(DATA / "benchmark.jsonl")],
             "general": [str(DATA / "general.jsonl")],
-        }
+        },
     }
     return run_build(BuildContext(config=load_config(None, overrides), semantic=semantic)).frame
 
@@ -77,8 +78,22 @@ def test_planted_leaks_are_caught_and_clean_rows_kept() -> None:
         if row_id != "sup-0093":  # reworded benchmark copy: needs embeddings (see below)
             assert by_id[row_id]["status"] == "rejected" and codes & {"leakage", "dedup"}, row_id
     assert by_id["sup-0017"]["leak_item"] == "bench-008"
-    assert by_id["sup-0149"]["leak_item"] == "eval-008"
     assert leaked - set(leaks) <= NATURAL, leaked - set(leaks) - NATURAL
+
+
+def test_leakage_alone_catches_the_eval_leaks_dedup_usually_takes() -> None:
+    frame = build(dedup=False)
+    by_id = {r["source_id"]: r for r in frame.filter(pl.col("origin") == "input").iter_rows(named=True)}
+    expected = {
+        "sup-0003": "eval-017",
+        "sup-0149": "eval-008",
+        "sup-0266": "eval-034",
+        "sup-0017": "bench-008",
+    }
+    for row_id, item in expected.items():
+        assert by_id[row_id]["leak_item"] == item, row_id
+        assert by_id[row_id]["reasons"][0]["code"].startswith("leakage.")
+    assert leaked_ids(frame) - set(planted()) <= NATURAL
 
 
 @pytest.mark.slow
