@@ -7,8 +7,8 @@ in the file are relative to the file's folder. Command-line flags override the f
 from __future__ import annotations
 
 import dataclasses
-import os
 import hashlib
+import os
 import tomllib
 import types
 import typing
@@ -28,11 +28,13 @@ class BuildSection:
     name: str = "default"  # build folder name: the build goes to <out>/<name>
     out: str = "build"  # parent folder of build folders
     inputs: list[str] = field(default_factory=list)  # domain data: files, folders, or hf:NAME[:SPLIT]
-    eval: list[str] = field(default_factory=list)  # held-out eval files; when empty, eval is split off the inputs
+    # held-out eval files; when empty, eval is split off the inputs
+    eval: list[str] = field(default_factory=list)
     benchmarks: list[str] = field(default_factory=list)  # protected sets: never trained on (leakage stage)
     general: list[str] = field(default_factory=list)  # general chat data mixed in against forgetting
     format: FormatName = "auto"  # force one input format for every file; "auto" detects per record
-    formats: dict[str, FormatName] = field(default_factory=dict)  # per-file override: {"data/x.json" = "sharegpt"}
+    # per-file format override: {"data/x.json" = "sharegpt"}
+    formats: dict[str, FormatName] = field(default_factory=dict)
 
 
 @dataclass
@@ -357,6 +359,7 @@ def _coerce(hint: Any, value: Any, name: str, problems: list[str]) -> Any:
         return {k: _coerce(item, v, f"{name}.{k}", problems) for k, v in value.items()}
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if hint in (int, float, str, bool) and (not isinstance(value, hint) or (hint is int and isinstance(value, bool))):
+    wrong_type = not isinstance(value, hint) or (hint is int and isinstance(value, bool))
+    if hint in (int, float, str, bool) and wrong_type:
         problems.append(f"{name} must be {hint.__name__}, got {type(value).__name__} {value!r}")
     return value

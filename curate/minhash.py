@@ -12,7 +12,7 @@ from the full 32-bit values, so the index of one million records fits in a few h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,7 +31,7 @@ _POSITION_MULTIPLIERS: Final = np.array(
 MAX_SHINGLE: Final = len(_POSITION_MULTIPLIERS)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+def mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser: turns structured sums into uniform 64-bit hashes (wrapping uint64)."""
     with np.errstate(over="ignore"):
         x = x ^ (x >> _U64(30))
@@ -49,25 +49,26 @@ _NOT_WORD: Final = r"[^\p{L}\p{N}]+"
 
 
 def normalise(texts: pl.Series) -> pl.Series:
-    """Lower case, with every run of characters that are not letters or digits turned into a
-    space: case, spacing and punctuation edits then change no word. Words are separated by one
-    or more spaces (``word_hashes`` skips the empty ones)."""
-    texts = texts.fill_null("").str.to_lowercase()
-    special = texts.str.contains(_NON_ASCII).fill_null(False)
-    plain = texts.str.replace_many(_ASCII_BREAKS, [" "] * len(_ASCII_BREAKS))
+    """Lower case, with every character that is not a letter or digit turned into a space: case,
+    spacing and punctuation edits then change no word. Words are separated by one or more
+    spaces (``word_hashes`` skips the empty pieces)."""
+    texts = texts.cast(pl.Utf8).fill_null("")
+    special = texts.str.contains(_NON_ASCII)
+    plain = texts.str.to_lowercase().str.replace_many(_ASCII_BREAKS, [" "] * len(_ASCII_BREAKS))
     if special.any():
-        where = special.arg_true()
         fixed = texts.filter(special).str.normalize("NFKC").str.to_lowercase().str.replace_all(_NOT_WORD, " ")
-        plain = plain.scatter(where, fixed)
+        plain = plain.scatter(special.arg_true(), fixed)
     return plain
 
 
 def word_hashes(texts: pl.Series, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """64-bit hashes of the words of each normalised text, flattened, and each text's offsets.
+    """64-bit hashes of the words of each text, flattened, and each text's offsets into them.
 
-    ``offsets[i]:offsets[i + 1]`` are text i's words; an empty or null text has none.
+    Words are runs of letters and digits compared lower-cased (see ``normalise``);
+    ``offsets[i]:offsets[i + 1]`` are text i's words; an empty or null text has none. Hashing
+    is polars' (no Python object per word).
     """
-    pieces = texts.fill_null("").str.split(" ")
+    pieces = normalise(texts).str.split(" ")
     row = np.repeat(np.arange(len(texts), dtype=np.int64), pieces.list.len().to_numpy())
     flat = pieces.explode()
     word = (flat.str.len_bytes() > 0).to_numpy()
@@ -85,22 +86,34 @@ def shingle_hashes(hashes: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.
     """
     if not 1 <= n <= MAX_SHINGLE:
         raise ValueError(f"shingle size must be 1..{MAX_SHINGLE}, got {n}")
-    total = len(hashes)
     lengths = np.diff(offsets)
-    row = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
-    end = offsets[1:][row]  # one past each word's text
-    position = np.arange(total, dtype=np.int64)
-    combined = np.zeros(total, dtype=np.uint64)
+    windows = max(0, len(hashes) - n + 1)
+    combined = np.zeros(windows, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for j in range(n):
-            inside = position + j < end
-            shifted = np.zeros(total, dtype=np.uint64)
-            shifted[: total - j] = hashes[j:]
-            combined += np.where(inside, shifted, _U64(0)) * _POSITION_MULTIPLIERS[j]
-    full = position + n <= end
-    short_start = (lengths < n)[row] & (position == offsets[:-1][row])
-    keep = full | short_start
-    return _mix(combined[keep]), row[keep]
+        for j in range(n):  # every window of n words; those crossing a text boundary are dropped
+            combined += hashes[j : j + windows] * _POSITION_MULTIPLIERS[j]
+    row = np.repeat(np.arange(len(lengths), dtype=np.int64), np.maximum(lengths - n + 1, 0))
+    full = combined[_window_starts(offsets, lengths, n)]
+    short = np.flatnonzero((lengths > 0) & (lengths < n))
+    if len(short):
+        padded = np.zeros(len(short), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(n - 1):
+                present = j < lengths[short]
+                at = np.where(present, offsets[short] + j, 0)
+                padded += np.where(present, hashes[at], _U64(0)) * _POSITION_MULTIPLIERS[j]
+        full = np.concatenate([full, padded])
+        row = np.concatenate([row, short])
+    return mix(full), row
+
+
+def _window_starts(offsets: np.ndarray, lengths: np.ndarray, n: int) -> np.ndarray:
+    """Flat word positions where a window of n words fits inside its text."""
+    count = np.maximum(lengths - n + 1, 0)
+    total = int(count.sum())
+    first = np.repeat(offsets[:-1], count)
+    before = np.repeat(np.cumsum(count) - count, count)
+    return first + (np.arange(total, dtype=np.int64) - before)
 
 
 def oph_signatures(
@@ -112,7 +125,7 @@ def oph_signatures(
         raise ValueError(f"num_perm must be a power of two in 8..1024, got {num_perm}")
     bits = num_perm.bit_length() - 1
     with np.errstate(over="ignore"):
-        mixed = _mix(shingles ^ _mix(np.array([seed], dtype=np.uint64)))
+        mixed = mix(shingles ^ mix(np.array([seed], dtype=np.uint64)))
     bins = (mixed >> _U64(64 - bits)).astype(np.int64)
     values = (mixed & _MASK32).astype(np.uint32)
     signatures = np.full(n_rows * num_perm, _EMPTY, dtype=np.uint32)
@@ -159,7 +172,7 @@ def _densify_block(block: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
     behind = np.where(empty, -far, position)
     behind = np.concatenate([behind - np.int16(num_perm), behind], axis=1)
     left = np.maximum.accumulate(behind, axis=1)[:, num_perm:]
-    go_right = (_mix(np.arange(num_perm, dtype=np.uint64) + _U64(seed)) & _U64(1)).astype(bool)
+    go_right = (mix(np.arange(num_perm, dtype=np.uint64) + _U64(seed)) & _U64(1)).astype(bool)
     donor = np.where(go_right, right, left)
     distance = np.abs(donor - position).astype(np.uint32)
     donor %= np.int16(num_perm)
@@ -171,14 +184,13 @@ def _densify_block(block: np.ndarray, num_perm: int, seed: int) -> np.ndarray:
 def band_keys(signatures: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
     """One 32-bit key per band (n_rows, bands): equal keys mean equal bins across the band."""
     n_rows = signatures.shape[0]
-    keys = np.empty((n_rows, bands), dtype=np.uint32)
-    weights = _mix(np.arange(1, rows_per_band + 1, dtype=np.uint64)) | _U64(1)
+    weights = mix(np.arange(1, bands * rows_per_band + 1, dtype=np.uint64)) | _U64(1)
+    used = signatures[:, : bands * rows_per_band].astype(np.uint64)
     with np.errstate(over="ignore"):
-        for band in range(bands):
-            block = signatures[:, band * rows_per_band : (band + 1) * rows_per_band].astype(np.uint64)
-            total = (block * weights[None, :]).sum(axis=1, dtype=np.uint64) + _U64(band)
-            keys[:, band] = (_mix(total) >> _U64(32)).astype(np.uint32)
-    return keys
+        used *= weights[None, :]
+        total = used.reshape(n_rows, bands, rows_per_band).sum(axis=2, dtype=np.uint64)
+        total += np.arange(bands, dtype=np.uint64)[None, :]
+    return (mix(total) >> _U64(32)).astype(np.uint32)
 
 
 def choose_bands(num_perm: int, threshold: float, recall_weight: float = 0.8) -> tuple[int, int]:
@@ -202,30 +214,24 @@ def choose_bands(num_perm: int, threshold: float, recall_weight: float = 0.8) ->
 
 def candidate_pairs(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row pairs sharing any band key: each bucket member is paired with the bucket's first
-    member (a star, not all pairs, so a large bucket costs linear work)."""
-    firsts: list[np.ndarray] = []
-    others: list[np.ndarray] = []
+    member (a star, not all pairs, so a large bucket costs linear work). One sort of
+    (band, key) over every band at once."""
     index = np.flatnonzero(valid)
-    for band in range(keys.shape[1]):
-        column = keys[index, band]
-        order = np.argsort(column, kind="stable")
-        ordered = column[order]
-        starts = np.ones(len(ordered), dtype=bool)
-        starts[1:] = ordered[1:] != ordered[:-1]
-        if starts.all():
-            continue
-        first_pos = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
-        member = ~starts
-        firsts.append(index[order[first_pos[member]]])
-        others.append(index[order[member]])
-    if not firsts:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    a = np.concatenate(firsts)
-    b = np.concatenate(others)
+    bands = keys.shape[1]
+    packed = (np.arange(bands, dtype=np.uint64)[None, :] << _U64(32)) | keys[index].astype(np.uint64)
+    packed = packed.reshape(-1)
+    owner = np.repeat(index, bands)
+    order = np.argsort(packed)
+    ordered = packed[order]
+    starts = np.ones(len(ordered), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    first_pos = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
+    member = ~starts
+    a = owner[order[first_pos[member]]]
+    b = owner[order[member]]
     low, high = np.minimum(a, b), np.maximum(a, b)
-    packed = np.unique(low.astype(np.int64) << 32 | high.astype(np.int64))
-    return packed >> 32, packed & 0xFFFFFFFF
+    pairs = np.unique(low.astype(np.int64) << 32 | high.astype(np.int64))
+    return pairs >> 32, pairs & 0xFFFFFFFF
 
 
 def estimate_jaccard(small: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -273,7 +279,7 @@ class Index:
 
 
 def build_index(
-    batches: Iterator[pl.Series],
+    batches: Iterable[tuple[np.ndarray, np.ndarray]],
     n_rows: int,
     *,
     shingle: int,
@@ -283,14 +289,14 @@ def build_index(
     seed: int = 0,
     advance: Callable[[int], None] | None = None,
 ) -> Index:
-    """Signatures and band keys for normalised texts arriving in batches (bounded memory)."""
+    """Signatures and band keys for texts arriving in batches of (word hashes, offsets), so
+    only one batch's shingles are in memory at a time."""
     small = np.zeros((n_rows, num_perm), dtype=np.uint8)
     keys = np.zeros((n_rows, bands), dtype=np.uint32)
     valid = np.zeros(n_rows, dtype=bool)
     start = 0
-    for texts in batches:
-        count = len(texts)
-        hashes, offsets = word_hashes(texts, seed)
+    for hashes, offsets in batches:
+        count = len(offsets) - 1
         shingles, rows = shingle_hashes(hashes, offsets, shingle)
         signatures, has_any = oph_signatures(shingles, rows, count, num_perm, seed)
         small[start : start + count] = (signatures & 0xFF).astype(np.uint8)

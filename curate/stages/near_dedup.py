@@ -76,17 +76,18 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         semantic_sim = (near_labels, vector_of, vectors)
     labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
 
-    frame = _assign_groups(frame, labels, compared | exact_member, index, compared_rows, semantic_sim)
+    frame, rejected = _assign_groups(
+        frame, labels, compared | exact_member, index, compared_rows, semantic_sim
+    )
     findings: dict[str, Any] = {}
     if settings.conflicting_answers:
         if not texts.prompt_keys:  # near dedup is off: decode the prompts on their own
             for _ in texts:
                 pass
-        keys = pl.concat(texts.prompt_keys) if texts.prompt_keys else pl.Series([], dtype=pl.UInt64)
+        keys = np.concatenate(texts.prompt_keys) if texts.prompt_keys else np.zeros(0, dtype=np.uint64)
         frame, findings["conflicting_answers"] = _conflicting_answers(frame, compared_rows, keys, settings)
     members = frame.filter(pl.col("cluster_id").is_not_null())
     sizes = members.group_by("cluster_id").len()["len"]
-    codes = frame.select(pl.col("reasons").list.eval(pl.element().struct.field("code"))).to_series().explode()
     findings.update(
         {
             "settings": {
@@ -100,54 +101,69 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
             "groups": int(len(sizes)),
             "records_in_groups": int(members.height),
             "largest_group": int(sizes.max() or 0) if len(sizes) else 0,
-            "rejected_near": int((codes == "dedup.near").sum()),
-            "rejected_semantic": int((codes == "dedup.semantic").sum()),
+            "rejected_near": rejected["dedup.near"],
+            "rejected_semantic": rejected["dedup.semantic"],
         }
     )
     ctx.findings[NAME] = findings
     return frame.drop("_row")
 
 
-def _joined(which: Which) -> pl.Expr:
-    """The text of the chosen turns, from an already decoded ``_messages`` column."""
-    content = pl.element().struct.field("content").fill_null("")
-    if which == "all":
-        picked = pl.col("_messages").list.eval(content)
-    else:
-        picked = pl.col("_messages").list.eval(content.filter(pl.element().struct.field("role") == which))
-    return picked.list.join("\n")
+def _words(
+    frame: pl.DataFrame, rows: np.ndarray, roles: tuple[Which, ...]
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Word hashes and per-row offsets of the chosen turns of ``rows``, for each of ``roles``.
+
+    The example JSON is decoded once and every message tokenised once; each role's text is
+    then a selection of those words (turns are separate texts, so no word spans two turns).
+    """
+    messages = frame.select(
+        pl.col("example").gather(rows).str.json_decode(MESSAGES_DTYPE).struct.field("messages").alias("m")
+    ).to_series()
+    per_row = np.maximum(messages.list.len().fill_null(0).to_numpy(), 1)  # explode keeps empty lists as null
+    flat = messages.explode()
+    hashes, message_offsets = minhash.word_hashes(flat.struct.field("content"), seed=0)
+    role = flat.struct.field("role").fill_null("").to_numpy()
+    counts = np.diff(message_offsets)
+    row_of_message = np.repeat(np.arange(len(rows)), per_row)
+    out = []
+    for which in roles:
+        chosen = np.ones(len(role), dtype=bool) if which == "all" else role == which
+        row_counts = np.bincount(row_of_message[chosen], weights=counts[chosen], minlength=len(rows))
+        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(row_counts.astype(np.int64), out=offsets[1:])
+        out.append((hashes[np.repeat(chosen, counts)], offsets))
+    return out
 
 
-def _decoded(frame: pl.DataFrame, rows: np.ndarray) -> pl.DataFrame:
-    return frame.select(
-        pl.col("example")
-        .gather(rows)
-        .str.json_decode(MESSAGES_DTYPE)
-        .struct.field("messages")
-        .alias("_messages")
-    )
-
-
-def _prompt_key(user: pl.Series) -> pl.Series:
-    """A hash of the normalised user turns: records with equal keys ask the same thing."""
-    words = minhash.normalise(user).str.replace_all(" +", " ").str.strip_chars(" ")
-    return pl.DataFrame({"w": words}).select(pl.when(pl.col("w") != "").then(pl.col("w").hash())).to_series()
+def _sequence_keys(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """One 64-bit key per row for its exact word sequence (0 for a row with no words)."""
+    counts = np.diff(offsets)
+    keys = np.zeros(len(counts), dtype=np.uint64)
+    if not len(hashes):
+        return keys
+    position = np.arange(len(hashes), dtype=np.int64) - np.repeat(offsets[:-1], counts)
+    mixed = minhash.mix(hashes ^ minhash.mix(position.astype(np.uint64) + np.uint64(1)))
+    filled = counts > 0
+    with np.errstate(over="ignore"):
+        keys[filled] = np.add.reduceat(mixed, offsets[:-1][filled])
+    return keys
 
 
 class _Texts:
-    """Decodes each batch once, yielding the compared text and keeping the prompt keys."""
+    """Yields each batch's compared words and keeps each row's prompt key on the way."""
 
     def __init__(self, frame: pl.DataFrame, rows: np.ndarray, which: Which, prompts: bool) -> None:
         self.frame, self.rows, self.which, self.prompts = frame, rows, which, prompts
-        self.prompt_keys: list[pl.Series] = []
+        self.prompt_keys: list[np.ndarray] = []
 
-    def __iter__(self) -> Iterator[pl.Series]:
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        roles: tuple[Which, ...] = (self.which, "user") if self.prompts else (self.which,)
         for start in range(0, len(self.rows), BATCH_ROWS):
-            decoded = _decoded(self.frame, self.rows[start : start + BATCH_ROWS])
+            words = _words(self.frame, self.rows[start : start + BATCH_ROWS], roles)
             if self.prompts:
-                user = decoded.select(_joined("user")).to_series()
-                self.prompt_keys.append(_prompt_key(user))
-            yield minhash.normalise(decoded.select(_joined(self.which)).to_series())
+                self.prompt_keys.append(_sequence_keys(*words[1]))
+            yield words[0]
 
 
 def _minhash_index(texts: _Texts, ctx: BuildContext) -> minhash.Index:
@@ -155,7 +171,7 @@ def _minhash_index(texts: _Texts, ctx: BuildContext) -> minhash.Index:
     bands, rows_per_band = minhash.choose_bands(settings.num_perm, settings.threshold)
     with ctx.task("near dedup: MinHash", len(texts.rows)) as task:
         return minhash.build_index(
-            iter(texts),
+            texts,
             len(texts.rows),
             shingle=settings.shingle,
             num_perm=settings.num_perm,
@@ -194,8 +210,8 @@ def _assign_groups(
     index: minhash.Index | None,
     compared_rows: np.ndarray,
     semantic_sim: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-) -> pl.DataFrame:
-    """Name each group by its kept row and reject the other usable members."""
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Name each group by its kept row and reject the other usable members (counted per code)."""
     n = len(labels)
     size = np.bincount(labels, minlength=n)
     grouped = member & (size[labels] > 1)
@@ -240,6 +256,9 @@ def _assign_groups(
         _kept_id=pl.col("id").gather(pl.col("_kept")), _kept_origin=pl.col("origin").gather(pl.col("_kept"))
     )
     loser = (pl.col("_group") >= 0) & (pl.col("cluster_id") != pl.col("_row")) & (pl.col("status") == "ok")
+    counts = frame.select(
+        near=(loser & ~pl.col("_semantic")).sum(), semantic=(loser & pl.col("_semantic")).sum()
+    ).row(0, named=True)
     frame = reject(
         frame,
         loser & pl.col("_semantic"),
@@ -261,26 +280,27 @@ def _assign_groups(
         ),
         ref=pl.col("_kept_id"),
     )
-    return frame.drop("_group", "_kept", "_kept_id", "_kept_origin", "_similarity", "_semantic")
+    frame = frame.drop("_group", "_kept", "_kept_id", "_kept_origin", "_similarity", "_semantic")
+    return frame, {"dedup.near": int(counts["near"]), "dedup.semantic": int(counts["semantic"])}
 
 
 def _conflicting_answers(
-    frame: pl.DataFrame, rows: np.ndarray, prompt_keys: pl.Series, settings: Any
+    frame: pl.DataFrame, rows: np.ndarray, prompt_keys: np.ndarray, settings: Any
 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """Flag usable records whose prompt is shared by a record with a different answer.
 
-    Prompts match after normalisation; answers count as the same when their MinHash estimate
-    reaches the near-dup threshold, so a re-worded copy is not a conflict. Only the few records
-    that share a prompt have their answers decoded.
+    Prompts match when their words match (case, spacing and punctuation aside); answers count
+    as the same when their MinHash estimate reaches the near-dup threshold, so a re-worded copy
+    is not a conflict. Only the few records that share a prompt have their answers compared.
     """
-    keyed = pl.DataFrame({"_row": rows, "key": prompt_keys}).filter(pl.col("key").is_not_null())
+    keyed = pl.DataFrame({"_row": rows, "key": prompt_keys}).filter(pl.col("key") != 0)
     shared = keyed.filter(pl.len().over("key") > 1).sort("key", "_row")
     if shared.height == 0:
         return frame, []
-    decoded = _decoded(frame, shared["_row"].to_numpy())
-    answers = minhash.normalise(decoded.select(_joined("assistant")).to_series())
+    shared_rows = shared["_row"].to_numpy()
+    ((answer_hashes, answer_offsets),) = _words(frame, shared_rows, ("assistant",))
     index = minhash.build_index(
-        iter([answers]),
+        [(answer_hashes, answer_offsets)],
         shared.height,
         shingle=settings.shingle,
         num_perm=settings.num_perm,
@@ -296,25 +316,31 @@ def _conflicting_answers(
     same = minhash.estimate_jaccard(index.small, np.arange(len(group)), first[group]) >= settings.threshold
     differs = np.zeros(len(first), dtype=bool)
     np.logical_or.at(differs, group, ~same)
-    conflicting = shared.with_columns(
-        group=pl.Series(group),
-        answer=answers.str.replace_all(" +", " "),
-        user=decoded.select(_joined("user")).to_series(),
-    ).filter(pl.Series(differs[group]))
-    conflicting = conflicting.join(frame.select("_row", "id", "status"), on="_row", how="left")
+    answer_keys = _sequence_keys(answer_hashes, answer_offsets)
+    conflicting = (
+        shared.with_columns(group=pl.Series(group), answer=pl.Series(answer_keys))
+        .filter(pl.Series(differs[group]))
+        .join(frame.select("_row", "id", "source", "line", "status"), on="_row", how="left")
+    )
     frame = flag(
         frame,
         pl.col("_row").is_in(conflicting.filter(pl.col("status") == "ok")["_row"].implode()),
         "dedup.conflicting-answers",
         "another record has the same prompt with a different answer",
     )
-    listed = conflicting.group_by("group", maintain_order=True).agg(
-        pl.col("user").first().str.slice(0, _PREVIEW).alias("prompt"),
-        pl.col("id"),
-        pl.col("answer").n_unique().alias("answers"),
+    prompts = frame[conflicting["_row"]].select(text_expr("user").str.slice(0, _PREVIEW)).to_series()
+    listed = (
+        conflicting.with_columns(prompt=prompts, where=pl.format("{}:{}", "source", "line"))
+        .group_by("group", maintain_order=True)
+        .agg(
+            pl.col("prompt").first(),
+            pl.col("id"),
+            pl.col("where"),
+            pl.col("answer").n_unique().alias("answers"),
+        )
     )
     report = [
-        {"prompt": row["prompt"], "ids": row["id"], "answers": row["answers"]}
-        for row in listed.select("prompt", "id", "answers").iter_rows(named=True)
+        {"prompt": row["prompt"], "ids": row["id"], "records": row["where"], "answers": row["answers"]}
+        for row in listed.iter_rows(named=True)
     ]
     return frame, report

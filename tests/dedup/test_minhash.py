@@ -1,0 +1,138 @@
+"""The MinHash building blocks: tokenising, shingling, signatures, LSH candidates, union-find."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curate import minhash
+
+
+def words_of(texts: list[str | None]) -> list[list[int]]:
+    hashes, offsets = minhash.word_hashes(pl.Series(texts, dtype=pl.Utf8), seed=0)
+    return [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(texts))]
+
+
+def test_case_spacing_and_punctuation_change_no_word() -> None:
+    same = words_of(["Hello, World!", "hello world", "  HELLO\tworld\n", "hello...world"])
+    assert same[0] == same[1] == same[2] == same[3]
+    assert len(same[0]) == 2
+
+
+def test_empty_null_and_unicode_texts() -> None:
+    out = words_of(["", None, "Naïve “quoted” CAFÉ", "naive quoted café"])
+    assert out[0] == [] and out[1] == []
+    assert len(out[2]) == 3
+    assert out[2][1:] == words_of(["quoted café"])[0]  # Unicode quotes are punctuation too
+    assert out[2][0] != out[3][0]  # accents are kept: "naïve" is not "naive"
+
+
+def naive_shingles(words: list[int], n: int) -> list[int]:
+    multipliers = [int(m) for m in minhash._POSITION_MULTIPLIERS]
+    windows = [words[i : i + n] for i in range(len(words) - n + 1)] if len(words) >= n else [words]
+    out = []
+    for window in windows:
+        total = sum(w * multipliers[j] for j, w in enumerate(window)) % 2**64
+        out.append(int(minhash.mix(np.array([total], dtype=np.uint64))[0]))
+    return out if words else []
+
+
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=9), max_size=6), st.integers(1, 5))
+@settings(max_examples=60, deadline=None)
+def test_shingles_match_a_plain_python_definition(texts: list[list[int]], n: int) -> None:
+    hashes = np.array([w for text in texts for w in text], dtype=np.uint64)
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in texts])]).astype(np.int64)
+    got, rows = minhash.shingle_hashes(hashes, offsets, n)
+    expected = sorted((i, s) for i, text in enumerate(texts) for s in naive_shingles(text, n))
+    assert sorted(zip(rows.tolist(), got.tolist(), strict=True)) == expected
+
+
+def signatures_for(sets: list[set[int]], num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    flat = np.array([x for s in sets for x in sorted(s)], dtype=np.uint64)
+    rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+    return minhash.oph_signatures(minhash.mix(flat), rows, len(sets), num_perm, seed=0)
+
+
+@pytest.mark.parametrize("jaccard", [0.3, 0.5, 0.8])
+@pytest.mark.parametrize("size", [12, 200])
+def test_estimates_track_true_jaccard_for_short_and_long_texts(jaccard: float, size: int) -> None:
+    rng = random.Random(size)
+    estimates = []
+    for _ in range(200):
+        shared = round(2 * size * jaccard / (1 + jaccard))  # |A| = |B| = size, |A&B| = shared
+        base = rng.sample(range(10**9), 2 * size - shared)
+        a = set(base[:size])
+        b = set(base[:shared]) | set(base[size:])
+        true = len(a & b) / len(a | b)
+        signatures, _ = signatures_for([a, b], 128)
+        small = (signatures & 0xFF).astype(np.uint8)
+        estimates.append(minhash.estimate_jaccard(small, np.array([0]), np.array([1]))[0] - true)
+    assert abs(float(np.mean(estimates))) < 0.03  # unbiased after densification and 8-bit correction
+    assert float(np.std(estimates)) < 0.12
+
+
+def test_no_empty_bin_survives_densification_and_empty_texts_are_invalid() -> None:
+    signatures, valid = signatures_for([{1}, set(range(3)), set(), set(range(1000))], 64)
+    assert valid.tolist() == [True, True, False, True]
+    assert not (signatures[valid] == 0xFFFFFFFF).any()
+
+
+def test_identical_sets_share_every_band_and_unrelated_sets_rarely_do() -> None:
+    rng = random.Random(1)
+    sets = [set(rng.sample(range(10**9), 50)) for _ in range(300)]
+    sets.append(set(sets[0]))
+    signatures, valid = signatures_for(sets, 64)
+    bands, rows_per_band = minhash.choose_bands(64, 0.5)
+    keys = minhash.band_keys(signatures, bands, rows_per_band)
+    a, b = minhash.candidate_pairs(keys, valid)
+    pairs = set(zip(a.tolist(), b.tolist(), strict=True))
+    assert (0, 300) in pairs
+    assert len(pairs) < 10  # 300 random texts: candidates are the copy and a few chance hits
+
+
+def test_choose_bands_fits_the_bins_and_moves_with_the_threshold() -> None:
+    for num_perm in (16, 64, 128, 256):
+        for threshold in (0.3, 0.5, 0.8):
+            bands, rows = minhash.choose_bands(num_perm, threshold)
+            assert bands * rows <= num_perm
+    assert minhash.choose_bands(128, 0.8)[1] > minhash.choose_bands(128, 0.3)[1]
+
+
+def python_components(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for a, b in edges:
+        ra, rb = root(a), root(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    return [root(i) for i in range(n)]
+
+
+@given(
+    st.integers(1, 40).flatmap(
+        lambda n: st.tuples(
+            st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=60)
+        )
+    )
+)
+@settings(max_examples=100, deadline=None)
+def test_connected_components_match_a_plain_union_find(case: tuple[int, list[tuple[int, int]]]) -> None:
+    n, edges = case
+    a = np.array([e[0] for e in edges], dtype=np.int64)
+    b = np.array([e[1] for e in edges], dtype=np.int64)
+    assert minhash.connected_components(n, a, b).tolist() == python_components(n, edges)
+
+
+def test_a_long_chain_is_one_component() -> None:
+    n = 10_000
+    labels = minhash.connected_components(n, np.arange(n - 1)[::-1].copy(), np.arange(1, n)[::-1].copy())
+    assert (labels == 0).all()
