@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rich.console import RenderableType
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from curate.review_store import Decision
 from tui.model import messages_of
@@ -78,7 +78,7 @@ def reasons_text(title: str, reasons: list[dict[str, Any]] | None, style: str) -
     return text
 
 
-def render_details(details: dict[str, Any], decision: Decision | None) -> RenderableType:
+def render_details(details: dict[str, Any], decision: Decision | None) -> Text:
     text = Text()
     text.append(f"{details.get('id')}", "bold")
     text.append(
@@ -133,23 +133,69 @@ def render_details(details: dict[str, Any], decision: Decision | None) -> Render
     return text
 
 
-class DetailPane(VerticalScroll):
-    """Scrollable details of the row under the cursor."""
+class DetailPane(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    DetailPane { overflow-y: scroll; }
+    """
 
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(id="detail-body")
+    """Scrollable details of the row under the cursor, drawn line by line.
+
+    A Static in a scroll container would re-lay-out the whole screen on every update (its
+    height changes); here the text is wrapped once per update into strips and only this
+    widget redraws, so moving the cursor costs one pane, not the screen.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._text: Text = Text()
+        self._lines: list[Strip] = []
+        self._width = 0
+
+    @property
+    def text(self) -> Text:
+        return self._text
+
+    def _update(self, text: Text) -> None:
+        self._text = text
+        self._wrap()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def _wrap(self) -> None:
+        width = max(1, self.scrollable_content_region.width)
+        self._width = width
+        console = self.app.console
+        options = console.options.update_width(width)
+        lines = console.render_lines(self._text, options, pad=False)
+        self._lines = [Strip(line) for line in lines]
+        size = Size(width, len(self._lines))
+        if size != self.virtual_size:
+            # Setting virtual_size would lay out the whole screen; this pane's size is fixed by
+            # the layout, so only its scrollbar needs to learn the new extent.
+            self.set_reactive(DetailPane.virtual_size, size)
+            self._scroll_update(size)
+
+    def on_resize(self) -> None:
+        if self.scrollable_content_region.width != self._width:
+            self._wrap()
+
+    def render_line(self, y: int) -> Strip:
+        _, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        return self._lines[index].adjust_cell_length(width, self.rich_style)
 
     def show(self, details: dict[str, Any] | None, decision: Decision | None) -> None:
-        body = self.query_one("#detail-body", Static)
         if details is None:
-            body.update(Text("no row matches the filter", "dim italic"))
+            self._update(Text("no row matches the filter", "dim italic"))
         else:
-            body.update(render_details(details, decision))
-        self.scroll_home(animate=False)
+            self._update(render_details(details, decision))
 
     def show_loading(self, summary: dict[str, Any]) -> None:
         """While the text is still loading: what the list already knows."""
         text = Text(f"{summary.get('id')}  {summary.get('status')}\n", "bold")
         text.append(", ".join(summary.get("codes") or []), "bold red")
         text.append("\n\nloading the conversation…", "dim italic")
-        self.query_one("#detail-body", Static).update(text)
+        self._update(text)
