@@ -117,11 +117,44 @@ class Encoded:
         return sum(1 for x in self.labels if x != IGNORE)
 
 
+def tool_calls_as_text(message: dict[str, Any]) -> dict[str, Any]:
+    """Fold an assistant's ``tool_calls`` into its content, for templates that would silently drop them.
+
+    Without this, a tool-calling turn renders as an empty answer and the model learns to say nothing.
+    The calls are written the way Hermes/Qwen-style templates do: one ``<tool_call>`` JSON block each.
+    """
+    calls = message.get("tool_calls") or []
+    if not calls:
+        return message
+    blocks = []
+    for call in calls:
+        fn = call.get("function") or call
+        args = fn.get("arguments")
+        if isinstance(args, str):
+            try:
+                args = json.loads(args)
+            except json.JSONDecodeError:
+                pass
+        blocks.append("<tool_call>\n" + json.dumps({"name": fn.get("name"), "arguments": args}) + "\n</tool_call>")
+    text = "\n".join(blocks)
+    content = message.get("content") or ""
+    out = {k: v for k, v in message.items() if k != "tool_calls"}
+    out["content"] = f"{content}\n{text}" if content else text
+    return out
+
+
 class Renderer:
     """Renders conversations with a tokenizer's chat template and tokenizes them without extra specials."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
         self.tokenizer = tokenizer
+        template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else str(tokenizer.chat_template)
+        self.renders_tool_calls = "tool_calls" in template
+
+    def prepare(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.renders_tool_calls:
+            return messages
+        return [tool_calls_as_text(m) if m.get("role") == "assistant" else m for m in messages]
 
     def text(self, messages: list[dict[str, Any]], tools: Any = None, generation_prompt: bool = False) -> str:
         if not messages and not generation_prompt:
@@ -138,7 +171,7 @@ class Renderer:
 def encode_example(renderer: Renderer, example: dict[str, Any], max_length: int) -> Encoded:
     """Tokenize one example and mark its trainable tokens; raise ``DataError`` if none is trainable."""
     ex_id = str(example.get("id"))
-    messages = clean_messages(example.get("messages") or [])
+    messages = renderer.prepare(clean_messages(example.get("messages") or []))
     tools = example.get("tools") or None
     if not messages:
         raise DataError("example has no messages", where=f"example {ex_id}")

@@ -161,7 +161,8 @@ def last_checkpoint(folder: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
-def make_trainer(prep: Prepared, model: Any, args: Any, callbacks: list[Any]) -> Any:
+def make_trainer(model: Any, args: Any, rows: list[dict[str, list[int]]], pad_id: int, padding_free: bool,
+                 callbacks: list[Any] | None = None) -> Any:
     """A transformers Trainer whose loss is the assistant-token sum over the whole accumulated step."""
     from transformers import Trainer
 
@@ -189,8 +190,7 @@ def make_trainer(prep: Prepared, model: Any, args: Any, callbacks: list[Any]) ->
                 loss = loss * procs  # DDP averages gradients over processes; the count already spans them
             return (loss, None) if return_outputs else loss
 
-    collator = Collator(prep.tokenizer.pad_token_id, prep.padding_free)
-    return TokenLossTrainer(model=model, args=args, train_dataset=prep.train_rows, data_collator=collator,
+    return TokenLossTrainer(model=model, args=args, train_dataset=rows, data_collator=Collator(pad_id, padding_free),
                             callbacks=callbacks)
 
 
@@ -274,11 +274,11 @@ def fit(cfg: TrainConfig, resume: bool = False, say: Say = print) -> dict[str, A
         data_seed=cfg.train.seed,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        gradient_checkpointing=cfg.model.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.model.gradient_checkpointing else None,
+        **_checkpointing_args(cfg.model.gradient_checkpointing),
         remove_unused_columns=False,
         report_to="none",
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
         disable_tqdm=False,
     )
     steps = total_steps(cfg, len(prep.train_rows), args.world_size)
@@ -306,9 +306,12 @@ def fit(cfg: TrainConfig, resume: bool = False, say: Say = print) -> dict[str, A
     if main and not resume and log_path.exists():
         log_path.unlink()
     state: dict[str, Any] = {"steps": [], "best": None, "bad": 0, "early_stopped": False, "main": main}
-    trainer = make_trainer(prep, model, args, _callbacks(prep, log_path, device, amp, state))
+    trainer = make_trainer(model, args, prep.train_rows, prep.tokenizer.pad_token_id, prep.padding_free,
+                           _callbacks(prep, log_path, device, amp, state))
     state["trainer"] = trainer
+    cpu0 = time.process_time()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    train_cpu = time.process_time() - cpu0
 
     say("measuring loss after training ...")
     eval_after = mean_loss(model, prep.eval_rows, collator, cfg.eval.batch_size, device, amp)
@@ -342,6 +345,7 @@ def fit(cfg: TrainConfig, resume: bool = False, say: Say = print) -> dict[str, A
         "tokens_seen": trainer.tokens_seen,
         "train_runtime_s": round(runtime, 2),
         "tokens_per_second": round(trainer.tokens_seen / runtime, 1) if runtime else None,
+        "train_cpu_time_s": round(train_cpu, 2),
         "wall_time_s": round(time.monotonic() - t0, 2),
         "padding_free": prep.padding_free,
         "precision": precision,
@@ -351,6 +355,19 @@ def fit(cfg: TrainConfig, resume: bool = False, say: Say = print) -> dict[str, A
         _save(prep, model, metrics, args.world_size, precision, say)
         plot_losses(out / "loss.png", _read_log(log_path), metrics)
     return metrics
+
+
+def _checkpointing_args(enabled: bool) -> dict[str, Any]:
+    """Activation checkpointing under the argument name this transformers version uses."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    if not enabled:
+        return {}
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    key = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    return {key: True, f"{key}_kwargs": {"use_reentrant": False}}
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
