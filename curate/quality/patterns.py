@@ -60,15 +60,19 @@ PLACEHOLDER_WHOLE: Final = (
     + r")$"
 )
 
-# Placeholder markers that spoil an answer wherever they appear. Alpaca's generator left
-# "<noinput>"/"<nooutput>" tokens and "No output" answers; "lorem ipsum" is filler text.
-PLACEHOLDER_ANYWHERE: Final = any_of(
-    r"lorem ipsum",
+# Placeholder markers that spoil an answer: at the start of a turn (Alpaca's generator left
+# "<noinput>"/"<nooutput>" tokens and "No output" answers), or anywhere (filler text, slots).
+PLACEHOLDER_START: Final = any_of(
     r"^\s*<\s*no ?(?:input|output)\s*>",
     r"^\s*no output\b",
-    r"\[(?:insert|your|add) (?:answer|response|output|text|content|code)(?: here)?\]",
     r"^\s*todo\b:?",
 )
+PLACEHOLDER_INSIDE: Final = (
+    r"lorem ipsum",
+    r"\[(?:insert|your|add) (?:answer|response|output|text|content|code)(?: here)?\]",
+)
+# Only turns this short are compared whole with PLACEHOLDER_WHOLE.
+PLACEHOLDER_MAX_CHARS: Final = 40
 
 # Media an answer promises or references but a text example cannot carry: HTML or Markdown
 # images, "[Insert Bar Chart]", "see the attached image". Template slots such as "[Name]" in a
@@ -167,7 +171,20 @@ SIGN_OFF: Final = (
 )
 # Where a line may end without a full stop: closing punctuation and brackets, quotes, emoji,
 # numbers, code, a hashtag (social posts), a URL, or a quote's attribution ("..." - Helen Keller).
-CLEAN_END: Final = r"(?:[.!?…)\]}\"'”’`*>|;\p{So}\p{N}]|#\w+|://\S+|[\"”]\s*[-–—][^\"”]{1,60})[\s\p{Cf}\p{M}]*$"
+CLEAN_END: Final = (
+    r"(?:[.!?…)\]}\"'”’`*>|;\p{So}\p{N}]|#\w+|://\S+|[\"”]\s*[-–—][^\"”]{1,60})[\s\p{Cf}\p{M}]*$"
+)
+# Last lines that are list items or code end without a full stop by nature. Code is checked one
+# pattern at a time (as one alternation it cost more than the rest of the truncation check).
+LIST_ITEM: Final = r"^\s*(?:[-*•>#|]|\d+[.)]|[a-zA-Z][.)]\s)"
+CODE_LINE: Final = (
+    r"[{};=|]",
+    r"^\s{4}",
+    r"\bdef ",
+    r"\breturn\b",
+    r"\w\(",  # a call: qui(arr)
+    r"^\s*(?:if|elif|else|for|while|def|class|try|except|with)\b.*:$",  # a Python block opener
+)
 # A sentence boundary earlier in the answer: the answer is prose, not a title or a one-line item.
 SENTENCE_BREAK: Final = r"[.!?][\"'”’)]?\s+[\p{Lu}\p{N}]"
 

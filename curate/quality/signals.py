@@ -20,6 +20,7 @@ from curate.quality.texts import (
     ANSWER_LOWER,
     ANSWER_TURNS,
     LAST_ANSWER,
+    LAST_LINE,
     PROMPT,
     PROMPT_LOWER,
     PROMPT_WORDS,
@@ -27,6 +28,7 @@ from curate.quality.texts import (
 )
 
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
+PLACEHOLDER_HEAD: Final = 60  # characters of a turn where start-of-turn placeholder markers are looked for
 
 
 def matches_any(text: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
@@ -57,15 +59,11 @@ def truncated() -> pl.Expr:
     missing full stop alone counts only on a long prose line of an answer that has other
     sentences; a dangling comma, colon or function word ("... and the") counts on any line.
     """
-    answer = pl.col(LAST_ANSWER).str.strip_chars_end()
-    open_fence = answer.str.count_matches("```") % 2 == 1
-    last_line = answer.str.split("\n").list.last()
-    line_words = last_line.str.strip_chars().str.split(" ").list.len()  # roughly: a heuristic needs no more
-    listy = last_line.str.contains(r"^\s*(?:[-*•>#|]|\d+[.)]|[a-zA-Z][.)]\s)")
-    codey = last_line.str.contains(
-        r"[{};=|]|^\s{4,}|\bdef |\breturn\b|\w\("
-        r"|^\s*(?:if|elif|else|for|while|def|class|try|except|with)\b.*:$"  # a Python block opener
-    )
+    last_line = pl.col(LAST_LINE)
+    open_fence = pl.col(LAST_ANSWER).str.count_matches("```") % 2 == 1
+    line_words = last_line.str.count_matches(" ", literal=True) + 1  # roughly: a heuristic needs no more
+    listy = last_line.str.contains(patterns.LIST_ITEM)
+    codey = matches_any(last_line, patterns.CODE_LINE)
     dangling = (
         last_line.str.contains(patterns.DANGLING_END)
         & ~last_line.str.contains(patterns.SIGN_OFF)
@@ -77,17 +75,25 @@ def truncated() -> pl.Expr:
         & (line_words >= 12)
         & ~listy
         & ~codey
-        & answer.str.contains(patterns.SENTENCE_BREAK)
+        & pl.col(LAST_ANSWER).str.contains(patterns.SENTENCE_BREAK)
     )
     return open_fence | dangling | prose_without_stop
 
 
 def placeholder() -> pl.Expr:
-    """Some answer turn is a placeholder ("N/A", "<nooutput>", "TODO") or holds filler text."""
-    lower = pl.element().str.to_lowercase()
-    whole = lower.str.strip_chars(" \t\r\n<>[](){}\"'.!*_`").str.contains(patterns.PLACEHOLDER_WHOLE)
+    """Some answer turn is a placeholder ("N/A", "<nooutput>", "TODO") or holds filler text.
+
+    Whole-turn comparisons run on short turns only and turn-start markers on each turn's head:
+    per-turn work over whole texts was the slowest part of this signal.
+    """
+    head = pl.element().str.head(PLACEHOLDER_HEAD).str.to_lowercase()
+    short = head.filter(pl.element().str.len_chars() <= patterns.PLACEHOLDER_MAX_CHARS)
+    whole = short.str.strip_chars(" \t\r\n<>[](){}\"'.!*_`").str.contains(patterns.PLACEHOLDER_WHOLE)
+    turns = pl.col(ANSWER_TURNS)
     return (
-        pl.col(ANSWER_TURNS).list.eval(whole | lower.str.contains(patterns.PLACEHOLDER_ANYWHERE)).list.any()
+        turns.list.eval(whole).list.any()
+        | turns.list.eval(head.str.contains(patterns.PLACEHOLDER_START)).list.any()
+        | matches_any(pl.col(ANSWER_LOWER), patterns.PLACEHOLDER_INSIDE)
     )
 
 
@@ -125,9 +131,9 @@ def pii_counts(allow_domains: list[str]) -> dict[str, pl.Expr]:
 
 
 def _min_turn_visible() -> pl.Expr:
-    """Fewest visible characters in any answer turn (tool-call-only turns aside). Zero-width and
-    other format characters don't count: schema validation strips only whitespace."""
-    per_turn = pl.element().str.len_chars() - pl.element().str.count_matches(r"[\s\p{Cf}]")
+    """Length of the shortest answer turn (tool-call-only turns aside), surrounding whitespace and
+    zero-width characters removed: schema validation strips only whitespace."""
+    per_turn = pl.element().str.replace_all(r"\p{Cf}+", "").str.strip_chars().str.len_chars()
     return pl.col(ANSWER_TURNS).list.eval(per_turn).list.min().cast(pl.Int64)
 
 

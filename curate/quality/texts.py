@@ -26,6 +26,7 @@ MESSAGES = "_q_messages"
 PROMPT = "_q_prompt"  # every user turn, joined
 ANSWER = "_q_answer"  # every assistant turn, joined
 LAST_ANSWER = "_q_last_answer"  # the final assistant turn (where a cut-off shows)
+LAST_LINE = "_q_last_line"  # its last non-blank line
 ANSWER_LOWER = "_q_answer_lower"  # lower-cased once: phrase patterns match it without (?i)
 PROMPT_LOWER = "_q_prompt_lower"
 ALL_TEXT = "_q_all_text"  # every message, system and tool included (PII can be anywhere)
@@ -65,6 +66,7 @@ def with_texts(frame: pl.DataFrame) -> pl.DataFrame:
         .alias(ANSWER_TURNS),
     )
     frame = frame.with_columns(
+        pl.col(LAST_ANSWER).str.strip_chars_end().str.split("\n").list.last().alias(LAST_LINE),
         pl.col(ANSWER).str.to_lowercase().alias(ANSWER_LOWER),
         pl.col(PROMPT).str.to_lowercase().alias(PROMPT_LOWER),
     )
