@@ -6,17 +6,23 @@ import re
 from difflib import SequenceMatcher
 
 _WORD = re.compile(r"\S+")
+_PUNCT = re.compile(r"[^\w]+")
 
 
 def _words(text: str) -> list[re.Match[str]]:
     return list(_WORD.finditer(text))
 
 
+def _key(word: re.Match[str]) -> str:
+    """Words compare without case or punctuation: "Friends," matches "friends"."""
+    return _PUNCT.sub("", word.group().lower()) or word.group()
+
+
 def changed_spans(base: str, other: str) -> list[tuple[int, int]]:
     """Character spans of ``other`` whose words are not in ``base`` (insertions and replacements)."""
-    a = [m.group().lower() for m in _words(base)]
+    a = [_key(m) for m in _words(base)]
     b_matches = _words(other)
-    b = [m.group().lower() for m in b_matches]
+    b = [_key(m) for m in b_matches]
     spans: list[tuple[int, int]] = []
     for tag, _, _, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag in ("replace", "insert") and j2 > j1:
@@ -33,8 +39,8 @@ def overlap_spans(text: str, span: str) -> list[tuple[int, int]]:
     if found:
         return found
     a_matches = _words(text)
-    a = [m.group().lower() for m in a_matches]
-    b = [m.group().lower() for m in _words(span)]
+    a = [_key(m) for m in a_matches]
+    b = [_key(m) for m in _words(span)]
     spans = []
     for block in SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
         if block.size >= 4:
