@@ -134,6 +134,7 @@ class QualitySection:
     # among an answer's visible characters that flags garbage.
     symbol_threshold: float = 0.25
     echo_threshold: float = 0.9  # answer-prompt word 3-gram overlap (of the larger side) that flags echo
+    echo_max_new_words: int = 0  # an answer with more words of its own than this restates, not echoes
     language_min_letters: int = 20  # prompt and answer both need this many letters to compare languages
     # Email domains that are not personal data: reserved documentation domains (RFC 2606) and your
     # own support address (add it here, e.g. "lumengrid.co.uk").

@@ -102,11 +102,17 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "echo",
-        lambda c: _ramp("q_echo", c.echo_threshold, start=0.75),  # late: restating the question overlaps ~0.8
+        # Late ramp: restating the question overlaps ~0.8. An answer adding words of its own
+        # ("Nauru is the smallest country ...") restates rather than echoes.
+        lambda c: (
+            _ramp("q_echo", c.echo_threshold, start=0.75)
+            * (pl.col("q_new_words") <= c.echo_max_new_words).cast(pl.Float64)
+        ),
         lambda c: pl.format(
-            "{}% of word 3-grams shared with the prompt (threshold {}%)",
+            "{}% of word 3-grams shared with the prompt (threshold {}%), {} new words",
             _pct("q_echo"),
             pl.lit(round(c.echo_threshold * 100)),
+            pl.col("q_new_words"),
         ),
     ),
     Rule(

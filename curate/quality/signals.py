@@ -193,7 +193,9 @@ def compute(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
     """Add every ``q_*`` column to a frame that carries the decoded texts (texts.with_texts)."""
     frame = frame.with_columns(_text_signals(config))
     stats = ngrams.repetition_and_echo(frame, WORDS, PROMPT_WORDS)
-    frame = frame.with_columns(q_repetition=stats["repetition"], q_echo=stats["echo"])
+    frame = frame.with_columns(
+        q_repetition=stats["repetition"], q_echo=stats["echo"], q_new_words=stats["new_words"]
+    )
     frame = language.add_guess(frame, PROMPT, PROMPT_WORDS, "q_prompt_lang", config.language_min_letters)
     frame = language.add_guess(frame, ANSWER, WORDS, "q_answer_lang", config.language_min_letters)
     frame = frame.with_columns(_derived_signals(config))

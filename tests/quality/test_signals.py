@@ -94,6 +94,10 @@ CLEAN: list[dict[str, Any]] = [
     ),
     chat("What is 2+2?", "2 + 2 = 4."),
     chat(
+        "What is the smallest country in the world that is at least one square mile in area?",
+        "Nauru is the smallest country in the world that is at least one square mile in area.",
+    ),
+    chat(
         "Write a haiku about frost.",
         "Morning frost on glass\nthe kettle starts its low song\nwinter light creeps in",
     ),
