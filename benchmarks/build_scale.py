@@ -56,7 +56,9 @@ def bare_parse_seconds(path: Path) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--args", default="", help="extra arguments for curate build")
     args = parser.parse_args()
@@ -68,8 +70,17 @@ def main() -> int:
     lines = sum(1 for _ in path.open("rb"))
     parse = min(bare_parse_seconds(path) for _ in range(2))
     with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "curate.cli", "build", "--input", str(path), "--out", f"{tmp}/build",
-                   *args.args.split()]
+        command = [
+            sys.executable,
+            "-m",
+            "curate.cli",
+            "build",
+            "--input",
+            str(path),
+            "--out",
+            f"{tmp}/build",
+            *args.args.split(),
+        ]
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"})
         build = time.perf_counter() - started

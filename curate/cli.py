@@ -43,8 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         if os.environ.get("CURATE_DEBUG"):
             raise
-        print(f"curate: internal error: {type(error).__name__}: {error} (rerun with CURATE_DEBUG=1 for a traceback)",
-              file=sys.stderr)
+        print(
+            f"curate: internal error: {type(error).__name__}: {error} "
+            "(rerun with CURATE_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         code = 3
     return code
 

@@ -6,7 +6,14 @@ from typing import Any
 
 import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -55,6 +62,10 @@ def print_problems(frame: pl.DataFrame, limit: int = 20) -> None:
     console.print(f"[bold]{bad.height} invalid record(s):[/bold]")
     for row in bad.head(limit).iter_rows(named=True):
         first = row["reasons"][0]
-        console.print(f"  {row['source']}:{row['line']}  [yellow]{first['code']}[/yellow]  {first['message']}", markup=True, soft_wrap=True)
+        console.print(
+            f"  {row['source']}:{row['line']}  [yellow]{first['code']}[/yellow]  {first['message']}",
+            markup=True,
+            soft_wrap=True,
+        )
     if bad.height > limit:
         console.print(f"  ... and {bad.height - limit} more (see rejected.jsonl)")

@@ -31,5 +31,7 @@ class ConfigError(CurateError):
 
     def __init__(self, problems: list[str], where: str | None = None) -> None:
         self.problems = problems
-        what = "; ".join(problems) if len(problems) <= 3 else f"{len(problems)} problems: " + "; ".join(problems)
+        what = (
+            "; ".join(problems) if len(problems) <= 3 else f"{len(problems)} problems: " + "; ".join(problems)
+        )
         super().__init__(what, where, "fix the config and run again")

@@ -82,7 +82,10 @@ def _reject_exprs(
     mask = mask.fill_null(False)
     column = "reasons" if set_status else "flags"
     exprs = [
-        pl.when(mask).then(pl.col(column).list.concat(pl.concat_list(reason))).otherwise(pl.col(column)).alias(column)
+        pl.when(mask)
+        .then(pl.col(column).list.concat(pl.concat_list(reason)))
+        .otherwise(pl.col(column))
+        .alias(column)
     ]
     if set_status:
         exprs.append(pl.when(mask).then(pl.lit("rejected")).otherwise(pl.col("status")).alias("status"))
@@ -118,6 +121,9 @@ def text_expr(which: Which = "all", separator: str = "\n") -> pl.Expr:
         picked = messages.list.eval(pl.element().struct.field("content").fill_null(""))
     else:
         picked = messages.list.eval(
-            pl.element().filter(pl.element().struct.field("role") == which).struct.field("content").fill_null("")
+            pl.element()
+            .filter(pl.element().struct.field("role") == which)
+            .struct.field("content")
+            .fill_null("")
         )
     return picked.list.join(separator)

@@ -9,11 +9,11 @@ large JSONL file is cut at line boundaries and validated by one process per core
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import islice
 from dataclasses import dataclass, field
+from itertools import islice
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -137,7 +137,9 @@ class _Batch:
         return frame.join(bad, on="_i", how="left").drop("_i")
 
 
-def _check_jsonl_range(path: str, start: int, end: int, spec: InputSpec, max_line_bytes: int) -> tuple[bytes, int, int]:
+def _check_jsonl_range(
+    path: str, start: int, end: int, spec: InputSpec, max_line_bytes: int
+) -> tuple[bytes, int, int]:
     """Worker: validate the lines in bytes [start, end) of a JSONL file; numbers are chunk-local."""
     with open(path, "rb") as handle:
         handle.seek(start)
@@ -173,8 +175,12 @@ def _line_ranges(path: str, chunk_bytes: int) -> list[tuple[int, int]]:
     return ranges
 
 
-def _parallel_jsonl(spec: InputSpec, max_line_bytes: int, summary: InputSummary,
-                    on_progress: Callable[[str, int], None] | None) -> Iterator[pl.DataFrame]:
+def _parallel_jsonl(
+    spec: InputSpec,
+    max_line_bytes: int,
+    summary: InputSummary,
+    on_progress: Callable[[str, int], None] | None,
+) -> Iterator[pl.DataFrame]:
     ranges = _line_ranges(spec.path, CHUNK_BYTES)
     workers = min(os.cpu_count() or 1, 4, len(ranges))
     offset = 0
@@ -199,8 +205,13 @@ def _parallel_jsonl(spec: InputSpec, max_line_bytes: int, summary: InputSummary,
             yield frame
 
 
-def _serial(spec: InputSpec, kind: Kind, max_line_bytes: int, summary: InputSummary,
-            on_progress: Callable[[str, int], None] | None) -> Iterator[pl.DataFrame]:
+def _serial(
+    spec: InputSpec,
+    kind: Kind,
+    max_line_bytes: int,
+    summary: InputSummary,
+    on_progress: Callable[[str, int], None] | None,
+) -> Iterator[pl.DataFrame]:
     batch = _Batch(spec)
     for item in iter_records(spec.path, kind):
         if isinstance(item, Line):

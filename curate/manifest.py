@@ -97,7 +97,10 @@ def build_manifest(
         "files": files,
         "split": {
             **findings.get("split", {}),
-            **{row["status"]: {"records": row["records"], "tokens": row["tokens"]} for row in tokens.iter_rows(named=True)},
+            **{
+                row["status"]: {"records": row["records"], "tokens": row["tokens"]}
+                for row in tokens.iter_rows(named=True)
+            },
         },
         "mix": findings.get("mix", {}),
         "tokenizer": findings.get("tokenizer"),

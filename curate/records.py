@@ -7,12 +7,11 @@ gets the same id whatever file, format or key order it came from.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
-
-import unicodedata
 
 import orjson
 import xxhash
@@ -37,7 +36,14 @@ SHAREGPT_ROLES: Final[dict[str, str]] = {
 }
 
 # Message keys in the order they are written; any other key follows, sorted.
-_MESSAGE_KEY_ORDER: Final[tuple[str, ...]] = ("role", "content", "name", "tool_calls", "tool_call_id", "weight")
+_MESSAGE_KEY_ORDER: Final[tuple[str, ...]] = (
+    "role",
+    "content",
+    "name",
+    "tool_calls",
+    "tool_call_id",
+    "weight",
+)
 
 
 def detect_format(record: dict[str, Any]) -> Format | None:
@@ -74,13 +80,17 @@ def to_chat(record: dict[str, Any], fmt: Format) -> dict[str, Any]:
             if "weight" in turn:
                 message["weight"] = turn["weight"]
             messages.append(message)
-        rest = {k: v for k, v in record.items() if k not in ("conversations", "system", "tools", "id", "meta")}
+        rest = {
+            k: v for k, v in record.items() if k not in ("conversations", "system", "tools", "id", "meta")
+        }
         tools = record.get("tools")
         if isinstance(tools, str):  # LLaMA-Factory keeps tools as a JSON string
             try:
                 tools = orjson.loads(tools)
             except orjson.JSONDecodeError as error:
-                raise ConversionError("schema.invalid", f"tools is a string that is not JSON: {error}") from None
+                raise ConversionError(
+                    "schema.invalid", f"tools is a string that is not JSON: {error}"
+                ) from None
     else:
         user = record["instruction"]
         extra = record.get("input")
@@ -90,7 +100,11 @@ def to_chat(record: dict[str, Any], fmt: Format) -> dict[str, Any]:
         if isinstance(record.get("system"), str) and record["system"].strip():
             messages.append({"role": "system", "content": record["system"]})
         messages += [{"role": "user", "content": user}, {"role": "assistant", "content": record["output"]}]
-        rest = {k: v for k, v in record.items() if k not in ("instruction", "input", "output", "system", "id", "meta")}
+        rest = {
+            k: v
+            for k, v in record.items()
+            if k not in ("instruction", "input", "output", "system", "id", "meta")
+        }
         tools = None
     example: dict[str, Any] = {"messages": messages}
     if tools:

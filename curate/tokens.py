@@ -45,7 +45,9 @@ def default_tokenizer_path() -> Path:
 
 
 def choose_tokenizer(setting: str) -> TokenizerChoice:
-    estimate = TokenizerChoice("estimate", f"ceil(utf8_bytes / {BYTES_PER_TOKEN:g}) + {PER_MESSAGE_OVERHEAD} per message")
+    estimate = TokenizerChoice(
+        "estimate", f"ceil(utf8_bytes / {BYTES_PER_TOKEN:g}) + {PER_MESSAGE_OVERHEAD} per message"
+    )
     if setting == "estimate":
         return estimate
     if setting == "auto":
@@ -69,8 +71,10 @@ def count_tokens(
 
     ``examples`` holds canonical example JSON (curate.frame's ``example`` column of valid rows).
     """
-    sizes = pl.concat([_sizes(examples.slice(start, SLICE_ROWS)) for start in range(0, len(examples), SLICE_ROWS)]
-                      or [_sizes(examples)])
+    sizes = pl.concat(
+        [_sizes(examples.slice(start, SLICE_ROWS)) for start in range(0, len(examples), SLICE_ROWS)]
+        or [_sizes(examples)]
+    )
     overhead = PER_MESSAGE_OVERHEAD * sizes["n_messages"]
     n_bytes = sizes["n_bytes"]
     if choice.kind == "estimate":
@@ -85,8 +89,10 @@ def count_tokens(
         sample = present.sample(min(CALIBRATION_ROWS, present.height), seed=seed)["row"]
         chosen = pl.concat([risky, sample]).unique().sort()
     exact = pl.concat(
-        [_exact_counts(_contents(examples.gather(chosen.slice(start, SLICE_ROWS))), choice.name)
-         for start in range(0, len(chosen), SLICE_ROWS)]
+        [
+            _exact_counts(_contents(examples.gather(chosen.slice(start, SLICE_ROWS))), choice.name)
+            for start in range(0, len(chosen), SLICE_ROWS)
+        ]
         or [pl.Series([], dtype=pl.Int64)]
     )
     rows = rows.join(pl.DataFrame({"row": chosen, "exact_tokens": exact}), on="row", how="left")

@@ -72,12 +72,17 @@ def check_record(record: Any, format_override: Format | None = None, origin: str
     """Validate a parsed JSON value and convert it; never raises for bad data."""
     if not isinstance(record, dict):
         kind = type(record).__name__ if record is not None else "null"
-        return Checked(example=None, raw=_dump_text(record), reasons=[("schema.not-object", f"got a JSON {kind}")])
+        return Checked(
+            example=None, raw=_dump_text(record), reasons=[("schema.not-object", f"got a JSON {kind}")]
+        )
     source_id = source_id_of(record)
     fmt = format_override or detect_format(record)
     if fmt is None:
         keys = ", ".join(sorted(map(str, record))[:6]) or "no keys"
-        reason = ("schema.unknown-format", f"expected messages, conversations or instruction/output; got {keys}")
+        reason = (
+            "schema.unknown-format",
+            f"expected messages, conversations or instruction/output; got {keys}",
+        )
         return _bad(record, None, source_id, [reason])
     if fmt == "chat" and format_override is None and is_plain_valid_chat(record):
         example = to_chat(record, "chat")  # messages are already canonical: this only gathers meta
@@ -252,7 +257,10 @@ def semantic_problems(messages: list[dict[str, Any]]) -> list[Reason]:
                 open_calls.clear()  # a single pending call needs no explicit id (ShareGPT observations)
             elif call_id not in open_calls:
                 problems.append(
-                    ("schema.tool-call-id", f"messages[{index}] (tool) answers no pending call id {call_id!r}")
+                    (
+                        "schema.tool-call-id",
+                        f"messages[{index}] (tool) answers no pending call id {call_id!r}",
+                    )
                 )
             else:
                 open_calls.discard(call_id)
@@ -303,7 +311,9 @@ def check_line(
     except orjson.JSONDecodeError as error:
         message = str(error)
         if "recursion" in message.lower() or "depth limit" in message.lower():
-            return Checked(example=None, raw=text, reasons=[("schema.too-deep", "nesting deeper than 1024 levels")])
+            return Checked(
+                example=None, raw=text, reasons=[("schema.too-deep", "nesting deeper than 1024 levels")]
+            )
         return Checked(example=None, raw=text, reasons=[("schema.invalid-json", message)])
     checked = check_record(record, format_override, origin)
     if checked.raw is not None:

@@ -11,7 +11,7 @@ import orjson
 
 from curate.commands import help_formatter
 from curate.config import CurateConfig, load_config
-from curate.console import RichProgress, console, out, print_problems
+from curate.console import RichProgress, out, print_problems
 from curate.context import BuildContext
 from curate.errors import ConfigError
 from curate.io.writers import atomic_folder, write_build
@@ -30,16 +30,26 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "build",
         help="validate, dedup, score and split the inputs into a build folder",
-        description="Run the whole pipeline and write train/eval/rejected, examples.parquet, manifest and report.",
+        description="Run the whole pipeline and write train/eval/rejected, examples.parquet, manifest, report.",
         epilog=EXAMPLES,
         formatter_class=help_formatter(),
     )
-    parser.add_argument("config", nargs="?", type=Path, help="curate.toml (default: ./curate.toml when present)")
-    parser.add_argument("--input", action="append", metavar="PATH", help="domain data (repeatable; replaces the config's)")
+    parser.add_argument(
+        "config", nargs="?", type=Path, help="curate.toml (default: ./curate.toml when present)"
+    )
+    parser.add_argument(
+        "--input", action="append", metavar="PATH", help="domain data (repeatable; replaces the config's)"
+    )
     parser.add_argument("--eval", action="append", metavar="PATH", help="held-out eval file (repeatable)")
-    parser.add_argument("--benchmark", action="append", metavar="PATH", help="protected benchmark (repeatable)")
-    parser.add_argument("--general", action="append", metavar="PATH", help="general data to mix in (repeatable)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="build folder (default: <build.out>/<build.name>)")
+    parser.add_argument(
+        "--benchmark", action="append", metavar="PATH", help="protected benchmark (repeatable)"
+    )
+    parser.add_argument(
+        "--general", action="append", metavar="PATH", help="general data to mix in (repeatable)"
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="DIR", help="build folder (default: <build.out>/<build.name>)"
+    )
     parser.add_argument("--semantic", action="store_true", help="turn on every embedding stage")
     parser.add_argument("--check", action="store_true", help="run the quality gates right after the build")
     parser.set_defaults(run=run)
@@ -57,11 +67,18 @@ def resolve_config(args: argparse.Namespace) -> CurateConfig:
         "benchmarks": args.benchmark,
         "general": args.general,
     }
-    overrides = {"build": {key: [str(Path(p).resolve()) if not p.startswith("hf:") else p for p in value]
-                           for key, value in flags.items() if value}}
+    overrides = {
+        "build": {
+            key: [str(Path(p).resolve()) if not p.startswith("hf:") else p for p in value]
+            for key, value in flags.items()
+            if value
+        }
+    }
     config = load_config(path, overrides)
     if not config.build.inputs:
-        raise ConfigError(["no inputs: give --input PATH or [build] inputs in curate.toml"], str(path) if path else None)
+        raise ConfigError(
+            ["no inputs: give --input PATH or [build] inputs in curate.toml"], str(path) if path else None
+        )
     return config
 
 

@@ -16,11 +16,14 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "validate",
         help="check files against the schemas and semantic rules, without building",
-        epilog="Example usage:\n  curate validate chats.jsonl more.json.gz\n  curate validate data.jsonl --format sharegpt",
+        epilog="Example usage:\n  curate validate chats.jsonl more.json.gz\n"
+        "  curate validate data.jsonl --format sharegpt",
         formatter_class=help_formatter(),
     )
     parser.add_argument("paths", nargs="+", metavar="PATH")
-    parser.add_argument("--format", choices=["chat", "sharegpt", "alpaca"], help="force a format (default: detect)")
+    parser.add_argument(
+        "--format", choices=["chat", "sharegpt", "alpaca"], help="force a format (default: detect)"
+    )
     parser.add_argument("--max-line-bytes", type=int, default=16_000_000)
     parser.add_argument("--limit", type=int, default=50, help="problems to list (default 50)")
     parser.set_defaults(run=run)

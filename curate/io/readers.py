@@ -45,7 +45,9 @@ def detect_kind(spec: str) -> Kind:
     if not path.exists():
         raise InputError("no such file", spec, "check the path")
     if path.is_dir():
-        if any((path / marker).exists() for marker in ("dataset_info.json", "state.json", "dataset_dict.json")):
+        if any(
+            (path / marker).exists() for marker in ("dataset_info.json", "state.json", "dataset_dict.json")
+        ):
             return "hf"
         raise InputError("is a folder, not a data file or a saved Hugging Face dataset", spec)
     try:
@@ -78,7 +80,7 @@ def _looks_binary(head: bytes) -> bool:
 
 def iter_records(spec: str, kind: Kind) -> Iterator[Line | Row]:
     if kind == "jsonl":
-        yield from _iter_lines(Path(spec).open("rb"))
+        yield from _iter_lines(Path(spec).open("rb"))  # noqa: SIM115 (closed by _iter_lines)
     elif kind == "jsonl.gz":
         yield from _iter_gzip_lines(spec)
     elif kind == "json":
@@ -97,7 +99,7 @@ def _iter_lines(handle: Any) -> Iterator[Line]:
 
 def _iter_gzip_lines(spec: str) -> Iterator[Line]:
     try:
-        yield from _iter_lines(gzip.open(spec, "rb"))
+        yield from _iter_lines(gzip.open(spec, "rb"))  # noqa: SIM115 (closed by _iter_lines)
     except (OSError, EOFError) as error:  # truncated or corrupt archive
         raise InputError(f"gzip stream is corrupt ({error})", spec) from None
 
@@ -108,7 +110,7 @@ def _iter_json_array(spec: str) -> Iterator[Line | Row]:
         values = orjson.loads(data)
     except orjson.JSONDecodeError:
         # Not one JSON document: it may be JSONL whose first record is a list. Let lines decide.
-        yield from _iter_lines(Path(spec).open("rb"))
+        yield from _iter_lines(Path(spec).open("rb"))  # noqa: SIM115 (closed by _iter_lines)
         return
     if not isinstance(values, list):
         raise InputError("is a JSON document but not a list of records", spec)

@@ -46,7 +46,10 @@ def example_lines(frame: pl.DataFrame) -> pl.Series:
 def rejected_lines(frame: pl.DataFrame) -> pl.Series:
     """rejected.jsonl lines: where it came from, every reason, and the record or its raw text."""
     head = frame.select(
-        pl.struct("id", "source", "line", "source_id", "reasons").struct.json_encode().str.head(-1).alias("head"),
+        pl.struct("id", "source", "line", "source_id", "reasons")
+        .struct.json_encode()
+        .str.head(-1)
+        .alias("head"),
         pl.struct("raw").struct.json_encode().str.slice(1).alias("raw_tail"),
         "example",
     )

@@ -17,7 +17,11 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     with ctx.task("counting tokens", len(frame)) as task:
         limit = ctx.config.validate.max_tokens
         tokens, exact = count_tokens(
-            canonical_examples(frame), choice, limit, ctx.config.validate.exact_tokens_max_records, ctx.config.split.seed
+            canonical_examples(frame),
+            choice,
+            limit,
+            ctx.config.validate.exact_tokens_max_records,
+            ctx.config.split.seed,
         )
         ctx.progress.advance(task, len(frame))
     ctx.findings["tokenizer"] = choice.as_dict()

@@ -10,13 +10,22 @@ import orjson
 import polars as pl
 import pytest
 
-CHAT = {"messages": [{"role": "user", "content": "How do I reset my thermostat?"},
-                     {"role": "assistant", "content": "Hold the dial for ten seconds until it blinks."}]}
+CHAT = {
+    "messages": [
+        {"role": "user", "content": "How do I reset my thermostat?"},
+        {"role": "assistant", "content": "Hold the dial for ten seconds until it blinks."},
+    ]
+}
 
 
 def chat(i: int) -> dict:
-    return {"id": f"r{i}", "messages": [{"role": "user", "content": f"Question number {i}: how are you?"},
-                                        {"role": "assistant", "content": f"Answer {i}: I am fine, thanks."}]}
+    return {
+        "id": f"r{i}",
+        "messages": [
+            {"role": "user", "content": f"Question number {i}: how are you?"},
+            {"role": "assistant", "content": f"Answer {i}: I am fine, thanks."},
+        ],
+    }
 
 
 def write_jsonl(path: Path, lines: list[bytes | str | dict]) -> Path:
@@ -75,9 +84,18 @@ def test_bad_lines_are_rejected_with_reasons_and_the_build_goes_on(tmp_path: Pat
     manifest = assert_accounted(build, len(lines) - 1)  # the blank line holds no record
     assert manifest["inputs"][0]["blank_lines"] == 1
     rejected = {r["line"]: r for r in read_jsonl(build / "rejected.jsonl")}
-    expected = {21: "schema.invalid-json", 22: "schema.invalid-json", 25: "schema.invalid",
-                26: "schema.invalid-json", 27: "schema.too-deep", 28: "schema.line-too-long",
-                29: "schema.invalid-utf8", 31: "schema.invalid", 32: "schema.unknown-role", 33: "schema.not-object"}
+    expected = {
+        21: "schema.invalid-json",
+        22: "schema.invalid-json",
+        25: "schema.invalid",
+        26: "schema.invalid-json",
+        27: "schema.too-deep",
+        28: "schema.line-too-long",
+        29: "schema.invalid-utf8",
+        31: "schema.invalid",
+        32: "schema.unknown-role",
+        33: "schema.not-object",
+    }
     for line, code_ in expected.items():
         assert rejected[line]["reasons"][0]["code"] == code_, line
         assert rejected[line]["source"] == str(source)
@@ -88,7 +106,9 @@ def test_bad_lines_are_rejected_with_reasons_and_the_build_goes_on(tmp_path: Pat
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("kind", ["jsonl.gz", "json-array", "parquet", "sharegpt-json", "alpaca-jsonl", "hf-disk"])
+@pytest.mark.parametrize(
+    "kind", ["jsonl.gz", "json-array", "parquet", "sharegpt-json", "alpaca-jsonl", "hf-disk"]
+)
 def test_every_input_kind(tmp_path: Path, run_curate, kind: str) -> None:
     rows = [chat(i) for i in range(30)]
     if kind == "jsonl.gz":
@@ -103,13 +123,29 @@ def test_every_input_kind(tmp_path: Path, run_curate, kind: str) -> None:
         pl.DataFrame(rows).write_parquet(path)
     elif kind == "sharegpt-json":
         path = tmp_path / "in.json"
-        sharegpt = [{"conversations": [{"from": "human" if m["role"] == "user" else "gpt", "value": m["content"]}
-                                       for m in r["messages"]]} for r in rows]
+        sharegpt = [
+            {
+                "conversations": [
+                    {"from": "human" if m["role"] == "user" else "gpt", "value": m["content"]}
+                    for m in r["messages"]
+                ]
+            }
+            for r in rows
+        ]
         path.write_text(json.dumps(sharegpt, indent=2))
     elif kind == "alpaca-jsonl":
         path = tmp_path / "in.jsonl"
-        write_jsonl(path, [{"instruction": r["messages"][0]["content"], "input": "",
-                            "output": r["messages"][1]["content"]} for r in rows])
+        write_jsonl(
+            path,
+            [
+                {
+                    "instruction": r["messages"][0]["content"],
+                    "input": "",
+                    "output": r["messages"][1]["content"],
+                }
+                for r in rows
+            ],
+        )
     else:
         import datasets
 
@@ -150,7 +186,11 @@ def test_config_problems_are_reported_at_once(tmp_path: Path, run_curate) -> Non
     config.write_text('[build]\ninputs = "x"\nbogus = 1\n[split]\neval_fraction = "half"\n')
     code, _, err = run_curate("build", config)
     assert code == 2
-    assert "build.inputs must be a list" in err and "unknown key build.bogus" in err and "split.eval_fraction" in err
+    assert (
+        "build.inputs must be a list" in err
+        and "unknown key build.bogus" in err
+        and "split.eval_fraction" in err
+    )
 
 
 def test_duplicate_group_never_straddles_and_eval_fraction(tmp_path: Path, run_curate) -> None:

@@ -32,15 +32,26 @@ BASE = pa.DataFrameSchema(
     },
     checks=[
         # A row is rejected exactly when it has a reason.
-        pa.Check(lambda data: data.lazyframe.select(
-            (pl.col("status") == "rejected") == (pl.col("reasons").list.len() > 0)), name="rejected-iff-reasons"),
+        pa.Check(
+            lambda data: data.lazyframe.select(
+                (pl.col("status") == "rejected") == (pl.col("reasons").list.len() > 0)
+            ),
+            name="rejected-iff-reasons",
+        ),
         # Every reason code is namespaced kebab-case.
-        pa.Check(lambda data: data.lazyframe.select(
-            pl.col("reasons").list.eval(pl.element().struct.field("code").str.contains(REASON_CODE)).list.all()),
-            name="reason-codes"),
+        pa.Check(
+            lambda data: data.lazyframe.select(
+                pl.col("reasons")
+                .list.eval(pl.element().struct.field("code").str.contains(REASON_CODE))
+                .list.all()
+            ),
+            name="reason-codes",
+        ),
         # Either the parsed record or the raw text is kept, never neither.
-        pa.Check(lambda data: data.lazyframe.select(pl.col("example").is_not_null() | pl.col("raw").is_not_null()),
-                 name="example-or-raw"),
+        pa.Check(
+            lambda data: data.lazyframe.select(pl.col("example").is_not_null() | pl.col("raw").is_not_null()),
+            name="example-or-raw",
+        ),
     ],
     strict=False,
 )
@@ -69,11 +80,26 @@ def test_schema_holds_at_every_stage_boundary(sample_context: BuildContext) -> N
 
 def test_schema_catches_a_broken_frame() -> None:
     broken = pl.DataFrame(
-        {"id": ["a"], "source": ["f"], "line": [0], "source_id": [None], "origin": ["input"], "format": ["chat"],
-         "status": ["rejected"], "example": [None], "raw": [None], "dedup_key": [None],
-         "reasons": [[]]},
-        schema_overrides={"source_id": pl.Utf8, "example": pl.Utf8, "raw": pl.Utf8, "dedup_key": pl.Int64,
-                          "reasons": pl.List(pl.Struct({"code": pl.Utf8}))},
+        {
+            "id": ["a"],
+            "source": ["f"],
+            "line": [0],
+            "source_id": [None],
+            "origin": ["input"],
+            "format": ["chat"],
+            "status": ["rejected"],
+            "example": [None],
+            "raw": [None],
+            "dedup_key": [None],
+            "reasons": [[]],
+        },
+        schema_overrides={
+            "source_id": pl.Utf8,
+            "example": pl.Utf8,
+            "raw": pl.Utf8,
+            "dedup_key": pl.Int64,
+            "reasons": pl.List(pl.Struct({"code": pl.Utf8})),
+        },
     )
     with pytest.raises(pa.errors.SchemaError):
         BASE.validate(broken)

@@ -16,8 +16,10 @@ def test_alpaca_every_record_accounted_for(tmp_path: Path, run_curate) -> None:
     manifest = orjson.loads((tmp_path / "b" / "manifest.json").read_bytes())
     counts = manifest["counts"]
     assert counts["records"] == 52_002 == manifest["inputs"][0]["records"]
-    lines = {name: sum(1 for _ in (tmp_path / "b" / name).open("rb"))
-             for name in ("train.jsonl", "eval.jsonl", "rejected.jsonl")}
+    lines = {
+        name: sum(1 for _ in (tmp_path / "b" / name).open("rb"))
+        for name in ("train.jsonl", "eval.jsonl", "rejected.jsonl")
+    }
     assert sum(lines.values()) == 52_002
     rejected = [orjson.loads(line) for line in (tmp_path / "b" / "rejected.jsonl").open("rb")]
     empty = [r for r in rejected if any(x["code"] == "schema.empty-content" for x in r["reasons"])]

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import fastjsonschema
 import orjson
-import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,9 +15,9 @@ from curate.io.writers import example_lines, rejected_lines
 from curate.records import load_schema
 from curate.validate import chat_shape_ok, check_record
 
-text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=60).filter(
-    lambda s: s.strip() != ""
-)
+text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=60
+).filter(lambda s: s.strip() != "")
 
 
 @st.composite
@@ -39,14 +38,22 @@ def conversations(draw: st.DrawFn) -> dict:
     return record
 
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 @SETTINGS
-@given(records=st.lists(conversations(), min_size=1, max_size=8), container=st.sampled_from(["jsonl", "gz", "json", "parquet"]))
+@given(
+    records=st.lists(conversations(), min_size=1, max_size=8),
+    container=st.sampled_from(["jsonl", "gz", "json", "parquet"]),
+)
 def test_read_write_read_is_identity(tmp_path_factory, records: list[dict], container: str) -> None:
     folder = tmp_path_factory.mktemp("rt")
-    path = folder / {"jsonl": "in.jsonl", "gz": "in.jsonl.gz", "json": "in.json", "parquet": "in.parquet"}[container]
+    path = (
+        folder
+        / {"jsonl": "in.jsonl", "gz": "in.jsonl.gz", "json": "in.json", "parquet": "in.parquet"}[container]
+    )
     payload = b"\n".join(orjson.dumps(r) for r in records) + b"\n"
     if container == "jsonl":
         path.write_bytes(payload)
@@ -91,8 +98,14 @@ def test_rejected_lines_keep_the_raw_text(tmp_path_factory, lines: list[bytes]) 
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "id", "name"]), inner, max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "id", "name"]), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 message_like = st.fixed_dictionaries(
@@ -103,14 +116,26 @@ message_like = st.fixed_dictionaries(
         "name": st.text(max_size=3) | st.integers(),
         "tool_call_id": st.text(max_size=3) | st.none(),
         "tool_calls": st.lists(
-            st.fixed_dictionaries({"function": st.fixed_dictionaries({"name": st.text(max_size=3) | st.integers()},
-                                   optional={"arguments": json_values})}, optional={"id": st.text(max_size=3) | st.integers()}),
-            max_size=2) | json_values,
+            st.fixed_dictionaries(
+                {
+                    "function": st.fixed_dictionaries(
+                        {"name": st.text(max_size=3) | st.integers()}, optional={"arguments": json_values}
+                    )
+                },
+                optional={"id": st.text(max_size=3) | st.integers()},
+            ),
+            max_size=2,
+        )
+        | json_values,
     },
 )
 record_like = st.fixed_dictionaries(
     {"messages": st.lists(message_like, max_size=3) | json_values},
-    optional={"tools": st.lists(json_values, max_size=2) | json_values, "id": json_values, "meta": json_values},
+    optional={
+        "tools": st.lists(json_values, max_size=2) | json_values,
+        "id": json_values,
+        "meta": json_values,
+    },
 )
 
 
@@ -138,8 +163,8 @@ def test_rejected_schema_matches_rejected_lines(tmp_path: Path) -> None:
 @settings(max_examples=400, deadline=None)
 @given(record=record_like | conversations())
 def test_fast_lane_agrees_with_the_full_checks(record: dict) -> None:
-    from curate.validate import is_plain_valid_chat, semantic_problems
     from curate.records import to_chat
+    from curate.validate import is_plain_valid_chat, semantic_problems
 
     if not is_plain_valid_chat(record):
         return
@@ -151,7 +176,19 @@ def test_fast_lane_agrees_with_the_full_checks(record: dict) -> None:
 def test_fast_lane_takes_the_common_case() -> None:
     from curate.validate import is_plain_valid_chat
 
-    assert is_plain_valid_chat({"id": 3, "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "q"},
-                                                      {"role": "assistant", "content": "a"}]})
-    assert not is_plain_valid_chat({"messages": [{"role": "user", "content": "q"}, {"role": "user", "content": "a"}]})
-    assert not is_plain_valid_chat({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " "}]})
+    assert is_plain_valid_chat(
+        {
+            "id": 3,
+            "messages": [
+                {"role": "system", "content": "s"},
+                {"role": "user", "content": "q"},
+                {"role": "assistant", "content": "a"},
+            ],
+        }
+    )
+    assert not is_plain_valid_chat(
+        {"messages": [{"role": "user", "content": "q"}, {"role": "user", "content": "a"}]}
+    )
+    assert not is_plain_valid_chat(
+        {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": " "}]}
+    )

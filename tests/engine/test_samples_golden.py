@@ -29,7 +29,10 @@ CAUGHT_BY = {
     "empty_answer": {"schema.empty-content", "quality.empty-answer"},
     "exact_duplicate": {"dedup.exact"},
     "format_duplicate": {"dedup.exact"},
-    "near_duplicate": {"dedup.near", "dedup.exact"},  # some are identical once case and spacing are normalised
+    "near_duplicate": {
+        "dedup.near",
+        "dedup.exact",
+    },  # some are identical once case and spacing are normalised
     "eval_leak": {"leakage.ngram", "leakage.near", "leakage.semantic", "dedup.exact", "dedup.near"},
     "benchmark_leak": {"leakage.ngram", "leakage.near", "leakage.semantic"},
     "refusal": {"quality.refusal"},
@@ -49,7 +52,9 @@ def sample_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The estimate keeps the counts independent of whether `train run` has cached the tokenizer.
     config = tmp_path_factory.mktemp("cfg") / "curate.toml"
     text = (SAMPLES / "curate.toml").read_text().replace('tokenizer = "auto"', 'tokenizer = "estimate"')
-    text = text.replace('"data/', f'"{SAMPLES}/data/').replace('db = "../reviews.sqlite"', 'db = "reviews.sqlite"')
+    text = text.replace('"data/', f'"{SAMPLES}/data/').replace(
+        'db = "../reviews.sqlite"', 'db = "reviews.sqlite"'
+    )
     config.write_text(text)
     assert main(["build", str(config), "--out", str(out)]) == 0
     return out
@@ -64,7 +69,9 @@ def test_golden_counts(sample_build: Path) -> None:
 
 def test_every_planted_defect_is_caught(sample_build: Path) -> None:
     truth = orjson.loads((SAMPLES / "data" / "manifest.json").read_bytes())["support_chats.jsonl"]
-    frame = pl.read_parquet(sample_build / "examples.parquet").filter(pl.col("source").str.ends_with("support_chats.jsonl"))
+    frame = pl.read_parquet(sample_build / "examples.parquet").filter(
+        pl.col("source").str.ends_with("support_chats.jsonl")
+    )
     codes_by_line = {
         row["line"]: {r["code"] for r in row["reasons"]} | {f["code"] for f in row["flags"]}
         for row in frame.select("line", "reasons", "flags").iter_rows(named=True)
@@ -98,7 +105,9 @@ def test_semantic_build_catches_the_reworded_leak(tmp_path: Path) -> None:
 
 def test_clean_rows_are_kept(sample_build: Path) -> None:
     truth = orjson.loads((SAMPLES / "data" / "manifest.json").read_bytes())["support_chats.jsonl"]
-    frame = pl.read_parquet(sample_build / "examples.parquet").filter(pl.col("source").str.ends_with("support_chats.jsonl"))
+    frame = pl.read_parquet(sample_build / "examples.parquet").filter(
+        pl.col("source").str.ends_with("support_chats.jsonl")
+    )
     clean = frame.filter(pl.col("source_id").is_in(truth["clean_ids"]))
     assert clean.height == truth["clean"]
     wrongly_rejected = clean.filter(pl.col("status") == "rejected").select("source_id", "reasons").to_dicts()

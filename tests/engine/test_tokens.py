@@ -20,7 +20,9 @@ def tokenizer_json(tmp_path_factory: pytest.TempPathFactory) -> str:
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     corpus = ["the thermostat resets when you hold the dial for ten seconds"] * 50 + ["héllo wörld 😀"] * 10
-    tokenizer.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer.train_from_iterator(
+        corpus, trainers.BpeTrainer(vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    )
     path = tmp_path_factory.mktemp("tok") / "tokenizer.json"
     tokenizer.save(str(path))
     return str(path)
@@ -32,8 +34,14 @@ def conversations(n: int, seed: int = 0) -> pl.Series:
     rows = []
     for _ in range(n):
         length = rng.choice([3, 10, 40, 400])
-        rows.append({"messages": [{"role": "user", "content": " ".join(rng.choices(words, k=length))},
-                                  {"role": "assistant", "content": " ".join(rng.choices(words, k=length // 2 + 1))}]})
+        rows.append(
+            {
+                "messages": [
+                    {"role": "user", "content": " ".join(rng.choices(words, k=length))},
+                    {"role": "assistant", "content": " ".join(rng.choices(words, k=length // 2 + 1))},
+                ]
+            }
+        )
     import orjson
 
     return pl.Series([orjson.dumps(r).decode() for r in rows])
@@ -42,7 +50,9 @@ def conversations(n: int, seed: int = 0) -> pl.Series:
 def test_calibrated_counts_decide_the_limit_like_exact_counts(tokenizer_json: str) -> None:
     messages = conversations(3000)
     limit = 300
-    exact, all_exact = count_tokens(messages, TokenizerChoice("tokenizer", tokenizer_json), limit, exact_max_records=10**6)
+    exact, all_exact = count_tokens(
+        messages, TokenizerChoice("tokenizer", tokenizer_json), limit, exact_max_records=10**6
+    )
     assert all_exact.all()
     choice = TokenizerChoice("tokenizer", tokenizer_json)
     mixed, is_exact = count_tokens(messages, choice, limit, exact_max_records=100)

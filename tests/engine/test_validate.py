@@ -20,8 +20,9 @@ def test_valid_chat_has_id_and_canonical_example() -> None:
     checked = check_record(chat(("user", "hi"), ("assistant", "hello"), id=7))
     assert checked.reasons == []
     assert checked.source_id == "7"
-    assert orjson.loads(checked.example) == {"messages": [{"role": "user", "content": "hi"},
-                                                          {"role": "assistant", "content": "hello"}]}
+    assert orjson.loads(checked.example) == {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    }
     assert len(checked.id) == 16
 
 
@@ -32,20 +33,51 @@ def test_valid_chat_has_id_and_canonical_example() -> None:
         (chat(("user", "hi"), ("assistant", "   \n")), "schema.empty-content"),
         (chat(("usr", "hi"), ("assistant", "x")), "schema.unknown-role"),
         (chat(("user", "a"), ("user", "b"), ("assistant", "c")), "schema.role-order"),
-        (chat(("assistant", "a"),), "schema.role-order"),
-        (chat(("user", "a"), ("assistant", "b"), ("system", "c"), ("user", "d"), ("assistant", "e")),
-         "schema.role-order"),
-        (chat(("user", "only a question"),), "schema.no-assistant"),
+        (
+            chat(
+                ("assistant", "a"),
+            ),
+            "schema.role-order",
+        ),
+        (
+            chat(("user", "a"), ("assistant", "b"), ("system", "c"), ("user", "d"), ("assistant", "e")),
+            "schema.role-order",
+        ),
+        (
+            chat(
+                ("user", "only a question"),
+            ),
+            "schema.no-assistant",
+        ),
         ({"messages": []}, "schema.no-messages"),
         ({"messages": "hi"}, "schema.no-messages"),
         ({"prompt": "x", "completion": "y"}, "schema.unknown-format"),
-        ({"messages": [{"role": "user", "content": 5}, {"role": "assistant", "content": "x"}]}, "schema.invalid"),
-        ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": 2}]},
-         "schema.bad-weight"),
-        ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a", "weight": True}]},
-         "schema.bad-weight"),
-        ({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a\x00b"}]},
-         "schema.invalid"),
+        (
+            {"messages": [{"role": "user", "content": 5}, {"role": "assistant", "content": "x"}]},
+            "schema.invalid",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": "a", "weight": 2},
+                ]
+            },
+            "schema.bad-weight",
+        ),
+        (
+            {
+                "messages": [
+                    {"role": "user", "content": "q"},
+                    {"role": "assistant", "content": "a", "weight": True},
+                ]
+            },
+            "schema.bad-weight",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a\x00b"}]},
+            "schema.invalid",
+        ),
         ([1, 2], "schema.not-object"),
         ("text", "schema.not-object"),
     ],
@@ -56,12 +88,14 @@ def test_defects_get_their_code(record: object, code: str) -> None:
 
 def test_tool_calls_must_pair() -> None:
     call = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
-    good = {"messages": [
-        {"role": "user", "content": "where is my order?"},
-        {"role": "assistant", "content": None, "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "shipped"},
-        {"role": "assistant", "content": "It shipped."},
-    ]}
+    good = {
+        "messages": [
+            {"role": "user", "content": "where is my order?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "shipped"},
+            {"role": "assistant", "content": "It shipped."},
+        ]
+    }
     assert codes(good) == []
     no_id = orjson.loads(orjson.dumps(good))
     del no_id["messages"][1]["tool_calls"][0]["id"]
@@ -74,8 +108,9 @@ def test_tool_calls_must_pair() -> None:
 
 def test_sharegpt_and_alpaca_convert_to_the_same_example_as_chat() -> None:
     as_chat = check_record(chat(("user", "Name a colour."), ("assistant", "Blue.")))
-    as_sharegpt = check_record({"conversations": [{"from": "human", "value": "Name a colour."},
-                                                  {"from": "gpt", "value": "Blue."}]})
+    as_sharegpt = check_record(
+        {"conversations": [{"from": "human", "value": "Name a colour."}, {"from": "gpt", "value": "Blue."}]}
+    )
     as_alpaca = check_record({"instruction": "Name a colour.", "input": "", "output": "Blue."})
     assert as_chat.id == as_sharegpt.id == as_alpaca.id
     assert as_chat.example == as_sharegpt.example == as_alpaca.example
@@ -83,8 +118,12 @@ def test_sharegpt_and_alpaca_convert_to_the_same_example_as_chat() -> None:
 
 def test_id_ignores_key_order_and_meta_but_not_content() -> None:
     a = check_record({"messages": [{"content": "q", "role": "user"}, {"role": "assistant", "content": "a"}]})
-    b = check_record({"meta": {"x": 1}, "messages": [{"role": "user", "content": "q"},
-                                                     {"content": "a", "role": "assistant"}]})
+    b = check_record(
+        {
+            "meta": {"x": 1},
+            "messages": [{"role": "user", "content": "q"}, {"content": "a", "role": "assistant"}],
+        }
+    )
     c = check_record(chat(("user", "q"), ("assistant", "a!")))
     assert a.id == b.id != c.id
 
