@@ -30,7 +30,7 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "build",
         help="validate, dedup, score and split the inputs into a build folder",
-        description="Run the whole pipeline; write train, eval, rejected, examples.parquet, manifest, report.",
+        description="Run the pipeline; write train, eval, rejected, examples.parquet, manifest, report.",
         epilog=EXAMPLES,
         formatter_class=help_formatter(),
     )
