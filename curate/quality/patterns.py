@@ -25,7 +25,6 @@ REFUSAL: Final = (
     r"(?:^|[.!?:;\n]\s*)as an ai (?:language model|assistant|model|system)\b",
     r"(?:^|[.!?:;\n]\s*)as an ai(?:[ ,.]|$)",  # not "as an AI-generated ..."
     r"(?:^|[.!?:;\n]\s*)as an? (?:large )?language model\b",
-    r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence|language model|virtual assistant)\b",
     r"\bi(?:['’]m| am) (?:sorry|afraid),? (?:but )?(?:i|as an ai)\b[^.!?\n]{0,40}"
     r"\b(?:can(?:no|['’])t|unable|not able|won['’]t|will not|do not|don['’]t)\b",
     # Not "I can't help but ...", nor in-character writing such as "I am unable to access".
@@ -40,6 +39,12 @@ REFUSAL: Final = (
     r"(?:cannot|can['’]t|is unable to|is not able to)\b",
     r"\bmy (?:knowledge|training) (?:cut-?off|data only goes)\b",
 )
+
+# Self-identification: boilerplate, unless the prompt asks what the assistant is ("Are you human?").
+SELF_IDENTIFICATION: Final = (
+    r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence|language model|virtual assistant)\b",
+)
+ASKS_WHAT_YOU_ARE: Final = r"\b(?:are|r) you\b|\bwho are you\b|\bwhat are you\b"
 
 # Whole answers that are a placeholder, compared after lower-casing and stripping spaces,
 # brackets and trailing full stops ("<noinput>", "N/A.", "[TODO]"). "None" is left out: it is a

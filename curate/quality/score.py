@@ -97,7 +97,9 @@ RULES: tuple[Rule, ...] = (
         _flag("q_refusal"),
         lambda c: pl.format(
             "refusal or boilerplate: «{}»",
-            first_match(pl.col(ANSWER_LOWER), patterns.REFUSAL).str.strip_chars(" ,."),
+            first_match(
+                pl.col(ANSWER_LOWER), patterns.REFUSAL + patterns.SELF_IDENTIFICATION
+            ).str.strip_chars(" ,.!?:;\n"),
         ),
     ),
     Rule(

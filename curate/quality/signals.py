@@ -97,6 +97,15 @@ def placeholder() -> pl.Expr:
     )
 
 
+def refusal() -> pl.Expr:
+    """A refusal or assistant boilerplate; "I am an AI" only where the prompt didn't ask."""
+    answer = pl.col(ANSWER_LOWER)
+    self_id = matches_any(answer, patterns.SELF_IDENTIFICATION) & ~pl.col(PROMPT_LOWER).str.contains(
+        patterns.ASKS_WHAT_YOU_ARE
+    )
+    return matches_any(answer, patterns.REFUSAL) | self_id
+
+
 def missing_media() -> pl.Expr:
     """The answer shows or promises media a text example cannot hold, or a link it does not give."""
     answer = pl.col(ANSWER_LOWER)
@@ -147,7 +156,7 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
         _min_turn_visible().alias("q_min_turn_chars"),
         placeholder().alias("q_placeholder"),
         truncated().alias("q_truncated"),
-        matches_any(pl.col(ANSWER_LOWER), patterns.REFUSAL).alias("q_refusal"),
+        refusal().alias("q_refusal"),
         symbol_ratio().alias("q_symbol_ratio"),
         pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE).cast(pl.Int64).alias("q_mojibake"),
         pl.col(ANSWER).str.count_matches(patterns.SYMBOL_RUN).cast(pl.Int64).alias("q_symbol_runs"),

@@ -33,6 +33,7 @@ DEFECTS: list[tuple[str, dict[str, Any]]] = [
     ("quality.refusal", chat(QUESTION, "I'm sorry, but I can't help with that.")),
     ("quality.refusal", chat(QUESTION, "I\u2019m unable to assist with that request.")),
     ("quality.refusal", chat(QUESTION, "As an AI, I don't have the ability to change your settings.")),
+    ("quality.refusal", chat(QUESTION, "I'm just an AI, but restarting the Hub usually helps.")),
     ("quality.echo", chat(QUESTION, QUESTION)),
     ("quality.echo", chat(QUESTION, QUESTION.lower().rstrip("?"))),
     ("quality.truncated", chat(QUESTION, "Open the Lumen app and go to Devices, then pick the Halo and")),
@@ -93,6 +94,7 @@ CLEAN: list[dict[str, Any]] = [
         "Write a thank-you note.", "Dear Margaret,\n\nThank you for watering my plants.\n\nBest wishes,\nAlex"
     ),
     chat("What is 2+2?", "2 + 2 = 4."),
+    chat("Are you a human?", "No, I am an artificial intelligence."),
     chat(
         "What is the smallest country in the world that is at least one square mile in area?",
         "Nauru is the smallest country in the world that is at least one square mile in area.",
