@@ -85,7 +85,8 @@ def write_build(
     rejected = frame.filter(pl.col("status") == "rejected")
     write_lines(folder / "rejected.jsonl", rejected_lines(rejected))
     counts["rejected.jsonl"] = rejected.height
-    frame.write_parquet(folder / "examples.parquet", compression="zstd", statistics=True)
+    # zstd level 1: nearly twice as fast to write as the default level for a ~15% larger file.
+    frame.write_parquet(folder / "examples.parquet", compression="zstd", compression_level=1, statistics=True)
     for writer in extra_writers or []:
         writer(folder)
     return counts
