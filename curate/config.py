@@ -127,7 +127,9 @@ class QualitySection:
     weights: QualityWeights = field(default_factory=QualityWeights)
     min_answer_chars: int = 1  # an answer turn with fewer visible characters is an empty answer
     min_answer_words: int = 2  # answers with fewer words are flagged short-answer
-    max_answer_chars: int = 8000  # answers longer than this (all assistant turns) are flagged too-long
+    # Answers (all assistant turns) longer than this are flagged too-long: about 3,000 tokens, the
+    # tail of LIMA's hand-written answers; validate.max_tokens rejects whole examples beyond it.
+    max_answer_chars: int = 12_000
     repetition_threshold: float = 0.5  # repeated share of the answer's word 3-grams that flags repetition
     repetition_min_ngrams: int = 20  # shorter answers are not judged for repetition ("Hello Hello Hello")
     # Share of odd symbols (emoji, box drawing, control characters; not ASCII, punctuation or maths)
