@@ -184,3 +184,10 @@ def test_any_text_gets_a_score_in_range(tmp_path: Path, pairs: list[tuple[str, s
     assert ((scored >= 0.0) & (scored <= 1.0)).all()
     low = out["quality_score"] < 0.4
     assert (out.filter(low)["status"] == "rejected").all()
+
+
+def test_too_long_follows_the_configured_limit(tmp_path: Path) -> None:
+    frame = frame_of(tmp_path, [chat(Q, A), chat(Q, A + " " + A)])
+    out, _ = run_quality(frame, max_answer_chars=len(A) + 5)
+    assert ["quality.too-long" in c for c in codes(out)] == [False, True]
+    assert out["status"].to_list() == ["ok", "ok"]  # weight 0.2: marked, kept
