@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 import orjson
-import polars as pl
 import pytest
 
 from curate.ingest import InputSpec, ingest
@@ -101,10 +100,3 @@ def test_known_defect_picker_is_honest() -> None:
     assert known_defect("<html><img src='a.png'></html>") is None
     assert known_defect("None.") is None
     assert known_defect("   ") == "empty"
-
-
-def test_frame_ids_are_source_ids(tmp_path: Path) -> None:
-    """Alpaca rows carry their index as ``id``: the test maps flags back through source_id."""
-    frame, _ = ingest([InputSpec(str(shared_file("alpaca.jsonl")), "input", None)], 16_000_000)
-    assert frame.head(3)["source_id"].to_list() == ["0", "1", "2"]
-    assert frame.filter(pl.col("source_id").is_null()).height == 0
