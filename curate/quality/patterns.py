@@ -153,10 +153,12 @@ CODE_FENCE_BLOCK: Final = r"(?s)```.*?```"
 # control and private-use characters: the stuff of symbol soup. (Alpaca's symbol-heavy answers
 # are regexes, tables, equations and code, all ASCII or maths.)
 ODD_SYMBOL: Final = r"[^\p{L}\p{N}\p{M}\s\x21-\x7E\p{P}\p{Sm}\p{Sc}]"
-# Broken encodings: the replacement character, stray control and private-use characters, UTF-8
-# read as Latin-1 or Windows-1252 ("Ã©", "â€™"), and piles of combining marks.
+# Broken encodings: the replacement character, stray control characters, UTF-8 read as Latin-1
+# or Windows-1252 ("Ã©", "â€™"), and piles of combining marks. Private-use characters (icon
+# fonts pasted as text, seen in LIMA) count as odd symbols instead: one or two are no reason
+# to drop an answer.
 MOJIBAKE: Final = (
-    r"\x{FFFD}|[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]|\p{Co}|Ã[\x{80}-\x{BF}]|â€[\x{80}-\x{BF}™œ�]|Â[\x{A0}-\x{BF}]"
+    r"\x{FFFD}|[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]|Ã[\x{80}-\x{BF}]|â€[\x{80}-\x{BF}™œ�]|Â[\x{A0}-\x{BF}]"
     r"|\p{Mn}{4,}"  # stacked combining marks ("zalgo" text): no script stacks four
 )
 # Keyboard-mash punctuation: a long run of symbols no markup uses in a row ("!!!!!!!!", "#$%@#$%@").
