@@ -126,7 +126,9 @@ class QualitySection:
     reject_flags: list[str] = field(default_factory=list)
     weights: QualityWeights = field(default_factory=QualityWeights)
     min_answer_chars: int = 1  # an answer turn with fewer visible characters is an empty answer
-    min_answer_words: int = 2  # answers with fewer words are flagged short-answer
+    # Answers with fewer words are flagged short-answer. 1 flags only answers without a word (an
+    # emoji, a symbol); 2 would also flag one-word answers, 4.5% of Alpaca and mostly fine there.
+    min_answer_words: int = 1
     # Answers (all assistant turns) longer than this are flagged too-long: about 3,000 tokens, the
     # tail of LIMA's hand-written answers; validate.max_tokens rejects whole examples beyond it.
     max_answer_chars: int = 12_000

@@ -55,7 +55,7 @@ DEFECTS: list[tuple[str, dict[str, Any]]] = [
         "quality.language-mismatch",
         chat(QUESTION, "请打开应用程序，进入设备页面，然后选择新的网络并输入密码。"),
     ),
-    ("quality.short-answer", chat(QUESTION, "Yes.")),
+    ("quality.short-answer", chat(QUESTION, "👍")),
     ("quality.pii", chat("My email is daniel.okafor84@gmail.com, please reset it.", GOOD)),
     ("quality.pii", chat("Call me on 07700 900123 or +44 7700 900123.", GOOD)),
     ("quality.pii", chat("I send Authorization: Bearer sk-live-4f9a2c81d7e64b0fa3c5e9d1b27f8a60", GOOD)),
@@ -134,6 +134,14 @@ def test_flag_messages_say_what_was_found(tmp_path: Path) -> None:
     pii = [f["message"] for f in out["flags"][1] if f["code"] == "quality.pii"]
     assert refusal == ["refusal or boilerplate: «as an ai language model»"]
     assert pii == ["contains email ×1, phone ×1"]
+
+
+def test_short_answer_follows_the_configured_minimum(tmp_path: Path) -> None:
+    frame = frame_of(tmp_path, [chat(QUESTION, "Yes."), chat(QUESTION, GOOD)])
+    default, _ = run_quality(frame)
+    strict, _ = run_quality(frame, min_answer_words=2)
+    assert ["quality.short-answer" in c for c in codes(default)] == [False, False]
+    assert ["quality.short-answer" in c for c in codes(strict)] == [True, False]
 
 
 def test_pii_allow_domains_is_configurable(tmp_path: Path) -> None:
