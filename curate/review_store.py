@@ -204,6 +204,12 @@ class ReviewStore:
             for key, d in found.items()
         }
 
+    def notes(self) -> dict[str, str]:
+        """The latest note per example id (from a note of its own or one given with a decision)."""
+        rows = self._db.execute("SELECT seq, example_id, note, undoes FROM decisions ORDER BY seq").fetchall()
+        undone = {row[3] for row in rows if row[3] is not None}
+        return {example_id: note for seq, example_id, note, _ in rows if note and seq not in undone}
+
     def log(self) -> Iterator[dict[str, Any]]:
         """Every row of the log, oldest first (for audits and exports)."""
         cursor = self._db.execute(

@@ -30,11 +30,12 @@ from tui.screens.filter import FilterScreen
 from tui.screens.group import GroupScreen
 from tui.screens.help import HelpScreen
 from tui.screens.leakage import LeakageScreen
+from tui.screens.note import NoteScreen
 from tui.widgets.detail import DetailPane
 from tui.widgets.example_list import ExampleList, ListHeader
 
 DETAIL_DELAY_S = 0.06
-ACTION_WORDS = {"accept": "accepted", "reject": "rejected", "edit": "edited"}
+ACTION_WORDS = {"accept": "accepted", "reject": "rejected", "edit": "edited", "note": "noted"}
 
 
 class ReviewApp(App[None]):
@@ -45,6 +46,7 @@ class ReviewApp(App[None]):
         Binding("r", "decide('reject')", "reject"),
         Binding("e", "edit", "edit"),
         Binding("u", "undo", "undo"),
+        Binding("n", "note", "note"),
         Binding("space", "mark", "mark"),
         Binding("A", "bulk('accept')", "bulk accept", key_display="A"),
         Binding("R", "bulk('reject')", "bulk reject", key_display="R"),
@@ -165,7 +167,7 @@ class ReviewApp(App[None]):
         elif not self.model.examples_loaded:
             pane.show_loading(self.model.index.row(row, named=True))
         else:
-            pane.show(self.model.details(row), self.model.decision_for(row))
+            pane.show(self.model.details(row), self.model.decision_for(row), self.model.note_for(row))
 
     @on(ExampleList.CursorMoved)
     def cursor_moved(self) -> None:
@@ -230,6 +232,18 @@ class ReviewApp(App[None]):
             self.after_decision(f"edited {self.model.index['id'][row]}", advance=False)
 
         self.push_screen(EditorScreen(messages, example), saved)
+
+    def action_note(self) -> None:
+        row = self.list.current_row()
+        if row is None:
+            return
+
+        def saved(text: str | None) -> None:
+            if text:
+                self.model.decide([row], "note", note=text)
+                self.after_decision(f"noted {self.model.index['id'][row]}", advance=False)
+
+        self.push_screen(NoteScreen(self.model.note_for(row)), saved)
 
     def action_undo(self) -> None:
         ids = self.model.undo()
@@ -390,6 +404,7 @@ class ReviewApp(App[None]):
         yield SystemCommand("Accept", "accept the row under the cursor", lambda: self.action_decide("accept"))
         yield SystemCommand("Reject", "reject the row under the cursor", lambda: self.action_decide("reject"))
         yield SystemCommand("Edit", "edit the conversation", self.action_edit)
+        yield SystemCommand("Note", "add a note to the row (kept with its decision)", self.action_note)
         yield SystemCommand("Undo", "undo the last decision (a bulk one at once)", self.action_undo)
         yield SystemCommand(
             "Accept marked or all in filter",

@@ -104,6 +104,7 @@ class ReviewModel:
     sort: Sort = field(default_factory=Sort)
     marks: set[int] = field(default_factory=set)
     decisions: dict[str, Decision] = field(init=False)
+    notes: dict[str, str] = field(init=False)
     _examples: pl.Series | None = field(default=None, init=False)
     _full: pl.DataFrame | None = field(default=None, init=False)
     _previews: dict[int, str] = field(default_factory=dict, init=False)
@@ -150,6 +151,7 @@ class ReviewModel:
             pl.col("leak_item") if "leak_item" in schema else pl.lit(None, pl.Utf8).alias("leak_item"),
         )
         self.decisions = self.store.decisions()
+        self.notes = self.store.notes()
         self.apply()
 
     # -- loading ---------------------------------------------------------------------------
@@ -350,12 +352,17 @@ class ReviewModel:
             return 0
         self.store.record(ids, action, self.reviewer, messages=messages, note=note)  # type: ignore[arg-type]
         self.decisions = self.store.decisions()
+        self.notes = self.store.notes()
         return len(ids)
 
     def undo(self) -> list[str]:
         ids = self.store.undo_last(self.reviewer)
         self.decisions = self.store.decisions()
+        self.notes = self.store.notes()
         return ids
+
+    def note_for(self, row: int) -> str | None:
+        return self.notes.get(str(self.index["id"][row]))
 
     def decision_for(self, row: int) -> Decision | None:
         return self.decisions.get(str(self.index["id"][row]))

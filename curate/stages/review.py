@@ -280,10 +280,16 @@ def _apply_edits(
         rows = frame.filter(target)
         # Edits are few: count every one exactly (exact_max_records = their number).
         tokens, exact = count_tokens(
-            canonical_examples(rows), choice, ctx.config.validate.max_tokens, rows.height, ctx.config.split.seed
+            canonical_examples(rows),
+            choice,
+            ctx.config.validate.max_tokens,
+            rows.height,
+            ctx.config.split.seed,
         )
         row_numbers = rows["_review_row"].to_list()
-        updates = {"tokens": (dict(zip(row_numbers, tokens.to_list(), strict=True)), pl.Int64())}
+        updates: dict[str, tuple[dict[Any, Any], pl.DataType]] = {
+            "tokens": (dict(zip(row_numbers, tokens.to_list(), strict=True)), pl.Int64())
+        }
         if "tokens_exact" in frame.columns:
             updates["tokens_exact"] = (dict(zip(row_numbers, exact.to_list(), strict=True)), pl.Boolean())
         frame = frame.with_columns(

@@ -35,6 +35,18 @@ def test_undo_appends_and_takes_back_a_whole_batch(tmp_path: Path) -> None:
         assert actions == ["accept", "reject", "reject", "reject", "undo", "undo", "undo", "undo"]
 
 
+def test_notes_stand_alone_or_go_with_a_decision(tmp_path: Path) -> None:
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        store.record(["a"], "note", "ana", note="check the tariff")
+        assert store.decisions() == {}  # a note is not a decision
+        assert store.notes() == {"a": "check the tariff"}
+        store.record(["a"], "reject", "ana")
+        assert store.decisions()["a"].note == "check the tariff"
+        store.undo_last("ana")
+        store.undo_last("ana")
+        assert store.notes() == {} and store.decisions() == {}
+
+
 def test_edit_keeps_messages_and_needs_them(tmp_path: Path) -> None:
     messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
     with ReviewStore(tmp_path / "r.sqlite") as store:

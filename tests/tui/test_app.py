@@ -16,6 +16,8 @@ from tui.screens.filter import FilterScreen
 from tui.screens.group import GroupScreen
 from tui.screens.help import HelpScreen
 from tui.screens.leakage import LeakageScreen
+from tui.screens.note import NoteScreen
+from tui.widgets.detail import DetailPane
 from tui.widgets.example_list import ExampleList
 
 pytestmark = pytest.mark.anyio
@@ -273,3 +275,18 @@ async def test_background_load_fills_previews(app_for: Callable[..., ReviewApp])
         assert app.model.examples_loaded
         first = app.model.rows(0, 1)[0]
         assert first.preview == "How do I reset my password?"
+
+
+async def test_note_with_n_is_stored_and_shown(app_for: Callable[..., ReviewApp], db: Path) -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        assert isinstance(app.screen, NoteScreen)
+        await pilot.press(*"wrong", "space", *"tariff", "enter")
+        await pilot.pause()
+        assert "note: wrong tariff" in str(app.query_one(DetailPane).text)
+        await pilot.press("r")
+    with ReviewStore(db, readonly=True) as store:
+        decision = store.decisions()["a0000000000000001"]
+        assert (decision.action, decision.note) == ("reject", "wrong tariff")  # the reject carries the note
+        assert decisions(db) == {"a0000000000000001": "reject"}

@@ -78,7 +78,7 @@ def reasons_text(title: str, reasons: list[dict[str, Any]] | None, style: str) -
     return text
 
 
-def render_details(details: dict[str, Any], decision: Decision | None) -> Text:
+def render_details(details: dict[str, Any], decision: Decision | None, note: str | None = None) -> Text:
     text = Text()
     text.append(f"{details.get('id')}", "bold")
     text.append(
@@ -95,10 +95,9 @@ def render_details(details: dict[str, Any], decision: Decision | None) -> Text:
             f"\nlast build applied: {details['review']} by {details.get('reviewer') or '?'}", "italic"
         )
     if decision is not None:
-        note = f" — {decision.note}" if decision.note else ""
-        text.append(
-            f"\ndecision: {decision.action} by {decision.reviewer} at {decision.at}{note}", "bold yellow"
-        )
+        text.append(f"\ndecision: {decision.action} by {decision.reviewer} at {decision.at}", "bold yellow")
+    if note:
+        text.append(f"\nnote: {note}", "yellow")
     for part in (
         reasons_text("reasons", details.get("reasons"), "bold red"),
         reasons_text("flags", details.get("flags"), "yellow"),
@@ -187,11 +186,13 @@ class DetailPane(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         return self._lines[index].adjust_cell_length(width, self.rich_style)
 
-    def show(self, details: dict[str, Any] | None, decision: Decision | None) -> None:
+    def show(
+        self, details: dict[str, Any] | None, decision: Decision | None, note: str | None = None
+    ) -> None:
         if details is None:
             self._update(Text("no row matches the filter", "dim italic"))
         else:
-            self._update(render_details(details, decision))
+            self._update(render_details(details, decision, note))
 
     def show_loading(self, summary: dict[str, Any]) -> None:
         """While the text is still loading: what the list already knows."""
