@@ -179,8 +179,11 @@ SIGN_OFF: Final = (
 # Where a line may end without a full stop: closing punctuation and brackets, quotes, emoji,
 # numbers, code, a hashtag (social posts), a URL, or a quote's attribution ("..." - Helen Keller).
 CLEAN_END: Final = (
-    r"(?:[.!?…)\]}\"'”’`*>|;\p{So}\p{N}]|#\w+|://\S+|[\"”]\s*[-–—][^\"”]{1,60})[\s\p{Cf}\p{M}]*$"
+    r"(?:[.!?…)\]}\"'”’`*>|;\p{So}\p{N}]|#\w+|://\S+|[\"”]\s*[-–—―][^\"”]{1,60})[\s\p{Cf}\p{M}]*$"
 )
+# A capitalised word: headlines and titles ("Think Again! New Research Suggests ...") are lines
+# where most words start so, and need no full stop.
+CAPITALISED_WORD: Final = r"(?:^|\s)[\p{Lu}\p{N}]"
 # Last lines that are list items or code end without a full stop by nature. Code is checked one
 # pattern at a time (as one alternation it cost more than the rest of the truncation check).
 LIST_ITEM: Final = r"^\s*(?:[-*•>#|]|\d+[.)]|[a-zA-Z][.)]\s)"

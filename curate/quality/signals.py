@@ -75,6 +75,7 @@ def truncated() -> pl.Expr:
         & (line_words >= 12)
         & ~listy
         & ~codey
+        & (last_line.str.count_matches(patterns.CAPITALISED_WORD) < line_words * 0.6)  # not a title
         & pl.col(LAST_ANSWER).str.contains(patterns.SENTENCE_BREAK)
     )
     return open_fence | dangling | prose_without_stop

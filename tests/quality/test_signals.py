@@ -94,6 +94,11 @@ CLEAN: list[dict[str, Any]] = [
         "Write a thank-you note.", "Dear Margaret,\n\nThank you for watering my plants.\n\nBest wishes,\nAlex"
     ),
     chat("What is 2+2?", "2 + 2 = 4."),
+    chat("Find a quote about life.", '"Life is an adventure. It\'s not a package tour." ― Eckhart Tolle'),
+    chat(
+        "Write a headline for: coffee may reduce the risk of stroke.",
+        "Uncaffeinated? Think Again! New Research Suggests Drinking Coffee May Reduce Stroke Risk",
+    ),
     chat("Are you a human?", "No, I am an artificial intelligence."),
     chat(
         "What is the smallest country in the world that is at least one square mile in area?",
