@@ -167,9 +167,10 @@ SYMBOL_RUN: Final = r"[!?#@$%^&~\\]{8,}"
 # Answers end mid-sentence when they stop on a comma, colon or opening bracket, or on a word that
 # cannot end an English sentence (particles such as "in" or "on" can: "winter light creeps in").
 # Not on ";", "/" or "+": code, regexes, URLs and C++ end with them.
+# Lower-case and after a space only: "Vitamin A" and "Shi'a" end fine.
 DANGLING_END: Final = (
-    r"(?i)(?:[,:(\[{&–—]|\b(?:the|a|an|and|or|but|of|to|with|from|my|your|our|their|its|if|because|than|"
-    r"into|whose|such|is|are|was|were)\b)[\s\p{Cf}]*$"
+    r"(?:[,:(\[{&–—]|\s(?:the|a|an|and|or|but|of|to|with|from|my|your|our|their|its|if|because|than|"
+    r"into|whose|such|is|are|was|were))[\s\p{Cf}]*$"
 )
 # Line endings that look dangling but are not: a letter's sign-off ("Best,").
 SIGN_OFF: Final = (

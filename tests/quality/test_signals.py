@@ -94,6 +94,7 @@ CLEAN: list[dict[str, Any]] = [
         "Write a thank-you note.", "Dear Margaret,\n\nThank you for watering my plants.\n\nBest wishes,\nAlex"
     ),
     chat("What is 2+2?", "2 + 2 = 4."),
+    chat("Which vitamin deficiency causes night blindness?", "The answer is A. Vitamin A"),
     chat("Find a quote about life.", '"Life is an adventure. It\'s not a package tour." ― Eckhart Tolle'),
     chat(
         "Write a headline for: coffee may reduce the risk of stroke.",
