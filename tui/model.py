@@ -347,19 +347,32 @@ class ReviewModel:
         note: str | None = None,
     ) -> int:
         """Record one decision for the ids of ``rows`` (one batch); returns how many ids."""
-        ids = sorted({str(self.index["id"][r]) for r in rows})
+        numbers = pl.Series(list(rows), dtype=pl.UInt32)
+        ids = self.index["id"].gather(numbers).unique().sort().to_list()  # a bulk action may cover 100k rows
         if not ids:
             return 0
         self.store.record(ids, action, self.reviewer, messages=messages, note=note)  # type: ignore[arg-type]
-        self.decisions = self.store.decisions()
-        self.notes = self.store.notes()
+        self._refresh(ids)
         return len(ids)
 
     def undo(self) -> list[str]:
         ids = self.store.undo_last(self.reviewer)
-        self.decisions = self.store.decisions()
-        self.notes = self.store.notes()
+        self._refresh(ids)
         return ids
+
+    def _refresh(self, ids: list[str]) -> None:
+        """Re-read the decisions of ``ids`` only (a key press must not re-read the whole log)."""
+        if len(ids) > 5_000:
+            self.decisions = self.store.decisions()
+            self.notes = self.store.notes()
+            return
+        decisions = self.store.decisions(ids)
+        notes = self.store.notes(ids)
+        for example_id in ids:
+            self.decisions.pop(example_id, None)
+            self.notes.pop(example_id, None)
+        self.decisions.update(decisions)
+        self.notes.update(notes)
 
     def note_for(self, row: int) -> str | None:
         return self.notes.get(str(self.index["id"][row]))

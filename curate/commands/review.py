@@ -14,8 +14,8 @@ EXAMPLES = """Example usage:
   curate review build/samples --reviewer ana --db ../reviews.sqlite
   curate review build/samples --export decisions.jsonl
 
-Keys: j/k move, a accept, r reject, e edit, u undo, space mark, A/R bulk, / search, f filter,
-s sort, d duplicate group, c leakage match, ? help, q quit, ctrl+p command palette.
+Keys: j/k move, a accept, r reject, e edit, n note, u undo, space mark, A/R bulk, / search,
+f filter, s sort, d duplicate group, c leakage match, ? help, q quit, ctrl+p command palette.
 Decisions are saved the moment they are made; the next `curate build` applies them
 (review.db in curate.toml, relative to its folder: the same ./reviews.sqlite when both
 commands run from the project folder).

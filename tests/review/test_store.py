@@ -97,3 +97,16 @@ def test_a_file_that_is_not_a_store_is_a_one_line_error(tmp_path: Path) -> None:
 def test_the_build_reads_no_store_as_no_decisions(tmp_path: Path) -> None:
     assert open_for_build(tmp_path / "absent.sqlite") is None
     assert not (tmp_path / "absent.sqlite").exists()  # reading never creates the file
+
+
+def test_reading_some_ids_matches_reading_all(tmp_path: Path) -> None:
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        ids = [f"id{i}" for i in range(1200)]  # more than one chunk of bound parameters
+        store.record(ids, "accept", "ana")
+        store.record(ids[::3], "reject", "ana", note="n")
+        store.record(ids[:5], "note", "ben", note="later")
+        store.undo_last("ana")
+        everything = store.decisions()
+        assert store.decisions(ids[:700]) == {i: everything[i] for i in ids[:700]}
+        assert store.notes(["id0", "id3"]) == {"id0": "later", "id3": "later"}
+        assert store.decisions(["absent"]) == {}

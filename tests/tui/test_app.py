@@ -290,3 +290,16 @@ async def test_note_with_n_is_stored_and_shown(app_for: Callable[..., ReviewApp]
         decision = store.decisions()["a0000000000000001"]
         assert (decision.action, decision.note) == ("reject", "wrong tariff")  # the reject carries the note
         assert decisions(db) == {"a0000000000000001": "reject"}
+
+
+async def test_every_key_is_safe_on_an_empty_view(app_for: Callable[..., ReviewApp], db: Path) -> None:
+    app = app_for()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"zzzz", "enter")
+        await pilot.pause()
+        assert len(app.model) == 0
+        assert "no row matches" in str(app.query_one(DetailPane).text)
+        await pilot.press("a", "r", "e", "n", "space", "d", "c", "j", "k", "G", "g", "s", "A")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)  # nothing to confirm
+        assert decisions(db) == {}
