@@ -191,3 +191,14 @@ def test_too_long_follows_the_configured_limit(tmp_path: Path) -> None:
     out, _ = run_quality(frame, max_answer_chars=len(A) + 5)
     assert ["quality.too-long" in c for c in codes(out)] == [False, True]
     assert out["status"].to_list() == ["ok", "ok"]  # weight 0.2: marked, kept
+
+
+def test_empty_and_all_invalid_frames(tmp_path: Path) -> None:
+    empty = frame_of(tmp_path, [chat(Q, A)], name="one.jsonl").head(0)
+    out, findings = run_quality(empty)
+    assert out.height == 0 and "quality_score" in out.columns
+    assert findings["scored"] == 0
+    invalid = frame_of(tmp_path, ["x", {"messages": []}], name="invalid.jsonl")
+    out, findings = run_quality(invalid)
+    assert out["quality_score"].null_count() == 2
+    assert findings["low_score"]["count"] == 0
