@@ -54,26 +54,54 @@ MIN_SHARE: Final = 0.08
 SCRIPT_SHARE: Final = 0.5
 
 
+_STOP_TABLE: Final = pl.DataFrame(
+    {"_w": list(_LANGUAGE_OF), "_lang": list(_LANGUAGE_OF.values())},
+    schema={"_w": pl.Utf8, "_lang": pl.Utf8},
+)
+_ROW = "_q_lang_row"
+
+
+def _votes(frame: pl.DataFrame, words: str) -> pl.DataFrame:
+    """Stop-word hits per language for every row (one Int column per language, in STOP_WORDS
+    order): one join of all words against the stop-word table, rather than a lookup per row."""
+    exploded = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW), pl.col(words).alias("_w"))
+    hits = exploded.explode("_w").join(_STOP_TABLE, on="_w", how="inner").group_by(_ROW, "_lang").len()
+    rows = pl.DataFrame({_ROW: pl.int_range(frame.height, dtype=pl.UInt32, eager=True)})
+    for lang in STOP_WORDS:
+        counts = hits.filter(pl.col("_lang") == lang).select(_ROW, pl.col("len").alias(lang))
+        rows = rows.join(counts, on=_ROW, how="left")
+    return rows.sort(_ROW).fill_null(0).drop(_ROW)
+
+
+def _scripts(frame: pl.DataFrame, other: str) -> pl.DataFrame:
+    """Letters per non-Latin script, and kana, counted only on rows that have non-Latin letters
+    (most rows of most data sets have none); null elsewhere."""
+    frame = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW), other)
+    some = frame.filter(pl.col(other).str.len_chars() > 0).select(
+        _ROW,
+        pl.concat_list(*(pl.col(other).str.count_matches(p) for p in SCRIPTS.values())).alias("scripts"),
+        pl.col(other).str.count_matches(KANA).alias("kana"),
+    )
+    return frame.select(_ROW).join(some, on=_ROW, how="left").sort(_ROW).drop(_ROW)
+
+
 def add_guess(frame: pl.DataFrame, text: str, words: str, out: str, min_letters: int) -> pl.DataFrame:
     """Add ``out``: the language (en, fr, ...) or script (zh, ja, cyrillic, ...) of ``text``, or
     "unknown". ``words`` holds the text's lower-cased words (stop words are looked up there)."""
     script_names = list(SCRIPTS)
     lang_names = list(STOP_WORDS)
     tmp = f"_q_lang_{out}"
-    # Scripts are counted over the few non-Latin letters only, and stop words looked up in one
-    # pass: eight regex scans of full texts and seven membership passes took most of the time.
     other = pl.col(text).str.extract_all(r"[\p{L}--\p{Latin}]").list.join("")
-    languages = pl.col(words).list.eval(pl.element().replace_strict(_LANGUAGE_OF, default=None))
     frame = frame.with_columns(
         pl.col(words).list.eval(pl.element().str.len_chars()).list.sum().alias(f"{tmp}_letters"),
         other.alias(f"{tmp}_other"),
-        languages.list.drop_nulls().alias(f"{tmp}_languages"),
     )
-    other, languages = pl.col(f"{tmp}_other"), pl.col(f"{tmp}_languages")
+    votes_frame = _votes(frame, words)
+    scripts_frame = _scripts(frame, f"{tmp}_other")
     frame = frame.with_columns(
-        pl.concat_list(*(other.str.count_matches(p) for p in SCRIPTS.values())).alias(f"{tmp}_scripts"),
-        other.str.count_matches(KANA).alias(f"{tmp}_kana"),
-        pl.concat_list(*(languages.list.count_matches(name) for name in lang_names)).alias(f"{tmp}_votes"),
+        pl.concat_list(*(votes_frame[name] for name in lang_names)).alias(f"{tmp}_votes"),
+        scripts_frame["scripts"].alias(f"{tmp}_scripts"),
+        scripts_frame["kana"].alias(f"{tmp}_kana"),
     )
     scripts, votes = pl.col(f"{tmp}_scripts"), pl.col(f"{tmp}_votes")
     top_script = scripts.list.arg_max().replace_strict(dict(enumerate(script_names)), return_dtype=pl.Utf8)
