@@ -41,41 +41,32 @@ def mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> _U64(31))
 
 
-# ASCII punctuation and whitespace become word breaks by a multi-pattern replace, much faster
-# than a Unicode regex; the few texts with non-ASCII characters take the regex path.
-_ASCII_BREAKS: Final = [chr(c) for c in range(128) if not chr(c).isalnum()]
+# Texts with non-ASCII characters are normalised by polars first (NFKC, lower case, anything
+# but letters and digits to spaces); then one regex takes the words out of every text: ASCII
+# letters and digits, and any non-ASCII character (only letters remain there by then).
 _NON_ASCII: Final = r"[^\x00-\x7f]"
 _NOT_WORD: Final = r"[^\p{L}\p{N}]+"
-
-
-def normalise(texts: pl.Series) -> pl.Series:
-    """Lower case, with every character that is not a letter or digit turned into a space: case,
-    spacing and punctuation edits then change no word. Words are separated by one or more
-    spaces (``word_hashes`` skips the empty pieces)."""
-    texts = texts.cast(pl.Utf8).fill_null("")
-    special = texts.str.contains(_NON_ASCII)
-    plain = texts.str.to_lowercase().str.replace_many(_ASCII_BREAKS, [" "] * len(_ASCII_BREAKS))
-    if special.any():
-        fixed = texts.filter(special).str.normalize("NFKC").str.to_lowercase().str.replace_all(_NOT_WORD, " ")
-        plain = plain.scatter(special.arg_true(), fixed)
-    return plain
+_WORD: Final = r"[a-z0-9\x{80}-\x{10FFFF}]+"
 
 
 def word_hashes(texts: pl.Series, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of the words of each text, flattened, and each text's offsets into them.
 
-    Words are runs of letters and digits compared lower-cased (see ``normalise``);
-    ``offsets[i]:offsets[i + 1]`` are text i's words; an empty or null text has none. Hashing
-    is polars' (no Python object per word).
+    Words are runs of letters and digits compared lower-cased, so case, spacing and
+    punctuation edits change no word. ``offsets[i]:offsets[i + 1]`` are text i's words; an empty
+    or null text has none. Hashing is polars' (no Python object per word).
     """
-    pieces = normalise(texts).str.split(" ")
-    row = np.repeat(np.arange(len(texts), dtype=np.int64), pieces.list.len().to_numpy())
-    flat = pieces.explode()
-    word = (flat.str.len_bytes() > 0).to_numpy()
-    hashes = flat.hash(seed=seed).to_numpy()[word]
-    counts = np.bincount(row[word], minlength=len(texts))
+    texts = texts.cast(pl.Utf8).fill_null("")
+    special = texts.str.contains(_NON_ASCII)
+    lower = texts.str.to_lowercase()
+    if special.any():
+        fixed = texts.filter(special).str.normalize("NFKC").str.to_lowercase().str.replace_all(_NOT_WORD, " ")
+        lower = lower.scatter(special.arg_true(), fixed)
+    words = lower.str.extract_all(_WORD)
+    lengths = words.list.len().fill_null(0).to_numpy()
+    hashes = words.explode().drop_nulls().hash(seed=seed).to_numpy()
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
+    np.cumsum(lengths, out=offsets[1:])
     return hashes.astype(np.uint64, copy=False), offsets
 
 
@@ -212,25 +203,38 @@ def choose_bands(num_perm: int, threshold: float, recall_weight: float = 0.8) ->
     return best
 
 
+_SORT_ENTRIES: Final = 1 << 21  # (band, key) entries sorted at once: bounds memory at a million rows
+
+
 def candidate_pairs(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row pairs sharing any band key: each bucket member is paired with the bucket's first
-    member (a star, not all pairs, so a large bucket costs linear work). One sort of
-    (band, key) over every band at once."""
+    """Row pairs sharing any band key, each pair once (lower row first).
+
+    Each bucket member is paired with the bucket's first member (a star, not all pairs, so a
+    large bucket costs linear work). Several bands are sorted at once as (band, key) values,
+    and pairs are de-duplicated after each group of bands so memory stays bounded.
+    """
     index = np.flatnonzero(valid)
-    bands = keys.shape[1]
-    packed = (np.arange(bands, dtype=np.uint64)[None, :] << _U64(32)) | keys[index].astype(np.uint64)
-    packed = packed.reshape(-1)
-    owner = np.repeat(index, bands)
-    order = np.argsort(packed)
-    ordered = packed[order]
-    starts = np.ones(len(ordered), dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    first_pos = np.maximum.accumulate(np.where(starts, np.arange(len(ordered)), 0))
-    member = ~starts
-    a = owner[order[first_pos[member]]]
-    b = owner[order[member]]
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    pairs = np.unique(low.astype(np.int64) << 32 | high.astype(np.int64))
+    total_bands = keys.shape[1]
+    step = max(1, _SORT_ENTRIES // max(1, len(index)))
+    pairs = np.zeros(0, dtype=np.int64)
+    for begin in range(0, total_bands, step):
+        bands = min(step, total_bands - begin)
+        packed = (np.arange(bands, dtype=np.uint64)[None, :] << _U64(32)) | keys[index, begin : begin + bands]
+        packed = packed.reshape(-1)
+        order = np.argsort(
+            packed, kind="stable"
+        )  # stable: a bucket's star centre is its lowest row in every band
+        ordered = packed[order]
+        del packed
+        starts = np.ones(len(ordered), dtype=bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
+        del ordered
+        first_pos = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
+        member = ~starts
+        a = index[order[first_pos[member]] // bands]
+        b = index[order[member] // bands]
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        pairs = np.unique(np.concatenate([pairs, low << 32 | high]))
     return pairs >> 32, pairs & 0xFFFFFFFF
 
 

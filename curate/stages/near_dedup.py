@@ -23,7 +23,7 @@ from curate.stages.exact_dedup import keep_order
 
 NAME = "near_dedup"
 
-BATCH_ROWS = 65_536  # texts hashed at once: bounds the stage's working memory on large inputs
+BATCH_ROWS = 32_768  # texts hashed at once: bounds the stage's working memory on large inputs
 _PREVIEW = 120
 
 
@@ -86,7 +86,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
                 pass
         keys = np.concatenate(texts.prompt_keys) if texts.prompt_keys else np.zeros(0, dtype=np.uint64)
         frame, findings["conflicting_answers"] = _conflicting_answers(frame, compared_rows, keys, settings)
-    members = frame.filter(pl.col("cluster_id").is_not_null())
+    members = frame.select("cluster_id").filter(pl.col("cluster_id").is_not_null())
     sizes = members.group_by("cluster_id").len()["len"]
     findings.update(
         {
@@ -217,8 +217,10 @@ def _assign_groups(
     grouped = member & (size[labels] > 1)
     frame = frame.with_columns(_group=pl.Series(np.where(grouped, labels, -1)))
     # Where the quality stage ran, the kept record is the best one; else the first one seen.
+    ranking = ["_row", "_group", "origin"] + (["quality_score"] if "quality_score" in frame.columns else [])
     ranked = (
-        frame.filter(pl.col("_group") >= 0)
+        frame.select(ranking)  # only the sort keys: filtering the whole frame would copy every text
+        .filter(pl.col("_group") >= 0)
         .sort(keep_order(frame))
         .select("_row", pl.col("_row").first().over("_group").alias("_kept_row"))
     )
@@ -259,29 +261,32 @@ def _assign_groups(
     counts = frame.select(
         near=(loser & ~pl.col("_semantic")).sum(), semantic=(loser & pl.col("_semantic")).sum()
     ).row(0, named=True)
-    frame = reject(
-        frame,
-        loser & pl.col("_semantic"),
-        "dedup.semantic",
-        pl.format(
-            "semantic duplicate of {} ({} record, cosine {})", "_kept_id", "_kept_origin", "_similarity"
-        ),
-        ref=pl.col("_kept_id"),
+    frame = frame.with_columns(_near=loser & ~pl.col("_semantic"), _by_embedding=loser & pl.col("_semantic"))
+    rejections = [
+        ("_near", "dedup.near", "near-duplicate of {} ({} record, estimated similarity {})"),
+        ("_by_embedding", "dedup.semantic", "semantic duplicate of {} ({} record, cosine {})"),
+    ]
+    for column, code, template in rejections:
+        if frame[column].any():
+            frame = _reject_in_slices(frame, column, code, template)
+    frame = frame.drop(
+        "_group", "_kept", "_kept_id", "_kept_origin", "_similarity", "_semantic", "_near", "_by_embedding"
     )
-    frame = reject(
-        frame,
-        loser & ~pl.col("_semantic"),
-        "dedup.near",
-        pl.format(
-            "near-duplicate of {} ({} record, estimated similarity {})",
-            "_kept_id",
-            "_kept_origin",
-            "_similarity",
-        ),
-        ref=pl.col("_kept_id"),
-    )
-    frame = frame.drop("_group", "_kept", "_kept_id", "_kept_origin", "_similarity", "_semantic")
     return frame, {"dedup.near": int(counts["near"]), "dedup.semantic": int(counts["semantic"])}
+
+
+def _reject_in_slices(frame: pl.DataFrame, mask: str, code: str, template: str) -> pl.DataFrame:
+    """``reject`` over slices of the columns it touches: building the new reasons for a million
+    rows at once costs over a GB of transient memory, a slice at a time only a bounded share."""
+    narrow = frame.select(mask, "reasons", "status", "_kept_id", "_kept_origin", "_similarity")
+    parts = []
+    for start in range(0, narrow.height, BATCH_ROWS):
+        part = narrow.slice(start, BATCH_ROWS)
+        message = pl.format(template, "_kept_id", "_kept_origin", "_similarity")
+        parts.append(
+            reject(part, pl.col(mask), code, message, ref=pl.col("_kept_id")).select("reasons", "status")
+        )
+    return frame.with_columns(pl.concat(parts))
 
 
 def _conflicting_answers(
