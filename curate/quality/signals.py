@@ -124,11 +124,13 @@ def pii_counts(allow_domains: list[str]) -> dict[str, pl.Expr]:
         emails = emails.list.eval(
             pl.element().filter(~pl.element().str.to_lowercase().str.contains(rf"[@.](?:{allowed})$"))
         )
-    # A generic "api_key = ..." counts only when the value looks generated (has a digit and a letter).
+    # A generic "api_key = ..." counts only when the value looks generated (has a digit and a
+    # letter), and once: a provider key after "Bearer" is already counted by its own pattern.
     value = pl.element().str.extract(patterns.SECRET_ASSIGNMENT, 1)
-    assigned = text.str.extract_all(patterns.SECRET_ASSIGNMENT).list.eval(
-        pl.element().filter(value.str.contains(r"\d") & value.str.contains(r"[A-Za-z]"))
+    generated = (
+        value.str.contains(r"\d") & value.str.contains(r"[A-Za-z]") & ~value.str.contains(patterns.SECRET)
     )
+    assigned = text.str.extract_all(patterns.SECRET_ASSIGNMENT).list.eval(pl.element().filter(generated))
     counts = {
         "email": emails.list.len(),
         "phone": text.str.count_matches(patterns.PHONE),

@@ -140,6 +140,10 @@ def test_flag_messages_say_what_was_found(tmp_path: Path) -> None:
     pii = [f["message"] for f in out["flags"][1] if f["code"] == "quality.pii"]
     assert refusal == ["refusal or boilerplate: «as an ai language model»"]
     assert pii == ["contains email ×1, phone ×1"]
+    key, _ = run_quality(
+        frame_of(tmp_path, [chat("Authorization: Bearer sk-live-4f9a2c81d7e64b0fa3c5e9d1b27f8a60", GOOD)])
+    )
+    assert [f["message"] for f in key["flags"][0]] == ["contains secret ×1"]
 
 
 def test_short_answer_follows_the_configured_minimum(tmp_path: Path) -> None:
