@@ -44,6 +44,7 @@ check: lint typecheck test
 bench: setup
 	$(BIN)/python benchmarks/build_scale.py
 	$(BIN)/python benchmarks/dedup_speed.py
+	$(BIN)/python benchmarks/quality_speed.py
 	$(BIN)/python benchmarks/train_speed.py
 
 clean:

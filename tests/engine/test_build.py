@@ -18,12 +18,26 @@ CHAT = {
 }
 
 
+WORDS = (
+    "thermostat boiler radiator tariff invoice refund warranty engineer schedule battery hub sensor app "
+    "password meter reading solar panel export heat pump valve pressure frost timer holiday mode account "
+    "payment direct debit credit balance smart plug firmware update reset pairing bluetooth wifi router "
+    "signal range installer visit kitchen bathroom hallway bedroom garage loft cable screw bracket wall"
+).split()
+
+
 def chat(i: int) -> dict:
+    """A conversation that shares no more than chance words with any other index (no near-duplicates)."""
+    import random
+
+    rng = random.Random(i)
+    question = " ".join(rng.sample(WORDS, 12))
+    answer = " ".join(rng.sample(WORDS, 16))
     return {
         "id": f"r{i}",
         "messages": [
-            {"role": "user", "content": f"Question number {i}: how are you?"},
-            {"role": "assistant", "content": f"Answer {i}: I am fine, thanks."},
+            {"role": "user", "content": f"Why is my {question}?"},
+            {"role": "assistant", "content": f"Because {answer}."},
         ],
     }
 
