@@ -233,7 +233,7 @@ def make_trainer(
     )
 
 
-def _callbacks(prep: Prepared, log_path: Path, device: Any, amp: Any, state: dict[str, Any]) -> list[Any]:
+def _callbacks(prep: Prepared, log_path: Path, device: Any, amp: Any, shared: dict[str, Any]) -> list[Any]:
     from transformers import TrainerCallback
 
     from train.evaluate import mean_loss
@@ -243,8 +243,8 @@ def _callbacks(prep: Prepared, log_path: Path, device: Any, amp: Any, state: dic
     started = time.monotonic()
 
     def write(entry: dict[str, Any]) -> None:
-        state["steps"].append(entry)
-        if state["main"]:
+        shared["steps"].append(entry)
+        if shared["main"]:
             with log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry) + "\n")
 
@@ -259,7 +259,7 @@ def _callbacks(prep: Prepared, log_path: Path, device: Any, amp: Any, state: dic
                         "loss": logs["loss"],
                         "learning_rate": logs.get("learning_rate"),
                         "grad_norm": logs.get("grad_norm"),
-                        "tokens": state["trainer"].tokens_seen,
+                        "tokens": shared["trainer"].tokens_seen,
                         "elapsed_s": round(time.monotonic() - started, 2),
                     }
                 )
@@ -271,18 +271,18 @@ def _callbacks(prep: Prepared, log_path: Path, device: Any, amp: Any, state: dic
             if not every or st.global_step % every or not prep.eval_rows:
                 return
             loss = mean_loss(
-                state["trainer"].model, prep.eval_rows, collator, cfg.eval.batch_size, device, amp
+                shared["trainer"].model, prep.eval_rows, collator, cfg.eval.batch_size, device, amp
             )
             write({"step": st.global_step, "eval_loss": loss})
             if loss is None:
                 return
-            if state["best"] is None or loss < state["best"] - 1e-4:
-                state["best"], state["bad"] = loss, 0
+            if shared["best"] is None or loss < shared["best"] - 1e-4:
+                shared["best"], shared["bad"] = loss, 0
             else:
-                state["bad"] += 1
+                shared["bad"] += 1
             patience = cfg.train.early_stopping_patience
-            if patience and state["bad"] >= patience:
-                state["early_stopped"] = True
+            if patience and shared["bad"] >= patience:
+                shared["early_stopped"] = True
                 control.should_training_stop = True
 
     return [StepLog(), EvalEvery()]
