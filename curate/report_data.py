@@ -52,10 +52,7 @@ def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
             if isinstance(item, dict)
         ],
         "reasons": reason_rows(counts),
-        "flags": [
-            {"code": code, "records": n}
-            for code, n in sorted(counts.get("by_flag", {}).items(), key=lambda item: (-item[1], item[0]))
-        ],
+        "flags": flag_rows(counts, manifest.get("findings", {})),
         "tokens": token_summary(frame),
         "quality": quality_summary(frame),
         "groups": group_summary(frame, manifest.get("findings", {})),
@@ -381,3 +378,26 @@ def _clip(content: Any) -> str:
         if len(text) <= SNIPPET_CHARS
         else text[:SNIPPET_CHARS] + f"… ({len(text) - SNIPPET_CHARS:,} more)"
     )
+
+
+def flag_rows(counts: dict[str, Any], findings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each soft flag with what it means and a few examples, so a reader can judge it."""
+    from curate.reasons import describe
+
+    quality = findings.get("quality", {}).get("flags", {})
+    rows = []
+    for code, n in sorted(counts.get("by_flag", {}).items(), key=lambda item: (-item[1], item[0])):
+        examples = [
+            {"where": f"{x.get('source')}:{x.get('line')}", "id": x.get("id"), "text": x.get("message", ""),
+             "excerpt": (x.get("answer") or "")[:160]}
+            for x in quality.get(code, {}).get("examples", [])[:3]
+        ]
+        if code == "dedup.conflicting-answers":
+            examples = [
+                {"where": ", ".join(x.get("records", [])[:3]), "id": (x.get("ids") or [None])[0],
+                 "text": f"{x.get('answers')} different answers", "excerpt": (x.get("prompt") or "")[:160]}
+                for x in findings.get("near_dedup", {}).get("conflicting_answers", [])[:3]
+            ]
+        rows.append({"code": code, "records": n, "meaning": describe(code), "examples": examples})
+    return rows
+

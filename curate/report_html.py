@@ -158,8 +158,11 @@ def _reasons(data: dict[str, Any]) -> str:
     html = chart + _table(["reason", "first reason", "carrying it", "meaning"], rows, {1, 2})
     if data["flags"]:
         html += "<h3>Soft flags</h3>" + _table(
-            ["flag", "records"],
-            [[f"<code>{e(f['code'])}</code>", _n(f["records"])] for f in data["flags"]],
+            ["flag", "records", "meaning", "examples"],
+            [
+                [f"<code>{e(f['code'])}</code>", _n(f["records"]), e(f["meaning"]), _flag_examples(f["examples"])]
+                for f in data["flags"]
+            ],
             {1},
         )
     return html
@@ -299,3 +302,12 @@ def _examples(data: dict[str, Any]) -> str:
             f"{e(item['source'])}:{e(item['line'])}</summary>{messages}</details>"
         )
     return "".join(parts)
+
+
+def _flag_examples(examples: list[dict[str, Any]]) -> str:
+    items = []
+    for x in examples:
+        excerpt = f" <q>{e(x['excerpt'])}</q>" if x.get("excerpt") else ""
+        items.append(f"<li><code>{e(x['where'])}</code> {e(x['text'])}{excerpt}</li>")
+    return f"<ul class=\"examples\">{''.join(items)}</ul>" if items else ""
+

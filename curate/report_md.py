@@ -113,7 +113,11 @@ def _reasons(data: dict[str, Any]) -> list[str]:
         lines += [
             "### Soft flags",
             "",
-            *_table(["flag", "records"], [[f"`{f['code']}`", _n(f["records"])] for f in data["flags"]], {1}),
+            *_table(
+                ["flag", "records", "meaning", "example"],
+                [[f"`{f['code']}`", _n(f["records"]), f["meaning"], _flag_example(f)] for f in data["flags"]],
+                {1},
+            ),
         ]
     return lines
 
@@ -256,3 +260,12 @@ def _timings(data: dict[str, Any]) -> list[str]:
     rows = [[name, f"{seconds:.2f}"] for name, seconds in timings.items()]
     rows.append(["**total**", f"{sum(timings.values()):.2f}"])
     return ["## Timings", "", *_table(["stage", "seconds"], rows, {1})]
+
+
+def _flag_example(flag: dict[str, Any]) -> str:
+    if not flag.get("examples"):
+        return ""
+    first = flag["examples"][0]
+    excerpt = f" «{first['excerpt']}»" if first.get("excerpt") else ""
+    return f"{first['where']}: {first['text']}{excerpt}"
+
