@@ -107,3 +107,24 @@ def test_review_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert exited.value.code == 0
     text = capsys.readouterr().out
     assert "Example usage:" in text and "curate review build/samples" in text and "--export" in text
+
+
+def test_group_and_leakage_panels_highlight_the_right_words() -> None:
+    from tui.screens.group import member_panel
+    from tui.screens.leakage import highlighted
+
+    member = {
+        "id": "b",
+        "status": "rejected",
+        "origin": "input",
+        "source": "s",
+        "line": 1,
+        "reasons": [],
+        "example": '{"messages":[{"role":"user","content":"How can I cancel my subscription plan?"}]}',
+    }
+    panel = member_panel(member, "[user]\nHow can I cancel my subscription?", is_kept=False)
+    assert [panel.plain[s.start : s.end] for s in panel.spans if "yellow" in str(s.style)] == ["plan?"]
+    leak = highlighted("example", "Quick one: Natalia sold clips to 48 friends.", "natalia sold clips to 48")
+    assert [leak.plain[s.start : s.end] for s in leak.spans if "yellow" in str(s.style)] == [
+        "Natalia sold clips to 48"
+    ]
