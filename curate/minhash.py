@@ -116,7 +116,8 @@ def oph_signatures(
         raise ValueError(f"num_perm must be a power of two in 8..1024, got {num_perm}")
     bits = num_perm.bit_length() - 1
     with np.errstate(over="ignore"):
-        mixed = mix(shingles ^ mix(np.array([seed], dtype=np.uint64)))
+        # Shingle hashes are already mixed; the seed only needs to move them.
+        mixed = shingles ^ mix(np.array([seed], dtype=np.uint64))
     bins = (mixed >> _U64(64 - bits)).astype(np.int64)
     values = (mixed & _MASK32).astype(np.uint32)
     signatures = np.full(n_rows * num_perm, _EMPTY, dtype=np.uint32)
