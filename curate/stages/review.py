@@ -37,6 +37,7 @@ NAME = "review"
 
 # Only soft quality rejections may be lifted by a reviewer.
 OVERRIDABLE_PREFIX = "quality."
+MAX_LISTED = 1_000  # ids listed per decision kind in the manifest; the counts are always exact
 
 
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
@@ -101,6 +102,12 @@ def apply_decisions(
         "edited": len(edited),
         "not_applied": len(summary["not_applied"]),
     }
+    # Edits are listed in full (each changed a training example); bulk accepts and rejects can
+    # cover a whole build, so their id lists stop at MAX_LISTED and say so.
+    for key in ("accepted", "rejected", "not_applied"):
+        if len(summary[key]) > MAX_LISTED:
+            summary[key] = summary[key][:MAX_LISTED]
+            summary[f"{key}_truncated"] = True
     return frame.drop("_review_row"), summary
 
 

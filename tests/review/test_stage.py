@@ -176,3 +176,13 @@ def test_no_store_means_the_frame_passes_through(tmp_path: Path) -> None:
     out = review.run(frame, ctx)
     assert out.drop("review", "reviewer").equals(frame)
     assert ctx.findings["review"]["applied"] is False
+
+
+def test_manifest_lists_are_capped_but_counts_are_exact() -> None:
+    from curate.stages import review
+
+    rows = [_row(f"r{i}", "ok", []) for i in range(review.MAX_LISTED + 5)]
+    decisions = {r["id"]: _decision(r["id"], "reject") for r in rows}
+    _, summary = apply_decisions(_frame(rows), decisions, _ctx())
+    assert summary["counts"]["rejected"] == review.MAX_LISTED + 5
+    assert len(summary["rejected"]) == review.MAX_LISTED and summary["rejected_truncated"] is True
