@@ -11,6 +11,7 @@ from curate.errors import CurateError
 
 EXAMPLES = """Example usage:
   curate review build/samples                       # decisions go to ./reviews.sqlite
+  curate review build/samples --config samples/curate.toml   # its review.db, as the build reads it
   curate review build/samples --reviewer ana --db ../reviews.sqlite
   curate review build/samples --export decisions.jsonl
 
@@ -31,7 +32,18 @@ def add_parser(subparsers: Any) -> None:
         formatter_class=help_formatter(),
     )
     parser.add_argument("build", type=Path, help="build folder (or its examples.parquet)")
-    parser.add_argument("--db", type=Path, metavar="PATH", help="decision store (default: ./reviews.sqlite)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="TOML",
+        help="curate.toml whose [review] db and reviewer to use (default: ./curate.toml when present)",
+    )
+    parser.add_argument(
+        "--db",
+        type=Path,
+        metavar="PATH",
+        help="decision store (default: the config's review.db, else ./reviews.sqlite)",
+    )
     parser.add_argument(
         "--reviewer",
         metavar="NAME",
@@ -44,10 +56,32 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from curate.review_store import DEFAULT_DB, ReviewStore, export_decisions
+def store_and_reviewer(args: argparse.Namespace) -> tuple[Path, str | None]:
+    """The store the next build will read, and the configured reviewer name.
 
-    db: Path = args.db if args.db is not None else Path(DEFAULT_DB)
+    With a curate.toml (--config, or ./curate.toml), review.db resolves against the config's folder
+    exactly as `curate build` resolves it; without one, ./reviews.sqlite, which a build run from
+    this folder also reads by default.
+    """
+    from curate.config import load_config
+    from curate.review_store import DEFAULT_DB
+
+    path: Path | None = args.config
+    if path is None and Path("curate.toml").is_file():
+        path = Path("curate.toml")
+    if path is not None and path.is_dir():
+        path = path / "curate.toml"
+    if path is None:
+        return (args.db or Path(DEFAULT_DB)), args.reviewer
+    config = load_config(path)
+    db = args.db or Path(config.resolve(config.review.db))
+    return db, args.reviewer or config.review.reviewer or None
+
+
+def run(args: argparse.Namespace) -> int:
+    from curate.review_store import ReviewStore, export_decisions
+
+    db, reviewer = store_and_reviewer(args)
     if args.export is not None:
         if not db.is_file():
             raise CurateError("no review store here", str(db), "pass --db PATH")
@@ -60,6 +94,6 @@ def run(args: argparse.Namespace) -> int:
         raise CurateError("no such build folder", str(build), "run curate build first")
     from tui.app import make_app  # textual only here: `import curate` stays light
 
-    app = make_app(build, db, args.reviewer)
+    app = make_app(build, db, reviewer)
     app.run()
     return 0

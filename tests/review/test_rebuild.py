@@ -114,3 +114,27 @@ def test_export_and_bad_build_are_one_line_errors_or_files(
     assert main(["review", "build/none"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "build/none" in err and "Traceback" not in err
+
+
+def test_review_and_build_agree_on_a_configured_store(project: Path) -> None:
+    import argparse
+
+    from curate.commands.review import store_and_reviewer
+
+    with (project / "curate.toml").open("a") as handle:
+        handle.write('\n[review]\ndb = "store/decisions.sqlite"\nreviewer = "cfg-ana"\n')
+    args = argparse.Namespace(config=None, db=None, reviewer=None)
+    db, reviewer = store_and_reviewer(args)  # ./curate.toml is found
+    assert (
+        db == project / "store" / "decisions.sqlite" or db.resolve() == project / "store" / "decisions.sqlite"
+    )
+    assert reviewer == "cfg-ana"
+    assert main(["build"]) == 0
+    build = project / "build" / "b"
+    some_id = next(iter(_ids_by_question(build).values()))
+    with ReviewStore(db) as store:
+        store.record([some_id], "reject", reviewer)
+    assert main(["build"]) == 0
+    assert some_id not in _train(build)
+    assert main(["review", str(build), "--export", "d.jsonl"]) == 0
+    assert orjson.loads((project / "d.jsonl").read_bytes())["reviewer"] == "cfg-ana"
