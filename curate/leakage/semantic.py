@@ -7,12 +7,28 @@ it is opt-in: ``curate build --semantic`` or ``[leakage] semantic = true``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from typing import Final
 
 import numpy as np
 import polars as pl
 
 _BLOCK = 2048  # candidates per similarity block: 2048 x items floats stay small
+_NUMBER: Final = re.compile(r"\d+(?:[.,]\d+)*")
+# A capitalised word after a lower-case word or comma is a name (sentence starts are ambiguous).
+_MID_SENTENCE_NAME: Final = re.compile(r"(?<=[a-z0-9,;] )[A-Z][a-z]+")
+
+
+def mask_names_and_numbers(text: str) -> str:
+    """Numbers and names replaced by placeholders before embedding. all-MiniLM-L6-v2 weighs names
+    and numbers heavily: a GSM8K problem with only its names and numbers changed scores about 0.76
+    against the original, and about 0.96 once both are masked. A name is masked everywhere once it
+    is seen mid-sentence, so "Natalia sold..." loses its sentence-initial name too."""
+    names = set(_MID_SENTENCE_NAME.findall(text))
+    if names:
+        text = re.sub(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b", "X", text)
+    return _NUMBER.sub("N", text)
 
 
 def semantic_matches(

@@ -29,7 +29,7 @@ from curate.leakage.lexical import (
     containment_matches,
     ngram_matches,
 )
-from curate.leakage.semantic import semantic_matches
+from curate.leakage.semantic import mask_names_and_numbers, semantic_matches
 from curate.leakage.spans import SPAN_CHARS, shorten, span_text
 from curate.leakage.words import hash_words, split_words
 
@@ -313,10 +313,15 @@ def _semantic(
     remaining = candidates.join(lexical.select("_row").unique(), on="_row", how="anti")
     texts = remaining.select(text_expr("user").alias("t"))["t"].fill_null("").to_list()
     questions = pieces.filter(pl.col("kind") == "question")
+    shown = texts
+    items = questions["text"].to_list()
+    if config.semantic_mask:
+        texts = [mask_names_and_numbers(t) for t in texts]
+        items = [mask_names_and_numbers(t) for t in items]
     with ctx.task("embedding for semantic leakage", len(texts) + questions.height) as task:
         found = semantic_matches(
             texts,
-            questions["text"].to_list(),
+            items,
             config.semantic_threshold,
             progress=lambda n: ctx.progress.advance(task, n),
         )
@@ -327,7 +332,7 @@ def _semantic(
         "score",
         pl.lit(None, pl.Int64).alias("first"),
         pl.lit(None, pl.Int64).alias("last"),
-        pl.Series("span", [shorten(texts[d], SPAN_CHARS) for d in found["doc"].to_list()], pl.Utf8),
+        pl.Series("span", [shorten(shown[d], SPAN_CHARS) for d in found["doc"].to_list()], pl.Utf8),
     )
 
 

