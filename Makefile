@@ -6,6 +6,7 @@ STAMP := $(VENV)/.setup-stamp
 PYTEST_ARGS ?= -m "not slow"
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: setup demo test test-all check lint typecheck bench clean
