@@ -1,10 +1,11 @@
 """Quality: score every example, flag its defects, reject the low scorers.
 
-Recipe: decode the texts once, compute the ``q_*`` signal columns, turn them into flag strengths
-and one ``quality_score``, mark flags, then reject. Runs before dedup so the kept copy of a
-duplicate group is the best one. Benchmark rows ("protected") get signals and a score but are
-never flagged or rejected: they are not ours to curate. Rows already rejected (e.g. too long)
-are flagged, for the reviewer, but not rejected twice.
+Recipe, one slice of rows at a time: decode the texts once, compute the ``q_*`` signal columns,
+turn them into flag strengths and one ``quality_score``, mark flags, then reject; findings are
+merged across slices. Runs before dedup so the kept copy of a duplicate group is the best one.
+Benchmark rows ("protected") get signals and a score but are never flagged or rejected: they are
+not ours to curate. Rows already rejected (e.g. too long) are flagged, for the reviewer, but not
+rejected twice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ from curate.reasons import describe
 
 NAME = "quality"
 EXAMPLES_PER_FLAG = 5
+_MARKED = ("flags", "reasons", "status")  # the columns flagging and rejecting write
+# Rows scored at a time. Every per-row step (decoded texts, words, n-grams, signals, score, flags)
+# runs on one slice, so only one slice's intermediates exist at once: over the whole frame they
+# took several times the frame's memory on a million rows. Findings are merged across slices.
+SLICE_ROWS = 20_000
 
 
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
@@ -30,10 +36,15 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     if not config.enabled:
         return frame
     with ctx.task("scoring quality", len(frame)) as task:
-        frame = assess(frame, config)
-        ctx.findings[NAME] = findings(frame, config)
-        frame = drop_texts(frame)
-        ctx.progress.advance(task, len(frame))
+        parts: list[pl.DataFrame] = []
+        partials: list[dict[str, Any]] = []
+        for start in range(0, max(frame.height, 1), SLICE_ROWS):
+            part = assess(frame.slice(start, SLICE_ROWS), config)
+            partials.append(_slice_findings(part))
+            parts.append(drop_texts(part))
+            ctx.progress.advance(task, part.height)
+        frame = pl.concat(parts, how="vertical", rechunk=False) if len(parts) > 1 else parts[0]
+        ctx.findings[NAME] = findings(partials, frame["quality_score"], config)
     return frame
 
 
@@ -66,12 +77,17 @@ def _on_rows(
     """Apply ``change`` to the rows where ``mask`` holds, keeping row order and every row.
 
     Flag messages quote answers and rebuild list columns; doing that for the few flagged rows
-    rather than the whole frame made the stage several times faster on Alpaca.
+    rather than the whole frame made the stage several times faster on Alpaca. Only the columns
+    marking changes are taken back, so the others (the examples above all) are not copied.
     """
-    frame = frame.with_row_index("_q_row")
     picked = frame.select(mask.fill_null(False)).to_series()
-    changed = change(frame.filter(picked))
-    return pl.concat([changed, frame.filter(~picked)], how="vertical").sort("_q_row").drop("_q_row")
+    if not picked.any():
+        return frame
+    indexed = frame.with_row_index("_q_row")
+    changed = change(indexed.filter(picked)).select("_q_row", *_MARKED)
+    rest = indexed.filter(~picked).select("_q_row", *_MARKED)
+    marked = pl.concat([changed, rest], how="vertical").sort("_q_row")
+    return frame.with_columns(marked.get_column(column) for column in _MARKED)
 
 
 def _low_score_message(config: QualitySection) -> pl.Expr:
@@ -92,31 +108,58 @@ def _low_score_message(config: QualitySection) -> pl.Expr:
     )
 
 
-def findings(frame: pl.DataFrame, config: QualitySection) -> dict[str, Any]:
-    """Per-flag counts, meanings and example rows for the manifest and the report."""
+def _slice_findings(frame: pl.DataFrame) -> dict[str, Any]:
+    """One slice's share of the findings: counts and its first examples (in row order), per flag
+    and for low scores. Needs the slice's texts, so it runs before they are dropped."""
     flag_rows = (
-        frame.select("id", "source", "line", "status", "flags", pl.col(ANSWER).str.head(200).alias("answer"))
+        frame.filter(pl.col("flags").list.len() > 0)
+        .select("id", "source", "line", "status", "flags", pl.col(ANSWER).str.head(200).alias("answer"))
         .with_row_index("_row")
         .explode("flags")
         .drop_nulls("flags")
         .unnest("flags")
         .filter(pl.col("stage") == NAME)
     )
-    scored = frame.filter(pl.col("quality_score").is_not_null())["quality_score"]
-    low = frame.filter(
-        pl.col("reasons").list.eval(pl.element().struct.field("code") == "quality.low-score").list.any()
-    )
     per_flag: dict[str, Any] = {}
     for rule in score.RULES:
         rows = flag_rows.filter(pl.col("code") == rule.code).sort("_row")
         per_flag[rule.code] = {
-            "meaning": describe(rule.code),
-            "weight": getattr(config.weights, rule.weight),
             "count": rows.height,
             "rejected": rows.filter(pl.col("status") == "rejected").height,
             "examples": rows.head(EXAMPLES_PER_FLAG)
             .select("id", "source", "line", "message", "answer")
             .to_dicts(),
+        }
+    low = frame.filter(
+        pl.col("reasons").list.eval(pl.element().struct.field("code") == "quality.low-score").list.any()
+    )
+    low_examples = (
+        low.head(EXAMPLES_PER_FLAG)
+        .select(
+            "id",
+            "source",
+            "line",
+            pl.col(ANSWER).str.head(200).alias("answer"),
+            pl.col("quality_score").round(4),
+        )
+        .to_dicts()
+    )
+    return {"flags": per_flag, "low_count": low.height, "low_examples": low_examples}
+
+
+def findings(partials: list[dict[str, Any]], scores: pl.Series, config: QualitySection) -> dict[str, Any]:
+    """Per-flag counts, meanings and example rows for the manifest and the report, merged from
+    the slices' shares (examples: the first ones in row order) and the whole score column."""
+    scored = scores.drop_nulls()
+    per_flag: dict[str, Any] = {}
+    for rule in score.RULES:
+        shares = [partial["flags"][rule.code] for partial in partials]
+        per_flag[rule.code] = {
+            "meaning": describe(rule.code),
+            "weight": getattr(config.weights, rule.weight),
+            "count": sum(share["count"] for share in shares),
+            "rejected": sum(share["rejected"] for share in shares),
+            "examples": [e for share in shares for e in share["examples"]][:EXAMPLES_PER_FLAG],
         }
     return {
         "min_score": config.min_score,
@@ -127,16 +170,8 @@ def findings(frame: pl.DataFrame, config: QualitySection) -> dict[str, Any]:
         "score_median": _round(scored.median()),
         "low_score": {
             "meaning": describe("quality.low-score"),
-            "count": low.height,
-            "examples": low.head(EXAMPLES_PER_FLAG)
-            .select(
-                "id",
-                "source",
-                "line",
-                pl.col(ANSWER).str.head(200).alias("answer"),
-                pl.col("quality_score").round(4),
-            )
-            .to_dicts(),
+            "count": sum(partial["low_count"] for partial in partials),
+            "examples": [e for partial in partials for e in partial["low_examples"]][:EXAMPLES_PER_FLAG],
         },
         "flags": per_flag,
     }

@@ -1,0 +1,73 @@
+"""Scoring slice by slice gives exactly what scoring the whole frame at once gives: the same
+columns, signals, scores, flags, reasons and statuses in the same order, and the same findings
+(counts and first examples) merged across slices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from curate.ingest import InputSpec, ingest
+from curate.stages import quality
+from tests.conftest import SAMPLES, shared_file
+from tests.quality.helpers import chat, frame_of, run_quality
+
+DATA = SAMPLES / "data"
+
+
+def _both(frame: pl.DataFrame, monkeypatch: pytest.MonkeyPatch, slice_rows: int, **settings: Any) -> None:
+    whole, whole_findings = run_quality(frame, **settings)
+    monkeypatch.setattr(quality, "SLICE_ROWS", slice_rows)
+    sliced, sliced_findings = run_quality(frame, **settings)
+    monkeypatch.undo()
+    assert frame.height > 3 * slice_rows  # several slices, and a short last one
+    assert_frame_equal(sliced, whole, check_exact=True)
+    assert sliced_findings == whole_findings
+    assert sum(entry["count"] for entry in whole_findings["flags"].values()) > 0  # something to compare
+
+
+def test_sample_project_sliced_equals_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (DATA / "support_chats.jsonl").exists():
+        pytest.skip(f"{DATA} is absent: run `python samples/generate.py`")
+    specs = [  # every origin: benchmark rows are protected, eval and general scored like input
+        InputSpec(str(DATA / "support_chats.jsonl"), "input", None),
+        InputSpec(str(DATA / "eval.jsonl"), "eval", None),
+        InputSpec(str(DATA / "general.jsonl"), "general", None),
+        InputSpec(str(DATA / "benchmark.jsonl"), "benchmark", None),
+    ]
+    frame, _ = ingest(specs, 16_000_000)
+    _both(frame, monkeypatch, 37)
+    _both(frame, monkeypatch, 50, reject_flags=["quality.pii", "quality.truncated"], min_score=0.6)
+
+
+def test_alpaca_rows_sliced_equal_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = shared_file("alpaca.jsonl")
+    with path.open("rb") as handle:
+        lines = [line for _, line in zip(range(4000), handle, strict=False)]
+    subset = tmp_path / "alpaca_head.jsonl"
+    subset.write_bytes(b"".join(lines))
+    frame, _ = ingest([InputSpec(str(subset), "input", None)], 16_000_000)
+    _both(frame, monkeypatch, 700)
+
+
+def test_invalid_rows_and_slice_edges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    question = "How long does a Halo Mini battery last?"
+    answer = "About a year with the supplied batteries; the app warns you two weeks before they run out."
+    records: list[Any] = []
+    for _ in range(4):
+        records += [
+            chat(question, answer),
+            chat(question, "N/A"),
+            "not an object",
+            chat(question, "As an AI language model, I cannot know that."),
+            chat(question, question),  # echo
+            {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": " "}]},
+            chat(question, "Email me at jane.doe@example.org, " + answer),
+        ]
+    frame = frame_of(tmp_path, records)
+    for slice_rows in (1, 2, 5):
+        _both(frame, monkeypatch, slice_rows)
