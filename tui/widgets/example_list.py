@@ -97,8 +97,10 @@ class ListHeader(Static):
             x += width
 
 
-class ExampleList(ScrollView, can_focus=True):
-    """The list pane. The app owns the key bindings; this widget draws and moves the cursor."""
+class ExampleList(ScrollView, can_focus=True, inherit_bindings=False):
+    """The list pane. The app owns the key bindings (so no inherited ones: ScrollableContainer's
+    would catch up/down/pagedown and animate the view without moving the cursor); this widget
+    draws and moves the cursor."""
 
     DEFAULT_CSS = """
     ExampleList { background: $surface; }
