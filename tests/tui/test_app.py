@@ -303,3 +303,19 @@ async def test_every_key_is_safe_on_an_empty_view(app_for: Callable[..., ReviewA
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)  # nothing to confirm
         assert decisions(db) == {}
+
+
+async def test_pagedown_moves_the_cursor_a_page_and_scrolls_at_once(
+    app_for: Callable[..., ReviewApp],
+) -> None:
+    app = app_for()
+    async with app.run_test(size=(150, 12)) as pilot:  # a list shorter than the 16 rows
+        example_list = app.query_one(ExampleList)
+        page = example_list.size.height - 1
+        await pilot.press("pagedown")
+        assert example_list.cursor == page
+        await pilot.press("pagedown")
+        assert example_list.cursor == min(15, 2 * page)
+        assert example_list.scroll_offset.y > 0  # scrolled to show the cursor, with no animation pending
+        await pilot.press("home")
+        assert example_list.cursor == 0 and example_list.scroll_offset.y == 0
