@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python benchmarks/build_scale.py
 	$(BIN)/python benchmarks/dedup_speed.py
 	$(BIN)/python benchmarks/quality_speed.py
+	$(BIN)/python benchmarks/tui_open.py
 	$(BIN)/python benchmarks/train_speed.py
 
 clean:

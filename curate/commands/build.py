@@ -5,18 +5,19 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from curate.commands import help_formatter
 from curate.config import CurateConfig, load_config
-from curate.console import RichProgress, out, print_problems
-from curate.context import BuildContext
 from curate.errors import ConfigError
-from curate.io.writers import atomic_folder, write_build
-from curate.manifest import build_manifest
-from curate.pipeline import BuildResult, run_build
+
+if TYPE_CHECKING:
+    from curate.pipeline import BuildResult
+
+# The pipeline, polars-heavy stages and rich are imported when a build runs, not when the CLI
+# starts: every other command (review, check, stats) would pay for them otherwise.
 
 EXAMPLES = """Example usage:
   curate build                                  # ./curate.toml
@@ -89,6 +90,10 @@ def build_folder(config: CurateConfig, out_flag: Path | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from curate.console import RichProgress, print_problems
+    from curate.context import BuildContext
+    from curate.pipeline import run_build
+
     config = resolve_config(args)
     target = build_folder(config, args.out)
     started = time.perf_counter()
@@ -107,8 +112,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def write(result: BuildResult, config: CurateConfig, target: Path, write_started: float) -> dict[str, Any]:
-    with atomic_folder(target) as folder:
-        files = write_build(result.frame, folder)
+    from curate.io import writers
+    from curate.manifest import build_manifest
+
+    with writers.atomic_folder(target) as folder:
+        files = writers.write_build(result.frame, folder)
         result.timings["write"] = time.perf_counter() - write_started
         manifest = build_manifest(result.frame, result.inputs, config, result.timings, result.findings, files)
         (folder / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
@@ -124,6 +132,8 @@ def _write_reports(folder: Path, manifest: dict[str, Any], result: BuildResult) 
 
 def print_summary(manifest: dict[str, Any], target: Path, seconds: float) -> None:
     from rich.table import Table
+
+    from curate.console import out
 
     counts = manifest["counts"]
     status = counts["by_status"]

@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import polars as pl
-
 from curate.commands import help_formatter
-from curate.console import out, print_problems
-from curate.ingest import InputSpec, ingest
 
 
 def add_parser(subparsers: Any) -> None:
@@ -30,6 +26,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from curate.console import out, print_problems
+    from curate.ingest import InputSpec, ingest
+
     specs = [InputSpec(path, "input", args.format) for path in args.paths]
     frame, summaries = ingest(specs, args.max_line_bytes)
     print_problems(frame, args.limit)

@@ -245,7 +245,6 @@ def test_failed_build_leaves_previous_build_intact(tmp_path: Path, run_curate, m
         raise RuntimeError("disk full")
 
     monkeypatch.setattr("curate.io.writers.write_build", explode)
-    monkeypatch.setattr("curate.commands.build.write_build", explode)
     code, _, err = run_curate("build", "--input", path, "--out", tmp_path / "b")
     assert code == 3 and "disk full" in err
     assert (tmp_path / "b" / "manifest.json").read_bytes() == before
