@@ -22,17 +22,6 @@ DATA = SAMPLES / "data"
 # Clean by the generator's label, but their question is (nearly) an eval item's, word for word:
 # sup-0192 and sup-0259 differ from eval-014 in the greeting only; sup-0177 contains eval-035.
 NATURAL = {"sup-0177", "sup-0192", "sup-0259"}
-# With --semantic, rows asking an eval or benchmark question in other words are caught as well.
-NATURAL_SEMANTIC = {
-    "sup-0071",
-    "sup-0124",
-    "sup-0127",
-    "sup-0154",
-    "sup-0184",
-    "sup-0236",
-    "sup-0238",
-    "sup-0303",
-}
 
 
 def build(semantic: bool = False, dedup: bool = True) -> pl.DataFrame:
@@ -105,4 +94,4 @@ def test_semantic_catches_the_reworded_benchmark_copy() -> None:
     assert "sup-0093" in leaked
     row = frame.filter(pl.col("source_id") == "sup-0093").row(0, named=True)
     assert row["leak_item"] == "bench-014" and row["reasons"][-1]["code"] == "leakage.semantic"
-    assert leaked - set(planted()) <= NATURAL | NATURAL_SEMANTIC
+    assert leaked - set(planted()) <= NATURAL  # no clean row looks close enough once masked

