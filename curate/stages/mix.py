@@ -65,7 +65,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
 
 
 def _heldout_count(available: int, fraction: float, cap: int) -> int:
-    if available < 2 or fraction <= 0:
+    if available < 2 or fraction <= 0 or cap <= 0:
         return 0
     return max(1, min(cap, round(fraction * available)))  # a small set still gets a forgetting probe
 

@@ -82,6 +82,13 @@ def test_scarce_general_data_falls_short_unless_oversampling(tmp_path: Path) -> 
     assert found["ratio_achieved"] == pytest.approx(0.5)
 
 
+def test_heldout_slice_is_capped(tmp_path: Path) -> None:
+    _, found = run(tmp_path, 20, 200, ratio=0.1, heldout_fraction=0.2, heldout_max=7)
+    assert found["general_eval"] == 7
+    _, found = run(tmp_path, 20, 200, ratio=0.1, heldout_max=0)
+    assert found["general_eval"] == 0
+
+
 def test_sample_is_seeded(tmp_path: Path) -> None:
     picked = []
     for seed in (0, 0, 1):
