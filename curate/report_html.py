@@ -160,7 +160,12 @@ def _reasons(data: dict[str, Any]) -> str:
         html += "<h3>Soft flags</h3>" + _table(
             ["flag", "records", "meaning", "examples"],
             [
-                [f"<code>{e(f['code'])}</code>", _n(f["records"]), e(f["meaning"]), _flag_examples(f["examples"])]
+                [
+                    f"<code>{e(f['code'])}</code>",
+                    _n(f["records"]),
+                    e(f["meaning"]),
+                    _flag_examples(f["examples"]),
+                ]
                 for f in data["flags"]
             ],
             {1},
@@ -309,5 +314,4 @@ def _flag_examples(examples: list[dict[str, Any]]) -> str:
     for x in examples:
         excerpt = f" <q>{e(x['excerpt'])}</q>" if x.get("excerpt") else ""
         items.append(f"<li><code>{e(x['where'])}</code> {e(x['text'])}{excerpt}</li>")
-    return f"<ul class=\"examples\">{''.join(items)}</ul>" if items else ""
-
+    return f'<ul class="examples">{"".join(items)}</ul>' if items else ""

@@ -18,12 +18,64 @@ CHAT = {
 }
 
 
-WORDS = (
-    "thermostat boiler radiator tariff invoice refund warranty engineer schedule battery hub sensor app "
-    "password meter reading solar panel export heat pump valve pressure frost timer holiday mode account "
-    "payment direct debit credit balance smart plug firmware update reset pairing bluetooth wifi router "
-    "signal range installer visit kitchen bathroom hallway bedroom garage loft cable screw bracket wall"
-).split()
+WORDS = [
+    "thermostat",
+    "boiler",
+    "radiator",
+    "tariff",
+    "invoice",
+    "refund",
+    "warranty",
+    "engineer",
+    "schedule",
+    "battery",
+    "hub",
+    "sensor",
+    "app",
+    "password",
+    "meter",
+    "reading",
+    "solar",
+    "panel",
+    "export",
+    "heat",
+    "pump",
+    "valve",
+    "pressure",
+    "frost",
+    "timer",
+    "holiday",
+    "mode",
+    "account",
+    "payment",
+    "direct",
+    "debit",
+    "credit",
+    "balance",
+    "smart",
+    "plug",
+    "firmware",
+    "update",
+    "reset",
+    "pairing",
+    "bluetooth",
+    "wifi",
+    "router",
+    "signal",
+    "range",
+    "installer",
+    "visit",
+    "kitchen",
+    "bathroom",
+    "hallway",
+    "bedroom",
+    "garage",
+    "loft",
+    "cable",
+    "screw",
+    "bracket",
+    "wall",
+]
 
 
 def chat(i: int) -> dict:

@@ -56,22 +56,34 @@ def test_mask_token_by_token_multi_turn_with_system_and_weight(tiny_tokenizer: A
     # every label is either -100 or the token itself
     assert all(lab in (IGNORE, tok) for tok, lab in zip(enc.input_ids, enc.labels, strict=True))
     assert runs(tiny_tokenizer, enc.input_ids, enc.labels) == [
-        (False, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n"
-                "<|im_start|>assistant\nHow can I help you today?<|im_end|>\n"  # weight 0: context only
-                "<|im_start|>user\nHow do I reset my password?<|im_end|>\n<|im_start|>assistant\n"),
+        (
+            False,
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello!<|im_end|>\n"
+            "<|im_start|>assistant\nHow can I help you today?<|im_end|>\n"  # weight 0: context only
+            "<|im_start|>user\nHow do I reset my password?<|im_end|>\n<|im_start|>assistant\n",
+        ),
         (True, "Open settings, choose security, then reset password.<|im_end|>\n"),
         (False, "<|im_start|>user\nThanks<|im_end|>\n<|im_start|>assistant\n"),
         (True, "Have a nice day.<|im_end|>\n"),
     ]
     # the end-of-turn token itself is trained, so the model learns to stop
     eos = tiny_tokenizer.convert_tokens_to_ids("<|im_end|>")
-    trained_eos = [j for j, (t, lab) in enumerate(zip(enc.input_ids, enc.labels, strict=True)) if t == eos and lab != IGNORE]
+    trained_eos = [
+        j
+        for j, (t, lab) in enumerate(zip(enc.input_ids, enc.labels, strict=True))
+        if t == eos and lab != IGNORE
+    ]
     assert len(trained_eos) == 2
 
 
 def test_default_system_prompt_is_context(tiny_tokenizer: Any) -> None:
-    example = {"id": "nosys", "messages": [{"role": "user", "content": "Hello!"},
-                                           {"role": "assistant", "content": "Hello! How can I help?"}]}
+    example = {
+        "id": "nosys",
+        "messages": [
+            {"role": "user", "content": "Hello!"},
+            {"role": "assistant", "content": "Hello! How can I help?"},
+        ],
+    }
     enc = encode_example(Renderer(tiny_tokenizer), example, 4096)
     parts = runs(tiny_tokenizer, enc.input_ids, enc.labels)
     assert parts[0][0] is False and parts[0][1].startswith("<|im_start|>system\nYou are a helpful assistant.")
@@ -79,10 +91,13 @@ def test_default_system_prompt_is_context(tiny_tokenizer: Any) -> None:
 
 
 def test_no_trainable_token_is_an_error_naming_the_id(tiny_tokenizer: Any) -> None:
-    example = {"id": "all-weight-zero", "messages": [
-        {"role": "user", "content": "Hello!"},
-        {"role": "assistant", "content": "Hi.", "weight": 0},
-    ]}
+    example = {
+        "id": "all-weight-zero",
+        "messages": [
+            {"role": "user", "content": "Hello!"},
+            {"role": "assistant", "content": "Hi.", "weight": 0},
+        ],
+    }
     with pytest.raises(DataError, match="all-weight-zero.*no trainable token"):
         encode_example(Renderer(tiny_tokenizer), example, 4096)
     only_user = {"id": "user-only", "messages": [{"role": "user", "content": "Hello!"}]}
@@ -125,8 +140,10 @@ def test_pack_rows_restart_positions_and_keep_labels(tiny_tokenizer: Any) -> Non
 
 
 def test_collator_pads_right_and_masks_only_without_padding_free() -> None:
-    rows = [{"input_ids": [5, 6, 7], "shift_labels": [6, 7, IGNORE], "position_ids": [0, 1, 2]},
-            {"input_ids": [8], "shift_labels": [IGNORE], "position_ids": [0]}]
+    rows = [
+        {"input_ids": [5, 6, 7], "shift_labels": [6, 7, IGNORE], "position_ids": [0, 1, 2]},
+        {"input_ids": [8], "shift_labels": [IGNORE], "position_ids": [0]},
+    ]
     padded = Collator(pad_id=0, padding_free=False)(rows)
     assert padded["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
     assert padded["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
@@ -152,8 +169,17 @@ def test_load_split_through_datasets(build_dir: Path, tiny_tokenizer: Any) -> No
     # Arrow fills absent fields with null; the renderer must not see them
     with_weight = json.loads((build_dir / "train.jsonl").read_text().splitlines()[0])
     with_weight["messages"][-1]["weight"] = 1
-    (build_dir / "extra.jsonl").write_text(json.dumps(with_weight) + "\n" + json.dumps({"id": "x", **{
-        "messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}}) + "\n")
+    (build_dir / "extra.jsonl").write_text(
+        json.dumps(with_weight)
+        + "\n"
+        + json.dumps(
+            {
+                "id": "x",
+                **{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]},
+            }
+        )
+        + "\n"
+    )
     mixed = load_split(build_dir / "extra.jsonl")
     assert mixed[1]["messages"][1].get("weight") is None
     out = encode_split(Renderer(tiny_tokenizer), mixed, 4096)

@@ -21,8 +21,16 @@ def test_bf16_run_on_gpu(tiny_model_dir: Path, build_dir: Path, tmp_path: Path) 
     from train.config import load_config
     from train.run import fit
 
-    cfg = load_config(None, {"data": str(build_dir), "model.name": str(tiny_model_dir), "model.max_length": 128,
-                             "output.dir": str(tmp_path / "gpu"), "train.max_steps": 3})
+    cfg = load_config(
+        None,
+        {
+            "data": str(build_dir),
+            "model.name": str(tiny_model_dir),
+            "model.max_length": 128,
+            "output.dir": str(tmp_path / "gpu"),
+            "train.max_steps": 3,
+        },
+    )
     metrics = fit(cfg, say=lambda _: None)
     import torch
 

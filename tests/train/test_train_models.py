@@ -17,7 +17,10 @@ def test_default_model_dir_follows_xdg_cache(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert models.default_model_dir() == tmp_path / "chatcurate" / "models" / "smollm2-135m-instruct"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert models.default_model_dir() == Path.home() / ".cache" / "chatcurate" / "models" / "smollm2-135m-instruct"
+    assert (
+        models.default_model_dir()
+        == Path.home() / ".cache" / "chatcurate" / "models" / "smollm2-135m-instruct"
+    )
 
 
 def test_gguf_is_found_without_importing_the_package() -> None:
@@ -37,7 +40,9 @@ def test_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tm
 
 def test_local_folder_and_hub_id(tiny_model_dir: Path, tmp_path: Path) -> None:
     assert models.resolve_model(str(tiny_model_dir)) == str(tiny_model_dir)
-    assert models.resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert (
+        models.resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    )
     with pytest.raises(ModelError, match="no config.json"):
         models.resolve_model(str(tmp_path))
 
@@ -48,7 +53,9 @@ def test_unknown_hub_id_offline_is_one_line(monkeypatch: pytest.MonkeyPatch) -> 
         models.load_tokenizer("nobody/no-such-model-here")
 
 
-def test_cached_default_model_is_used_without_converting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_cached_default_model_is_used_without_converting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     target = models.default_model_dir()
     target.mkdir(parents=True)

@@ -28,10 +28,18 @@ def tiny_config(model_dir: Path, data: Path, out: Path, **train: Any) -> Any:
     return load_config(None, overrides)
 
 
-def test_run_writes_adapter_metrics_config_and_plot(tiny_model_dir: Path, build_dir: Path, tmp_path: Path) -> None:
+def test_run_writes_adapter_metrics_config_and_plot(
+    tiny_model_dir: Path, build_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
     metrics = fit(tiny_config(tiny_model_dir, build_dir, out, max_steps=6), say=lambda _: None)
-    for name in ("adapter/adapter_config.json", "metrics.json", "train-config.json", "loss.png", "steps.jsonl"):
+    for name in (
+        "adapter/adapter_config.json",
+        "metrics.json",
+        "train-config.json",
+        "loss.png",
+        "steps.jsonl",
+    ):
         assert (out / name).is_file(), name
     saved = json.loads((out / "metrics.json").read_text())
     for key in ("eval_loss_before", "eval_loss_after", "general_loss_before", "general_loss_after"):
@@ -52,16 +60,21 @@ def test_run_writes_adapter_metrics_config_and_plot(tiny_model_dir: Path, build_
     assert any("lora_A" in name for name, _ in tuned.named_parameters())
 
 
-def test_no_general_data_gives_null_with_reason(tiny_model_dir: Path, no_general_build: Path,
-                                                tmp_path: Path) -> None:
-    metrics = fit(tiny_config(tiny_model_dir, no_general_build, tmp_path / "r", max_steps=1), say=lambda _: None)
+def test_no_general_data_gives_null_with_reason(
+    tiny_model_dir: Path, no_general_build: Path, tmp_path: Path
+) -> None:
+    metrics = fit(
+        tiny_config(tiny_model_dir, no_general_build, tmp_path / "r", max_steps=1), say=lambda _: None
+    )
     assert metrics["general_loss_before"] is None and metrics["general_loss_after"] is None
     assert "general_eval.jsonl" in metrics["general_loss_reason"]
     saved = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert saved["general_loss_after"] is None and saved["general_loss_reason"]
 
 
-def test_resume_continues_from_the_last_checkpoint(tiny_model_dir: Path, build_dir: Path, tmp_path: Path) -> None:
+def test_resume_continues_from_the_last_checkpoint(
+    tiny_model_dir: Path, build_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "run"
     fit(tiny_config(tiny_model_dir, build_dir, out, max_steps=2), say=lambda _: None)
     assert (out / "checkpoints" / "checkpoint-2").is_dir()
@@ -76,10 +89,16 @@ def test_resume_without_checkpoint_is_an_error(tiny_model_dir: Path, build_dir: 
     from train.errors import TrainError
 
     with pytest.raises(TrainError, match="no checkpoint to resume from"):
-        fit(tiny_config(tiny_model_dir, build_dir, tmp_path / "empty", max_steps=1), resume=True, say=lambda _: None)
+        fit(
+            tiny_config(tiny_model_dir, build_dir, tmp_path / "empty", max_steps=1),
+            resume=True,
+            say=lambda _: None,
+        )
 
 
-def test_packed_loss_equals_per_example_loss(tiny_model_dir: Path, tiny_tokenizer: Any, make_chat: Any) -> None:
+def test_packed_loss_equals_per_example_loss(
+    tiny_model_dir: Path, tiny_tokenizer: Any, make_chat: Any
+) -> None:
     """Padding-free packing must not let examples see each other: same loss as one example per row."""
     import torch
     from transformers import AutoModelForCausalLM
@@ -103,7 +122,14 @@ def test_packed_loss_equals_per_example_loss(tiny_model_dir: Path, tiny_tokenize
 
 
 def test_early_stopping_stops(tiny_model_dir: Path, build_dir: Path, tmp_path: Path) -> None:
-    cfg = tiny_config(tiny_model_dir, build_dir, tmp_path / "es", max_steps=30, eval_every=1,
-                      early_stopping_patience=1, learning_rate=0.5)
+    cfg = tiny_config(
+        tiny_model_dir,
+        build_dir,
+        tmp_path / "es",
+        max_steps=30,
+        eval_every=1,
+        early_stopping_patience=1,
+        learning_rate=0.5,
+    )
     metrics = fit(cfg, say=lambda _: None)
     assert metrics["early_stopped"] is True and metrics["steps"] < 30
