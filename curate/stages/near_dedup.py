@@ -194,11 +194,12 @@ def _semantic_pairs(
         vectors = embed(texts, settings.semantic_batch_size, lambda count: ctx.progress.advance(task, count))
     firsts: list[np.ndarray] = []
     seconds: list[np.ndarray] = []
-    block = 2048
+    block = max(1, (1 << 25) // len(vectors))  # rows of scores at a time: about 128 MB of float32
     for start in range(0, len(vectors), block):
-        scores = vectors[start : start + block] @ vectors.T
+        # Each block only against the rows after it: every pair is scored once.
+        scores = vectors[start : start + block] @ vectors[start:].T
         i, j = np.nonzero(scores >= settings.semantic_threshold)
-        i = i + start
+        i, j = i + start, j + start
         later = j > i
         firsts.append(i[later])
         seconds.append(j[later])
