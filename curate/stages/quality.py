@@ -36,14 +36,18 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     if not config.enabled:
         return frame
     with ctx.task("scoring quality", len(frame)) as task:
+        # Per slice, only the columns the stage adds or writes are kept: the rest of the frame is
+        # passed through whole rather than cut into slices and glued back.
         parts: list[pl.DataFrame] = []
         partials: list[dict[str, Any]] = []
         for start in range(0, max(frame.height, 1), SLICE_ROWS):
             part = assess(frame.slice(start, SLICE_ROWS), config)
             partials.append(_slice_findings(part))
-            parts.append(drop_texts(part))
+            written = [c for c in drop_texts(part).columns if c in _MARKED or c not in frame.columns]
+            parts.append(part.select(written))
             ctx.progress.advance(task, part.height)
-        frame = pl.concat(parts, how="vertical", rechunk=False) if len(parts) > 1 else parts[0]
+            del part
+        frame = frame.with_columns(pl.concat(parts, how="vertical", rechunk=False).get_columns())
         ctx.findings[NAME] = findings(partials, frame["quality_score"], config)
     return frame
 
