@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python benchmarks/dedup_speed.py
 	$(BIN)/python benchmarks/quality_speed.py
 	$(BIN)/python benchmarks/tui_open.py
+	$(BIN)/python benchmarks/leakage_recall.py
 	$(BIN)/python benchmarks/train_speed.py
 
 clean:

@@ -80,8 +80,13 @@ def write_build(
         part = frame.filter(pl.col("status") == status)
         if status == "general_eval" and part.height == 0:
             continue
-        write_lines(folder / filename, example_lines(part))
-        counts[filename] = part.height
+        lines = example_lines(part)
+        if status == "train" and "mix_repeats" in part.columns:
+            # Oversampled general rows ([mix] oversample) are written as many times as the mix chose.
+            copies = part["mix_repeats"].fill_null(1)
+            lines = lines.to_frame("line").select(pl.col("line").repeat_by(copies).explode()).to_series()
+        write_lines(folder / filename, lines)
+        counts[filename] = len(lines)
     rejected = frame.filter(pl.col("status") == "rejected")
     write_lines(folder / "rejected.jsonl", rejected_lines(rejected))
     counts["rejected.jsonl"] = rejected.height
