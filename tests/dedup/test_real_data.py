@@ -60,9 +60,17 @@ def test_sample_conflicting_answers_are_flagged_in_pairs() -> None:
             .list.any()
         )["source_id"]
     )
-    expected = {d["id"] for d in truth["support_chats.jsonl"]["defects"] if d["kind"] == "conflicting_answer"}
-    assert expected and expected <= flagged
-    assert len(ctx.findings["near_dedup"]["conflicting_answers"]) == len(expected) // 2
+    planted = [d for d in truth["support_chats.jsonl"]["defects"] if d["kind"] == "conflicting_answer"]
+    assert planted and {d["id"] for d in planted} <= flagged
+    # Each planted pair is listed together for the report (an eval question answered differently
+    # in the inputs is listed too: that is a conflict as well).
+    source_of = dict(zip(out["id"], out["source_id"], strict=True))
+    listed = [
+        {source_of[i] for i in group["ids"]} for group in ctx.findings["near_dedup"]["conflicting_answers"]
+    ]
+    for defect in planted:
+        assert {defect["id"], defect["related"]} in listed
+    assert len(listed) <= len(planted) // 2 + 1
 
 
 def test_recall_on_variants_planted_in_alpaca(tmp_path: Path) -> None:
