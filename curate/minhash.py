@@ -120,9 +120,9 @@ def oph_signatures(
         mixed = shingles ^ mix(np.array([seed], dtype=np.uint64))
     bins = (mixed >> _U64(64 - bits)).astype(np.int64)
     values = (mixed & _MASK32).astype(np.uint32)
-    signatures = np.full(n_rows * num_perm, _EMPTY, dtype=np.uint32)
-    np.minimum.at(signatures, rows * num_perm + bins, values)
-    signatures = signatures.reshape(n_rows, num_perm)
+    flat = np.full(n_rows * num_perm, _EMPTY, dtype=np.uint32)
+    np.minimum.at(flat, rows * num_perm + bins, values)
+    signatures = flat.reshape(n_rows, num_perm)
     has_any = np.zeros(n_rows, dtype=bool)
     has_any[rows] = True
     _densify(signatures, has_any, seed)
@@ -198,7 +198,7 @@ def choose_bands(num_perm: int, threshold: float, recall_weight: float = 0.8) ->
         chance = 1.0 - (1.0 - grid**rows_per_band) ** bands
         false_pos = np.trapezoid(np.where(grid < threshold, chance, 0.0), grid)
         false_neg = np.trapezoid(np.where(grid >= threshold, 1.0 - chance, 0.0), grid)
-        cost = (1.0 - recall_weight) * false_pos + recall_weight * false_neg
+        cost = float((1.0 - recall_weight) * false_pos + recall_weight * false_neg)
         if cost < best_cost:
             best, best_cost = (bands, rows_per_band), cost
     return best

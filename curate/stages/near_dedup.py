@@ -102,7 +102,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
             "compared": int(len(compared_rows)),
             "groups": int(len(sizes)),
             "records_in_groups": int(members.height),
-            "largest_group": int(sizes.max() or 0) if len(sizes) else 0,
+            "largest_group": int(sizes.max() or 0) if len(sizes) else 0,  # type: ignore[arg-type]
             "rejected_near": rejected["dedup.near"],
             "rejected_semantic": rejected["dedup.semantic"],
         }
