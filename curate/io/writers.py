@@ -60,13 +60,29 @@ def rejected_lines(frame: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
-def write_lines(path: Path, lines: pl.Series) -> None:
+WRITE_SLICE_ROWS = 50_000  # lines are built and written this many at a time: memory stays flat
+
+
+def write_lines(path: Path, rows: pl.DataFrame, to_lines: Callable[[pl.DataFrame], pl.Series]) -> int:
+    """Write ``to_lines`` of ``rows`` slice by slice; returns the number of lines written."""
+    written = 0
     with path.open("w", encoding="utf-8") as handle:
-        for chunk in lines.to_frame().iter_slices(50_000):
-            values = chunk.to_series().to_list()
+        for chunk in rows.iter_slices(WRITE_SLICE_ROWS):
+            values = to_lines(chunk).to_list()
             if values:
                 handle.write("\n".join(values))
                 handle.write("\n")
+                written += len(values)
+    return written
+
+
+def train_lines(rows: pl.DataFrame) -> pl.Series:
+    """Example lines; oversampled general rows ([mix] oversample) repeated as the mix chose."""
+    lines = example_lines(rows)
+    if "mix_repeats" not in rows.columns:
+        return lines
+    copies = rows["mix_repeats"].fill_null(1)
+    return lines.to_frame("line").select(pl.col("line").repeat_by(copies).explode()).to_series()
 
 
 def write_build(
@@ -77,19 +93,15 @@ def write_build(
     """Write splits, rejected.jsonl and examples.parquet into ``folder``; return line counts."""
     counts: dict[str, int] = {}
     for status, filename in OUTPUT_SPLITS.items():
-        part = frame.filter(pl.col("status") == status)
+        columns = ["id", "example", *(["mix_repeats"] if "mix_repeats" in frame.columns else [])]
+        part = frame.select(columns).filter(frame["status"] == status)
         if status == "general_eval" and part.height == 0:
             continue
-        lines = example_lines(part)
-        if status == "train" and "mix_repeats" in part.columns:
-            # Oversampled general rows ([mix] oversample) are written as many times as the mix chose.
-            copies = part["mix_repeats"].fill_null(1)
-            lines = lines.to_frame("line").select(pl.col("line").repeat_by(copies).explode()).to_series()
-        write_lines(folder / filename, lines)
-        counts[filename] = len(lines)
-    rejected = frame.filter(pl.col("status") == "rejected")
-    write_lines(folder / "rejected.jsonl", rejected_lines(rejected))
-    counts["rejected.jsonl"] = rejected.height
+        counts[filename] = write_lines(folder / filename, part, train_lines if status == "train" else example_lines)
+    rejected = frame.select("id", "source", "line", "source_id", "reasons", "raw", "example").filter(
+        frame["status"] == "rejected"
+    )
+    counts["rejected.jsonl"] = write_lines(folder / "rejected.jsonl", rejected, rejected_lines)
     # zstd level 1: nearly twice as fast to write as the default level for a ~15% larger file.
     frame.write_parquet(folder / "examples.parquet", compression="zstd", compression_level=1, statistics=True)
     for writer in extra_writers or []:
