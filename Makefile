@@ -45,6 +45,7 @@ check: lint typecheck test
 bench: setup
 	$(BIN)/python benchmarks/build_scale.py
 	$(BIN)/python benchmarks/dedup_speed.py
+	$(BIN)/python benchmarks/dedup_accuracy.py
 	$(BIN)/python benchmarks/quality_speed.py
 	$(BIN)/python benchmarks/tui_open.py
 	$(BIN)/python benchmarks/leakage_recall.py
