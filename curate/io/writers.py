@@ -97,7 +97,9 @@ def write_build(
         part = frame.select(columns).filter(frame["status"] == status)
         if status == "general_eval" and part.height == 0:
             continue
-        counts[filename] = write_lines(folder / filename, part, train_lines if status == "train" else example_lines)
+        counts[filename] = write_lines(
+            folder / filename, part, train_lines if status == "train" else example_lines
+        )
     rejected = frame.select("id", "source", "line", "source_id", "reasons", "raw", "example").filter(
         frame["status"] == "rejected"
     )

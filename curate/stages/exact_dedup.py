@@ -30,7 +30,13 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     frame = frame.with_row_index("_row")
     candidates = pl.col("dedup_key").is_not_null() & (pl.col("status") == "ok")
     # Sort only the few columns the choice needs: the example text stays where it is.
-    needed = ["_row", "dedup_key", "id", "origin", *(["quality_score"] if "quality_score" in frame.columns else [])]
+    needed = [
+        "_row",
+        "dedup_key",
+        "id",
+        "origin",
+        *(["quality_score"] if "quality_score" in frame.columns else []),
+    ]
     ranked = (
         frame.select(needed)
         .filter(frame.select(candidates).to_series())

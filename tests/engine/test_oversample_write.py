@@ -15,7 +15,12 @@ from curate.pipeline import finalize
 def test_train_lines_repeat_by_mix_repeats(tmp_path: Path) -> None:
     source = tmp_path / "in.jsonl"
     rows = [
-        {"messages": [{"role": "user", "content": f"question {w}"}, {"role": "assistant", "content": f"answer {w}"}]}
+        {
+            "messages": [
+                {"role": "user", "content": f"question {w}"},
+                {"role": "assistant", "content": f"answer {w}"},
+            ]
+        }
         for w in ("alpha", "beta", "gamma")
     ]
     source.write_bytes(b"\n".join(orjson.dumps(r) for r in rows) + b"\n")
