@@ -18,7 +18,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import orjson
 
-from curate.errors import ConfigError
+from curate.errors import ConfigError, CurateError
 
 FormatName = Literal["auto", "chat", "sharegpt", "alpaca"]
 
@@ -310,7 +310,9 @@ def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None =
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(["no such file"], where) from None
+            raise CurateError(
+                "no such config file", where, "check the path, or give the inputs as flags"
+            ) from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError([f"not valid TOML: {error}"], where) from None
     for section, values in (overrides or {}).items():

@@ -309,6 +309,22 @@ def judge(value: float | None, levels: GateLevels, direction: Direction) -> Stat
     return "pass"
 
 
+def _gate_result(
+    spec: GateSpec, value: Any, levels: GateLevels, note: Any, force_warn: bool = False
+) -> GateResult:
+    status = "warn" if force_warn else judge(value, levels, spec.direction)
+    return GateResult(
+        spec.name,
+        status,
+        value,
+        levels.warn,
+        levels.fail,
+        spec.direction,
+        spec.unit,
+        _message(spec, value, levels, status, note),
+    )
+
+
 def _message(
     spec: GateSpec, value: float | None, levels: GateLevels, status: Status, note: str | None
 ) -> str:
@@ -335,38 +351,13 @@ def evaluate(
     for spec in GATES:
         levels: GateLevels = getattr(gates, spec.name)
         value = measures.get(spec.name)
-        status = judge(value, levels, spec.direction)
-        if spec.name == "leakage_count" and value is None and measures.get("protected_items"):
-            status = "warn"  # an unchecked build with eval or benchmark items is a hole, not a pass
-        results.append(
-            GateResult(
-                spec.name,
-                status,
-                value,
-                levels.warn,
-                levels.fail,
-                spec.direction,
-                spec.unit,
-                _message(spec, value, levels, status, notes.get(spec.name)),
-            )
-        )
+        # An unchecked build with eval or benchmark items is a hole, not a pass.
+        unchecked = spec.name == "leakage_count" and value is None and bool(measures.get("protected_items"))
+        results.append(_gate_result(spec, value, levels, notes.get(spec.name), force_warn=unchecked))
     tokens = measures.get("tokens") or {}
     for key, levels in sorted(gates.tokens.items(), key=lambda item: float(item[0][1:])):
         spec = GateSpec(f"tokens_{key}", "max", "tokens", f"{key} token length of train records")
-        value = tokens.get(key)
-        status = judge(value, levels, "max")
-        results.append(
-            GateResult(
-                spec.name,
-                status,
-                value,
-                levels.warn,
-                levels.fail,
-                "max",
-                "tokens",
-                _message(spec, value, levels, status, notes.get("tokens")),
-            )
-        )
+        results.append(_gate_result(spec, tokens.get(key), levels, notes.get("tokens")))
     if baseline is not None:
         results.extend(compare(measures, baseline, gates.baseline_margin))
     return results

@@ -258,9 +258,10 @@ def ingest(
         )
         for part in parts:
             frames.append(_finish(part, spec))
+            for fmt, n in part["format"].drop_nulls().value_counts().iter_rows():
+                summary.formats[fmt] = summary.formats.get(fmt, 0) + n
+        summary.formats = dict(sorted(summary.formats.items()))
         summaries.append(summary)
-    for summary, part_formats in zip(summaries, _formats_per_input(frames, specs), strict=True):
-        summary.formats = part_formats
     if not frames:
         return pl.DataFrame(schema=BASE_SCHEMA), summaries
     frame = pl.concat(frames, how="vertical", rechunk=True)
@@ -278,19 +279,3 @@ def _finish(part: pl.DataFrame, spec: InputSpec) -> pl.DataFrame:
         reasons=pl.col("reasons").fill_null(pl.lit([], dtype=REASONS_DTYPE)),
         flags=pl.lit([], dtype=REASONS_DTYPE),
     )
-
-
-def _formats_per_input(frames: list[pl.DataFrame], specs: list[InputSpec]) -> list[dict[str, int]]:
-    if not frames:
-        return [{} for _ in specs]
-    counts = (
-        pl.concat([f.select("source", "origin", "format") for f in frames])
-        .drop_nulls("format")
-        .group_by("source", "origin", "format")
-        .len()
-    )
-    result = []
-    for spec in specs:
-        rows = counts.filter((pl.col("source") == spec.path) & (pl.col("origin") == spec.origin))
-        result.append({fmt: n for _, _, fmt, n in rows.sort("format").iter_rows()})
-    return result

@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainError as exc:
         from rich.text import Text
 
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        err.print(Text.assemble(("train: error: ", "bold red"), str(exc)), soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")

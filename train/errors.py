@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
+from curate.errors import CurateError
 
-class TrainError(Exception):
-    """A user-facing problem: what went wrong, where, and what to do about it.
 
-    The CLI prints ``str(error)`` on one line and exits with ``exit_code`` (2: a user error).
+class TrainError(CurateError):
+    """A user-facing problem of the trainer: what, where, what to do (one line, exit code 2).
+
+    It shares the engine's error contract; a separate base lets `train` catch only its own.
     """
-
-    exit_code = 2
-
-    def __init__(self, what: str, where: str | None = None, hint: str | None = None) -> None:
-        self.what = what
-        self.where = where
-        self.hint = hint
-        super().__init__(self.__str__())
-
-    def __str__(self) -> str:
-        text = f"{self.where}: {self.what}" if self.where else self.what
-        return f"{text} ({self.hint})" if self.hint else text
 
 
 class ConfigError(TrainError):
