@@ -46,10 +46,6 @@ MESSAGES_DTYPE: Final = pl.Struct(
 )
 
 
-def is_ok() -> pl.Expr:
-    return pl.col("status") == "ok"
-
-
 def reject(
     frame: pl.DataFrame,
     mask: pl.Expr,
@@ -95,12 +91,6 @@ def _reject_exprs(
 def canonical_examples(frame: pl.DataFrame) -> pl.Series:
     """The example JSON of rows that hold a canonical example (valid records), null elsewhere."""
     return frame.select(pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example"))).to_series()
-
-
-def messages_of(frame: pl.DataFrame) -> pl.Series:
-    """The messages of each row (null for rows whose example is not canonical)."""
-    canonical = pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example"))
-    return frame.select(canonical.str.json_decode(MESSAGES_DTYPE).struct.field("messages")).to_series()
 
 
 Which = Literal["all", "user", "assistant"]
