@@ -388,16 +388,23 @@ def flag_rows(counts: dict[str, Any], findings: dict[str, Any]) -> list[dict[str
     rows = []
     for code, n in sorted(counts.get("by_flag", {}).items(), key=lambda item: (-item[1], item[0])):
         examples = [
-            {"where": f"{x.get('source')}:{x.get('line')}", "id": x.get("id"), "text": x.get("message", ""),
-             "excerpt": (x.get("answer") or "")[:160]}
+            {
+                "where": f"{x.get('source')}:{x.get('line')}",
+                "id": x.get("id"),
+                "text": x.get("message", ""),
+                "excerpt": (x.get("answer") or "")[:160],
+            }
             for x in quality.get(code, {}).get("examples", [])[:3]
         ]
         if code == "dedup.conflicting-answers":
             examples = [
-                {"where": ", ".join(x.get("records", [])[:3]), "id": (x.get("ids") or [None])[0],
-                 "text": f"{x.get('answers')} different answers", "excerpt": (x.get("prompt") or "")[:160]}
+                {
+                    "where": ", ".join(x.get("records", [])[:3]),
+                    "id": (x.get("ids") or [None])[0],
+                    "text": f"{x.get('answers')} different answers",
+                    "excerpt": (x.get("prompt") or "")[:160],
+                }
                 for x in findings.get("near_dedup", {}).get("conflicting_answers", [])[:3]
             ]
         rows.append({"code": code, "records": n, "meaning": describe(code), "examples": examples})
     return rows
-

@@ -268,4 +268,3 @@ def _flag_example(flag: dict[str, Any]) -> str:
     first = flag["examples"][0]
     excerpt = f" «{first['excerpt']}»" if first.get("excerpt") else ""
     return f"{first['where']}: {first['text']}{excerpt}"
-

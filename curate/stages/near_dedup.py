@@ -10,7 +10,6 @@ Groups span every origin; benchmark rows take no part (leakage handles them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,14 +18,13 @@ import polars as pl
 from curate import minhash
 from curate.context import BuildContext
 from curate.frame import Which, flag, reject, text_expr
+from curate.message_words import words_of_examples
 from curate.stages.exact_dedup import keep_order
 
 NAME = "near_dedup"
 
-BATCH_ROWS = 32_768  # texts hashed at once: bounds the stage's working memory on large inputs
+BATCH_ROWS = 16_384  # texts hashed at once per thread: bounds the stage's working memory on large inputs
 _PREVIEW = 120
-# Only what near dedup reads from the example JSON: decoding fewer fields is faster.
-_TURNS = pl.Struct({"messages": pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))})
 
 
 def _exact_rejected() -> pl.Expr:
@@ -83,10 +81,9 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     )
     findings: dict[str, Any] = {}
     if settings.conflicting_answers:
-        if not texts.prompt_keys:  # near dedup is off: decode the prompts on their own
-            for _ in texts:
-                pass
-        keys = np.concatenate(texts.prompt_keys) if texts.prompt_keys else np.zeros(0, dtype=np.uint64)
+        if index is None:  # near dedup is off: decode the prompts on their own
+            texts.keep_prompt_keys()
+        keys = texts.prompt_keys
         frame, findings["conflicting_answers"] = _conflicting_answers(frame, compared_rows, keys, settings)
     members = frame.select("cluster_id").filter(pl.col("cluster_id").is_not_null())
     sizes = members.group_by("cluster_id").len()["len"]
@@ -114,28 +111,10 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
 def _words(
     frame: pl.DataFrame, rows: np.ndarray, roles: tuple[Which, ...]
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Word hashes and per-row offsets of the chosen turns of ``rows``, for each of ``roles``.
-
-    The example JSON is decoded once and every message tokenised once; each role's text is
-    then a selection of those words (turns are separate texts, so no word spans two turns).
-    """
-    messages = frame.select(
-        pl.col("example").gather(rows).str.json_decode(_TURNS).struct.field("messages").alias("m")
-    ).to_series()
-    per_row = np.maximum(messages.list.len().fill_null(0).to_numpy(), 1)  # explode keeps empty lists as null
-    flat = messages.explode()
-    hashes, message_offsets = minhash.word_hashes(flat.struct.field("content"), seed=0)
-    role = flat.struct.field("role").fill_null("").to_numpy()
-    counts = np.diff(message_offsets)
-    row_of_message = np.repeat(np.arange(len(rows)), per_row)
-    out = []
-    for which in roles:
-        chosen = np.ones(len(role), dtype=bool) if which == "all" else role == which
-        row_counts = np.bincount(row_of_message[chosen], weights=counts[chosen], minlength=len(rows))
-        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(row_counts.astype(np.int64), out=offsets[1:])
-        out.append((hashes[np.repeat(chosen, counts)], offsets))
-    return out
+    """Word hashes and per-row offsets of the chosen turns of ``rows``, for each of ``roles``:
+    every message is tokenised once, and each role's text is a selection of its words."""
+    words = words_of_examples(frame["example"].gather(rows))
+    return [words.of(which) for which in roles]
 
 
 def _sequence_keys(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -153,19 +132,25 @@ def _sequence_keys(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
 
 
 class _Texts:
-    """Yields each batch's compared words and keeps each row's prompt key on the way."""
+    """The compared words of any batch of rows; keeps each row's prompt key on the way (for
+    conflicting answers). Batches may be asked for from several threads: each writes only its
+    own rows' keys."""
 
     def __init__(self, frame: pl.DataFrame, rows: np.ndarray, which: Which, prompts: bool) -> None:
         self.frame, self.rows, self.which, self.prompts = frame, rows, which, prompts
-        self.prompt_keys: list[np.ndarray] = []
+        self.prompt_keys = np.zeros(len(rows), dtype=np.uint64)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def words(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         roles: tuple[Which, ...] = (self.which, "user") if self.prompts else (self.which,)
+        words = _words(self.frame, self.rows[start:stop], roles)
+        if self.prompts:
+            self.prompt_keys[start:stop] = _sequence_keys(*words[1])
+        return words[0]
+
+    def keep_prompt_keys(self) -> None:
+        """Compute the prompt keys alone (when no MinHash index is built)."""
         for start in range(0, len(self.rows), BATCH_ROWS):
-            words = _words(self.frame, self.rows[start : start + BATCH_ROWS], roles)
-            if self.prompts:
-                self.prompt_keys.append(_sequence_keys(*words[1]))
-            yield words[0]
+            self.words(start, min(start + BATCH_ROWS, len(self.rows)))
 
 
 def _minhash_index(texts: _Texts, ctx: BuildContext) -> minhash.Index:
@@ -173,12 +158,13 @@ def _minhash_index(texts: _Texts, ctx: BuildContext) -> minhash.Index:
     bands, rows_per_band = minhash.choose_bands(settings.num_perm, settings.threshold)
     with ctx.task("near dedup: MinHash", len(texts.rows)) as task:
         return minhash.build_index(
-            texts,
+            texts.words,
             len(texts.rows),
             shingle=settings.shingle,
             num_perm=settings.num_perm,
             bands=bands,
             rows_per_band=rows_per_band,
+            batch_rows=BATCH_ROWS,
             advance=lambda count: ctx.progress.advance(task, count),
         )
 
@@ -308,12 +294,13 @@ def _conflicting_answers(
     shared_rows = shared["_row"].to_numpy()
     ((answer_hashes, answer_offsets),) = _words(frame, shared_rows, ("assistant",))
     index = minhash.build_index(
-        [(answer_hashes, answer_offsets)],
+        lambda start, stop: (answer_hashes, answer_offsets),
         shared.height,
         shingle=settings.shingle,
         num_perm=settings.num_perm,
         bands=1,
         rows_per_band=1,
+        batch_rows=max(1, shared.height),  # one batch: the words are already at hand
     )
     # ``shared`` is sorted by key: each prompt is a run, compared with its first member.
     key = shared["key"].to_numpy()

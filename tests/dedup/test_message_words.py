@@ -1,0 +1,95 @@
+"""The compiled walk over example JSON gives the same words as decoding the JSON with polars."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import orjson
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curate.json_words_kernel import ROLES
+from curate.message_words import ExampleWords, MessageWords, _decoded, words_of_examples
+
+texts = st.text(
+    alphabet=st.sampled_from(
+        list("abcXYZ019 ,.!?'\"\\/\n\t-") + ["é", "ß", "“", "中", "\u00a0", "\x00", "\U0001f600"]
+    ),
+    max_size=40,
+)
+messages = st.fixed_dictionaries(
+    {"role": st.sampled_from([*ROLES, "narrator"]), "content": st.one_of(texts, st.none())},
+    optional={
+        "weight": st.sampled_from([0, 1]),
+        "name": texts,
+        "tool_calls": st.just([{"id": "c", "x": [1, {"y": "]}"}]}]),
+    },
+)
+examples = st.fixed_dictionaries(
+    {"messages": st.lists(messages, max_size=4)},
+    optional={
+        "tools": st.just([{"type": "function", "function": {"name": "f"}}]),
+        "meta": st.dictionaries(texts, texts, max_size=2),
+    },
+)
+encodings = st.sampled_from(
+    [
+        lambda e: orjson.dumps(e).decode(),  # the canonical form: raw UTF-8, no spaces
+        lambda e: json.dumps(e, ensure_ascii=True),  # \u escapes and spaces after separators
+        lambda e: json.dumps(e, ensure_ascii=False, indent=1),
+    ]
+)
+
+
+def as_lists(words: MessageWords | ExampleWords, which: str) -> list[list[int]]:
+    hashes, offsets = words.of(which)  # type: ignore[arg-type]
+    return [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
+
+
+@given(st.lists(st.one_of(examples, st.none()), max_size=6), encodings)
+@settings(max_examples=300, deadline=None)
+def test_the_walk_agrees_with_decoding(rows: list[dict | None], encode) -> None:  # type: ignore[no-untyped-def]
+    series = pl.Series([None if row is None else encode(row) for row in rows], dtype=pl.Utf8)
+    fast = words_of_examples(series)
+    present = np.flatnonzero(series.is_not_null().to_numpy())
+    decoded = _decoded(series.gather(present), 0)
+    slow = MessageWords(decoded.hashes, decoded.counts, decoded.roles, present[decoded.rows], len(rows))
+    for which in ("all", "user", "assistant"):
+        assert as_lists(fast, which) == as_lists(slow, which)
+
+
+def test_escapes_and_case_give_the_words_of_the_decoded_text() -> None:
+    plain = {"messages": [{"role": "user", "content": 'Tab\tNew\nline "quoted" A\\B'}]}
+    spelled = '{"messages":[{"role":"user","content":"tab\\u0009new\\u000aLINE \\u0022quoted\\" a\\\\b"}]}'
+    words = words_of_examples(pl.Series([orjson.dumps(plain).decode(), spelled]))
+    per_row = as_lists(words, "user")
+    assert per_row[0] == per_row[1]
+    assert len(per_row[0]) == 6  # tab new line quoted a b
+
+
+def test_roles_are_kept_apart() -> None:
+    example = {
+        "messages": [{"role": "user", "content": "alpha beta"}, {"role": "assistant", "content": "gamma"}]
+    }
+    words = words_of_examples(pl.Series([orjson.dumps(example).decode()]))
+    assert [len(w) for w in as_lists(words, "user")] == [2]
+    assert [len(w) for w in as_lists(words, "assistant")] == [1]
+    assert [len(w) for w in as_lists(words, "all")] == [3]
+
+
+def test_plain_rows_take_the_compiled_walk_and_others_fall_back() -> None:
+    from curate.json_words_kernel import message_words
+    from curate.minhash import utf8_buffers
+
+    rows = [
+        '{"messages":[{"role":"user","content":"plain \\"text\\""}],"meta":{"k":[1,{"a":"}"}]}}',
+        '{"messages":[{"role":"user","content":"caf\\u00e9"}]}',  # non-ASCII: normalised by polars
+        '{"messages":[{"role":"user","content":"café"}]}',
+        '{"messages":[{"role":"user","content":["parts"]}]}',  # content that is not a string: skipped
+        '{"messages":{"role":"user"}}',  # another shape
+    ]
+    data, offsets = utf8_buffers(pl.Series(rows))
+    *_, failed = message_words(data, offsets, np.uint64(0))
+    assert failed.tolist() == [False, True, True, False, True]
