@@ -179,8 +179,17 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np
         a = index[row[first_pos[member]]]
         b = index[row[member]]
         low, high = np.minimum(a, b), np.maximum(a, b)
-        pairs = np.unique(np.concatenate([pairs, low << 32 | high]))
+        pairs = _sorted_unique(np.concatenate([pairs, low << 32 | high]))
     return pairs >> 32, pairs & 0xFFFFFFFF
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique by a plain sort: numpy 2.4's hash-based unique took 31 s on 20 M int64 values
+    where sorting them takes 0.3 s."""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
 
 
 def _sorted_entries(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -256,26 +256,12 @@ def _assign_groups(
         ("_by_embedding", "dedup.semantic", "semantic duplicate of {} ({} record, cosine {})"),
     ]
     for column, code, template in rejections:
-        if frame[column].any():
-            frame = _reject_in_slices(frame, column, code, template)
+        message = pl.format(template, "_kept_id", "_kept_origin", "_similarity")
+        frame = reject(frame, pl.col(column), code, message, ref=pl.col("_kept_id"))
     frame = frame.drop(
         "_group", "_kept", "_kept_id", "_kept_origin", "_similarity", "_semantic", "_near", "_by_embedding"
     )
     return frame, {"dedup.near": int(counts["near"]), "dedup.semantic": int(counts["semantic"])}
-
-
-def _reject_in_slices(frame: pl.DataFrame, mask: str, code: str, template: str) -> pl.DataFrame:
-    """``reject`` over slices of the columns it touches: building the new reasons for a million
-    rows at once costs over a GB of transient memory, a slice at a time only a bounded share."""
-    narrow = frame.select(mask, "reasons", "status", "_kept_id", "_kept_origin", "_similarity")
-    parts = []
-    for start in range(0, narrow.height, BATCH_ROWS):
-        part = narrow.slice(start, BATCH_ROWS)
-        message = pl.format(template, "_kept_id", "_kept_origin", "_similarity")
-        parts.append(
-            reject(part, pl.col(mask), code, message, ref=pl.col("_kept_id")).select("reasons", "status")
-        )
-    return frame.with_columns(pl.concat(parts))
 
 
 def _conflicting_answers(
