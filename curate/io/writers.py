@@ -63,16 +63,22 @@ def rejected_lines(frame: pl.DataFrame) -> pl.Series:
 WRITE_SLICE_ROWS = 50_000  # lines are built and written this many at a time: memory stays flat
 
 
-def write_lines(path: Path, rows: pl.DataFrame, to_lines: Callable[[pl.DataFrame], pl.Series]) -> int:
-    """Write ``to_lines`` of ``rows`` slice by slice; returns the number of lines written."""
+def write_lines(
+    path: Path, rows: pl.DataFrame, to_lines: Callable[[pl.DataFrame], pl.Series], keep: pl.Expr | None = None
+) -> int:
+    """Write ``to_lines`` of ``rows`` (those where ``keep`` holds) slice by slice; returns the
+    number of lines written. Filtering per slice keeps the chosen rows' texts from being copied
+    whole first (the rejected rows of a big build are most of its text)."""
     written = 0
-    with path.open("w", encoding="utf-8") as handle:
+    with path.open("wb") as handle:
         for chunk in rows.iter_slices(WRITE_SLICE_ROWS):
-            values = to_lines(chunk).to_list()
-            if values:
-                handle.write("\n".join(values))
-                handle.write("\n")
-                written += len(values)
+            if keep is not None:
+                chunk = chunk.filter(keep)
+            lines = to_lines(chunk)
+            if len(lines):
+                # A JSON line holds no raw newline, so a one-column CSV without quoting is the line.
+                lines.to_frame("line").write_csv(handle, include_header=False, quote_style="never")
+                written += len(lines)
     return written
 
 
@@ -93,17 +99,19 @@ def write_build(
     """Write splits, rejected.jsonl and examples.parquet into ``folder``; return line counts."""
     counts: dict[str, int] = {}
     for status, filename in OUTPUT_SPLITS.items():
-        columns = ["id", "example", *(["mix_repeats"] if "mix_repeats" in frame.columns else [])]
-        part = frame.select(columns).filter(frame["status"] == status)
-        if status == "general_eval" and part.height == 0:
+        columns = ["id", "example", "status", *(["mix_repeats"] if "mix_repeats" in frame.columns else [])]
+        if status == "general_eval" and not (frame["status"] == status).any():
             continue
         counts[filename] = write_lines(
-            folder / filename, part, train_lines if status == "train" else example_lines
+            folder / filename,
+            frame.select(columns),
+            train_lines if status == "train" else example_lines,
+            keep=pl.col("status") == status,
         )
-    rejected = frame.select("id", "source", "line", "source_id", "reasons", "raw", "example").filter(
-        frame["status"] == "rejected"
+    rejected = frame.select("id", "source", "line", "source_id", "reasons", "raw", "example", "status")
+    counts["rejected.jsonl"] = write_lines(
+        folder / "rejected.jsonl", rejected, rejected_lines, keep=pl.col("status") == "rejected"
     )
-    counts["rejected.jsonl"] = write_lines(folder / "rejected.jsonl", rejected, rejected_lines)
     # zstd level 1: nearly twice as fast to write as the default level for a ~15% larger file.
     frame.write_parquet(folder / "examples.parquet", compression="zstd", compression_level=1, statistics=True)
     for writer in extra_writers or []:
