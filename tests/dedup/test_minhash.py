@@ -136,3 +136,40 @@ def test_a_long_chain_is_one_component() -> None:
     n = 10_000
     labels = minhash.connected_components(n, np.arange(n - 1)[::-1].copy(), np.arange(1, n)[::-1].copy())
     assert (labels == 0).all()
+
+
+def reference_signature(shingles: list[int], num_perm: int, seed: int) -> list[int]:
+    """One text's one-permutation signature, densified, written plainly from the definition."""
+    bits = num_perm.bit_length() - 1
+    moved = int(minhash.mix(np.array([seed], dtype=np.uint64))[0])
+    bins = [0xFFFFFFFF] * num_perm
+    for shingle in shingles:
+        mixed = shingle ^ moved
+        b, value = mixed >> (64 - bits), mixed & 0xFFFFFFFF
+        bins[b] = min(bins[b], value)
+    go_right = (minhash.mix(np.arange(num_perm, dtype=np.uint64) + np.uint64(seed)) & np.uint64(1)).astype(
+        bool
+    )
+    filled = [p for p in range(num_perm) if bins[p] != 0xFFFFFFFF]
+    out = list(bins)
+    for p in range(num_perm):
+        if bins[p] != 0xFFFFFFFF:
+            continue
+        # nearest non-empty bin to the right / left, going round the end
+        right = next(d for d in range(1, num_perm) if (p + d) % num_perm in filled)
+        left = next(d for d in range(1, num_perm) if (p - d) % num_perm in filled)
+        distance = right if go_right[p] else left
+        donor = (p + distance) % num_perm if go_right[p] else (p - distance) % num_perm
+        out[p] = (bins[donor] + distance * 0x9E3779B1) % 2**32
+    return out
+
+
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=40), min_size=1, max_size=5))
+@settings(max_examples=100, deadline=None)
+def test_compiled_signatures_match_the_definition(texts: list[list[int]]) -> None:
+    shingles = np.array([s for text in texts for s in text], dtype=np.uint64)
+    rows = np.repeat(np.arange(len(texts)), [len(t) for t in texts])
+    signatures, valid = minhash.oph_signatures(shingles, rows, len(texts), 16, seed=3)
+    assert valid.all()
+    for i, text in enumerate(texts):
+        assert signatures[i].tolist() == reference_signature(text, 16, 3)
