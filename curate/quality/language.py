@@ -11,6 +11,8 @@ from typing import Final
 
 import polars as pl
 
+from curate.quality import words
+
 # Non-Latin scripts; Latin is what is left of the letters. Japanese is told from Chinese by kana.
 SCRIPTS: Final[dict[str, str]] = {
     "cjk": r"[\p{Han}\p{Hiragana}\p{Katakana}]",
@@ -54,23 +56,7 @@ MIN_SHARE: Final = 0.08
 SCRIPT_SHARE: Final = 0.5
 
 
-_STOP_TABLE: Final = pl.DataFrame(
-    {"_w": list(_LANGUAGE_OF), "_lang": list(_LANGUAGE_OF.values())},
-    schema={"_w": pl.Utf8, "_lang": pl.Utf8},
-)
 _ROW = "_q_lang_row"
-
-
-def _votes(frame: pl.DataFrame, words: str) -> pl.DataFrame:
-    """Stop-word hits per language for every row (one Int column per language, in STOP_WORDS
-    order): one join of all words against the stop-word table, rather than a lookup per row."""
-    exploded = frame.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias(_ROW), pl.col(words).alias("_w"))
-    hits = exploded.explode("_w").join(_STOP_TABLE, on="_w", how="inner").group_by(_ROW, "_lang").len()
-    rows = pl.DataFrame({_ROW: pl.int_range(frame.height, dtype=pl.UInt32, eager=True)})
-    for lang in STOP_WORDS:
-        counts = hits.filter(pl.col("_lang") == lang).select(_ROW, pl.col("len").alias(lang))
-        rows = rows.join(counts, on=_ROW, how="left")
-    return rows.sort(_ROW).fill_null(0).drop(_ROW)
 
 
 def _scripts(frame: pl.DataFrame, other: str) -> pl.DataFrame:
@@ -85,45 +71,41 @@ def _scripts(frame: pl.DataFrame, other: str) -> pl.DataFrame:
     return frame.select(_ROW).join(some, on=_ROW, how="left").sort(_ROW).drop(_ROW)
 
 
-def add_guess(frame: pl.DataFrame, text: str, words: str, out: str, min_letters: int) -> pl.DataFrame:
+def add_guess(
+    frame: pl.DataFrame, text: str, stats: words.Columns, out: str, min_letters: int
+) -> pl.DataFrame:
     """Add ``out``: the language (en, fr, ...) or script (zh, ja, cyrillic, ...) of ``text``, or
-    "unknown". ``words`` holds the text's lower-cased words (stop words are looked up there)."""
+    "unknown". ``stats`` names the text's word statistics (curate/quality/words.py: word and
+    letter counts, stop-word votes of the languages in STOP_WORDS order)."""
     script_names = list(SCRIPTS)
     lang_names = list(STOP_WORDS)
     tmp = f"_q_lang_{out}"
     other = pl.col(text).str.extract_all(r"[\p{L}--\p{Latin}]").list.join("")
-    frame = frame.with_columns(
-        pl.col(words).list.eval(pl.element().str.len_chars()).list.sum().alias(f"{tmp}_letters"),
-        other.alias(f"{tmp}_other"),
-    )
-    votes_frame = _votes(frame, words)
+    frame = frame.with_columns(other.alias(f"{tmp}_other"))
     scripts_frame = _scripts(frame, f"{tmp}_other")
     frame = frame.with_columns(
-        pl.concat_list(*(votes_frame[name] for name in lang_names)).alias(f"{tmp}_votes"),
         scripts_frame["scripts"].alias(f"{tmp}_scripts"),
         scripts_frame["kana"].alias(f"{tmp}_kana"),
     )
-    scripts, votes = pl.col(f"{tmp}_scripts"), pl.col(f"{tmp}_votes")
+    scripts = pl.col(f"{tmp}_scripts")
     top_script = scripts.list.arg_max().replace_strict(dict(enumerate(script_names)), return_dtype=pl.Utf8)
     # Kana marks Japanese; Han alone reads as Chinese.
     cjk = pl.when(pl.col(f"{tmp}_kana") * 10 >= scripts.list.max()).then(pl.lit("ja")).otherwise(pl.lit("zh"))
-    best, second = votes.list.max(), votes.list.sort(descending=True).list.get(1)
+    best, second = pl.col(stats.best), pl.col(stats.second)
     # Stop words overlap in places ("is" in en and nl), hence the lead a winner needs.
     latin = (
         pl.when(
-            (best >= MIN_STOP_WORDS)
-            & (best >= second * LEAD)
-            & (best >= pl.col(words).list.len() * MIN_SHARE)
+            (best >= MIN_STOP_WORDS) & (best >= second * LEAD) & (best >= pl.col(stats.words) * MIN_SHARE)
         )
-        .then(votes.list.arg_max().replace_strict(dict(enumerate(lang_names)), return_dtype=pl.Utf8))
+        .then(pl.col(stats.best_language).replace_strict(dict(enumerate(lang_names)), return_dtype=pl.Utf8))
         .otherwise(pl.lit("unknown"))
     )
     guess = (
         pl.when(pl.col(text).is_null())
         .then(pl.lit(None, pl.Utf8))
-        .when(pl.col(f"{tmp}_letters") < min_letters)
+        .when(pl.col(stats.letters) < min_letters)
         .then(pl.lit("unknown"))
-        .when(scripts.list.max() >= pl.col(f"{tmp}_letters") * SCRIPT_SHARE)
+        .when(scripts.list.max() >= pl.col(stats.letters) * SCRIPT_SHARE)
         .then(pl.when(top_script == "cjk").then(cjk).otherwise(top_script))
         .otherwise(latin)
     )

@@ -17,9 +17,9 @@ import polars as pl
 
 from curate.config import QualitySection
 from curate.quality import patterns
-from curate.quality.ngrams import N
 from curate.quality.signals import first_match
 from curate.quality.texts import ANSWER, ANSWER_LOWER, LAST_ANSWER
+from curate.quality.words import N
 
 
 @dataclass(frozen=True)

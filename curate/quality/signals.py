@@ -13,7 +13,7 @@ from typing import Final
 import polars as pl
 
 from curate.config import QualitySection
-from curate.quality import language, ngrams, patterns
+from curate.quality import language, patterns, words
 from curate.quality.texts import (
     ALL_TEXT,
     ANSWER,
@@ -23,8 +23,6 @@ from curate.quality.texts import (
     LAST_LINE,
     PROMPT,
     PROMPT_LOWER,
-    PROMPT_WORDS,
-    WORDS,
 )
 
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
@@ -68,7 +66,7 @@ def truncated() -> pl.Expr:
         last_line.str.contains(patterns.DANGLING_END)
         & ~last_line.str.contains(patterns.SIGN_OFF)
         & ~codey
-        & (pl.col(WORDS).list.len() >= 3)
+        & (pl.col(words.ANSWER.words) >= 3)
     )
     prose_without_stop = (
         ~last_line.str.contains(patterns.CLEAN_END)
@@ -154,7 +152,7 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
     pii = pii_counts(config.pii_allow_domains)
     return [
         pl.col(ANSWER).str.strip_chars().str.len_chars().cast(pl.Int64).alias("q_answer_chars"),
-        pl.col(WORDS).list.len().cast(pl.Int64).alias("q_answer_words"),
+        pl.col(words.ANSWER.words).alias("q_answer_words"),
         pl.col(PROMPT).str.strip_chars().str.len_chars().cast(pl.Int64).alias("q_prompt_chars"),
         _min_turn_visible().alias("q_min_turn_chars"),
         placeholder().alias("q_placeholder"),
@@ -172,14 +170,9 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
 def _derived_signals(config: QualitySection) -> list[pl.Expr]:
     """Signals that read other signal columns."""
     known = (pl.col("q_prompt_lang") != "unknown") & (pl.col("q_answer_lang") != "unknown")
-    # Answers too short for a 3-gram echo the prompt only when they equal it word for word.
-    short_copy = (
-        (pl.col(WORDS).list.len() > 0)
-        & (pl.col(WORDS).list.len() < ngrams.N)
-        & (pl.col(WORDS).list.join(" ") == pl.col(PROMPT_WORDS).list.join(" "))
-    )
     return [
-        pl.when(short_copy).then(1.0).otherwise(pl.col("q_echo")).alias("q_echo"),
+        # Answers too short for a 3-gram echo the prompt only when they equal it word for word.
+        pl.when(pl.col(words.SHORT_COPY)).then(1.0).otherwise(pl.col("q_echo")).alias("q_echo"),
         (pl.col("q_min_turn_chars") < config.min_answer_chars).alias("q_empty_answer"),
         (
             (pl.col("q_answer_words") < config.min_answer_words)
@@ -203,13 +196,13 @@ def _derived_signals(config: QualitySection) -> list[pl.Expr]:
 
 def compute(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
     """Add every ``q_*`` column to a frame that carries the decoded texts (texts.with_texts)."""
+    frame = words.add(frame, ANSWER_LOWER, PROMPT_LOWER, language.STOP_WORDS)
     frame = frame.with_columns(_text_signals(config))
-    stats = ngrams.repetition_and_echo(frame, WORDS, PROMPT_WORDS)
     frame = frame.with_columns(
-        q_repetition=stats["repetition"], q_echo=stats["echo"], q_new_words=stats["new_words"]
+        q_repetition=pl.col(words.REPETITION), q_echo=pl.col(words.ECHO), q_new_words=pl.col(words.NEW_WORDS)
     )
-    frame = language.add_guess(frame, PROMPT, PROMPT_WORDS, "q_prompt_lang", config.language_min_letters)
-    frame = language.add_guess(frame, ANSWER, WORDS, "q_answer_lang", config.language_min_letters)
+    frame = language.add_guess(frame, PROMPT, words.PROMPT, "q_prompt_lang", config.language_min_letters)
+    frame = language.add_guess(frame, ANSWER, words.ANSWER, "q_answer_lang", config.language_min_letters)
     frame = frame.with_columns(_derived_signals(config))
     # Rows without a canonical example have no signals at all, not "no problems".
     has_text = pl.col(ANSWER).is_not_null()

@@ -31,8 +31,6 @@ ANSWER_LOWER = "_q_answer_lower"  # lower-cased once: phrase patterns match it w
 PROMPT_LOWER = "_q_prompt_lower"
 ALL_TEXT = "_q_all_text"  # every message, system and tool included (PII can be anywhere)
 ANSWER_TURNS = "_q_answer_turns"  # assistant turns with text (tool-call-only turns left out)
-WORDS = "_q_answer_words"  # lower-cased words of the answer
-PROMPT_WORDS = "_q_prompt_words"
 
 
 def _contents(role: str | None) -> pl.Expr:
@@ -42,11 +40,6 @@ def _contents(role: str | None) -> pl.Expr:
     return messages.list.eval(
         pl.element().filter(pl.element().struct.field("role") == role).struct.field("content").fill_null("")
     )
-
-
-def _words(lower: str) -> pl.Expr:
-    """Words for n-gram and stop-word signals: runs of letters, digits and apostrophes."""
-    return pl.col(lower).str.extract_all(r"[\p{L}\p{N}']+")
 
 
 def with_texts(frame: pl.DataFrame) -> pl.DataFrame:
@@ -65,12 +58,11 @@ def with_texts(frame: pl.DataFrame) -> pl.DataFrame:
         .list.eval(pl.element().filter(is_text_turn).struct.field("content").fill_null(""))
         .alias(ANSWER_TURNS),
     )
-    frame = frame.with_columns(
+    return frame.with_columns(
         pl.col(LAST_ANSWER).str.strip_chars_end().str.split("\n").list.last().alias(LAST_LINE),
         pl.col(ANSWER).str.to_lowercase().alias(ANSWER_LOWER),
         pl.col(PROMPT).str.to_lowercase().alias(PROMPT_LOWER),
     )
-    return frame.with_columns(_words(ANSWER_LOWER).alias(WORDS), _words(PROMPT_LOWER).alias(PROMPT_WORDS))
 
 
 def drop_texts(frame: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,290 @@
+"""Compiled loops behind the word signals: tokenising, stop-word votes and 3-gram statistics.
+
+A word is a run of letters, digits and apostrophes (``[\\p{L}\\p{N}']+``) of the lower-cased
+text. Extracting the words as polars lists of strings, then hashing, exploding and joining them,
+was the slowest part of the stage; these loops walk the UTF-8 bytes once and keep only what the
+signals read: counts, stop-word votes and 3-gram statistics. Words are compared by 64-bit hash,
+as the list version did. Arithmetic is on ``uint64`` explicitly (see curate/minhash_kernels.py).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+from numba import njit
+
+# Columns of the per-text integer output.
+WORDS: Final = 0
+LETTERS: Final = 1  # characters in words
+BEST: Final = 2  # the most stop-word hits of one language
+SECOND: Final = 3  # the runner-up's hits (equal to BEST on a tie)
+BEST_LANGUAGE: Final = 4  # index of the first language with BEST hits
+_INT_COLUMNS: Final = 5
+
+_FNV_OFFSET: Final = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME: Final = np.uint64(0x100000001B3)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mix64(x: np.uint64) -> np.uint64:
+    """splitmix64 finaliser: FNV alone spreads short words poorly over the low bits."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def hash_bytes(data: np.ndarray, start: int, stop: int) -> np.uint64:
+    """The hash of one word's bytes (the tokeniser computes the same one on the fly)."""
+    h = _FNV_OFFSET
+    for k in range(start, stop):
+        h = (h ^ np.uint64(data[k])) * _FNV_PRIME
+    return _mix64(h)
+
+
+@njit(cache=True, nogil=True)
+def _tokenise(
+    data: np.ndarray, start: int, stop: int, is_word: np.ndarray, hashes: np.ndarray, bounds: np.ndarray
+) -> tuple[int, int]:
+    """Hash the words of ``data[start:stop]`` into ``hashes`` (their byte ranges into ``bounds``);
+    returns (words, characters in words)."""
+    count = 0
+    letters = 0
+    in_word = False
+    h = _FNV_OFFSET
+    k = start
+    while k < stop:
+        b = np.int64(data[k])
+        if b < 0x80:
+            cp, width = b, 1
+        elif b < 0xE0:
+            cp, width = ((b & 0x1F) << 6) | (np.int64(data[k + 1]) & 0x3F), 2
+        elif b < 0xF0:
+            cp = ((b & 0x0F) << 12) | ((np.int64(data[k + 1]) & 0x3F) << 6) | (np.int64(data[k + 2]) & 0x3F)
+            width = 3
+        else:
+            cp = (
+                ((b & 0x07) << 18)
+                | ((np.int64(data[k + 1]) & 0x3F) << 12)
+                | ((np.int64(data[k + 2]) & 0x3F) << 6)
+                | (np.int64(data[k + 3]) & 0x3F)
+            )
+            width = 4
+        if is_word[cp]:
+            if not in_word:
+                in_word = True
+                h = _FNV_OFFSET
+                bounds[count, 0] = k
+            for j in range(k, k + width):
+                h = (h ^ np.uint64(data[j])) * _FNV_PRIME
+            letters += 1
+        elif in_word:
+            in_word = False
+            hashes[count] = _mix64(h)
+            bounds[count, 1] = k
+            count += 1
+        k += width
+    if in_word:
+        hashes[count] = _mix64(h)
+        bounds[count, 1] = stop
+        count += 1
+    return count, letters
+
+
+@njit(cache=True, nogil=True)
+def _stop_language(
+    data: np.ndarray,
+    start: int,
+    stop: int,
+    h: np.uint64,
+    slot_hashes: np.ndarray,
+    slot_languages: np.ndarray,
+    slot_bounds: np.ndarray,
+    stop_bytes: np.ndarray,
+) -> int:
+    """The language whose stop word this word is, or -1 (open addressing, bytes compared)."""
+    mask = np.uint64(len(slot_hashes) - 1)
+    slot = np.int64(h & mask)
+    while slot_languages[slot] >= 0:
+        if slot_hashes[slot] == h:
+            a, b = slot_bounds[slot, 0], slot_bounds[slot, 1]
+            if b - a == stop - start:
+                same = True
+                for j in range(b - a):
+                    if stop_bytes[a + j] != data[start + j]:
+                        same = False
+                        break
+                if same:
+                    return int(slot_languages[slot])
+        slot = (slot + 1) & np.int64(mask)
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _sorted_unique(values: np.ndarray, n: int) -> int:
+    """Sort ``values[:n]`` and move its distinct values to the front; returns how many there are."""
+    if n == 0:
+        return 0
+    values[:n].sort()
+    kept = 1
+    for i in range(1, n):
+        if values[i] != values[kept - 1]:
+            values[kept] = values[i]
+            kept += 1
+    return kept
+
+
+@njit(cache=True, nogil=True)
+def _shared(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> int:
+    """Values common to two sorted, distinct arrays."""
+    i = j = shared = 0
+    while i < na and j < nb:
+        if a[i] == b[j]:
+            shared += 1
+            i += 1
+            j += 1
+        elif a[i] < b[j]:
+            i += 1
+        else:
+            j += 1
+    return shared
+
+
+@njit(cache=True, nogil=True)
+def _gram_keys(hashes: np.ndarray, n: int, multipliers: np.ndarray, out: np.ndarray) -> int:
+    """Each window of ``len(multipliers)`` words as one key: its hashes times the multipliers, summed."""
+    width = len(multipliers)
+    count = max(n - (width - 1), 0)
+    for j in range(count):
+        key = np.uint64(0)
+        for o in range(width):
+            key += hashes[j + o] * multipliers[o]
+        out[j] = key
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _count_votes(
+    data: np.ndarray,
+    bounds: np.ndarray,
+    hashes: np.ndarray,
+    n: int,
+    stop_table: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    votes: np.ndarray,
+) -> None:
+    slot_hashes, slot_languages, slot_bounds, stop_bytes, longest = stop_table
+    votes[:] = 0
+    for w in range(n):
+        a, b = bounds[w, 0], bounds[w, 1]
+        if b - a <= longest:
+            lang = _stop_language(data, a, b, hashes[w], slot_hashes, slot_languages, slot_bounds, stop_bytes)
+            if lang >= 0:
+                votes[lang] += 1
+
+
+@njit(cache=True, nogil=True)
+def _vote_summary(votes: np.ndarray, out: np.ndarray) -> None:
+    """Best count, runner-up count and the first language with the best count."""
+    best_at = 0
+    for lang in range(1, len(votes)):
+        if votes[lang] > votes[best_at]:
+            best_at = lang
+    ordered = np.sort(votes)
+    out[BEST] = ordered[-1]
+    out[SECOND] = ordered[-2] if len(votes) > 1 else 0
+    out[BEST_LANGUAGE] = best_at
+
+
+@njit(cache=True, nogil=True)
+def _text_ints(
+    data: np.ndarray,
+    bounds: np.ndarray,
+    hashes: np.ndarray,
+    count: int,
+    letters: int,
+    stop_table: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    votes: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """One text's row of the integer output."""
+    out[WORDS] = count
+    out[LETTERS] = letters
+    _count_votes(data, bounds, hashes, count, stop_table, votes)
+    _vote_summary(votes, out)
+
+
+@njit(cache=True, nogil=True)
+def word_stats(
+    answer_data: np.ndarray,
+    answer_offsets: np.ndarray,
+    prompt_data: np.ndarray,
+    prompt_offsets: np.ndarray,
+    is_word: np.ndarray,
+    stop_table: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    languages: int,
+    multipliers: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: the answer's and the prompt's word counts, letters and stop-word votes; the
+    repeated share of the answer's n-grams; the answer-prompt n-gram overlap (shared distinct
+    n-grams over the larger side's distinct count); the distinct answer words the prompt lacks;
+    and whether a non-empty answer shorter than one n-gram has exactly the prompt's words."""
+    rows = len(answer_offsets) - 1
+    longest = 1
+    for i in range(rows):
+        longest = max(
+            longest, answer_offsets[i + 1] - answer_offsets[i], prompt_offsets[i + 1] - prompt_offsets[i]
+        )
+    answer_ints = np.zeros((rows, _INT_COLUMNS), dtype=np.int64)
+    prompt_ints = np.zeros((rows, _INT_COLUMNS), dtype=np.int64)
+    repetition = np.zeros(rows, dtype=np.float64)
+    echo = np.zeros(rows, dtype=np.float64)
+    new_words = np.zeros(rows, dtype=np.int64)
+    short_copy = np.zeros(rows, dtype=np.bool_)
+    a_hashes = np.empty(longest, dtype=np.uint64)
+    p_hashes = np.empty(longest, dtype=np.uint64)
+    a_bounds = np.empty((longest, 2), dtype=np.int64)
+    p_bounds = np.empty((longest, 2), dtype=np.int64)
+    a_keys = np.empty(longest, dtype=np.uint64)
+    p_keys = np.empty(longest, dtype=np.uint64)
+    votes = np.zeros(languages, dtype=np.int64)
+    n = len(multipliers)
+    for i in range(rows):
+        na, a_letters = _tokenise(
+            answer_data, answer_offsets[i], answer_offsets[i + 1], is_word, a_hashes, a_bounds
+        )
+        np_, p_letters = _tokenise(
+            prompt_data, prompt_offsets[i], prompt_offsets[i + 1], is_word, p_hashes, p_bounds
+        )
+        _text_ints(answer_data, a_bounds, a_hashes, na, a_letters, stop_table, votes, answer_ints[i])
+        _text_ints(prompt_data, p_bounds, p_hashes, np_, p_letters, stop_table, votes, prompt_ints[i])
+        if 0 < na < n and na == np_:
+            same = True
+            for w in range(na):
+                a0, a1 = a_bounds[w, 0], a_bounds[w, 1]
+                p0, p1 = p_bounds[w, 0], p_bounds[w, 1]
+                if a1 - a0 != p1 - p0:
+                    same = False
+                    break
+                for j in range(a1 - a0):
+                    if answer_data[a0 + j] != prompt_data[p0 + j]:
+                        same = False
+                        break
+                if not same:
+                    break
+            short_copy[i] = same
+        total = _gram_keys(a_hashes, na, multipliers, a_keys)
+        p_total = _gram_keys(p_hashes, np_, multipliers, p_keys)
+        distinct = _sorted_unique(a_keys, total)
+        p_distinct = _sorted_unique(p_keys, p_total)
+        if total > 0:
+            repetition[i] = 1.0 - distinct / total
+        larger = max(distinct, p_distinct)
+        if larger > 0:
+            echo[i] = _shared(a_keys, distinct, p_keys, p_distinct) / larger
+        a_words = _sorted_unique(a_hashes, na)  # last: the keys above read the hashes in order
+        p_words = _sorted_unique(p_hashes, np_)
+        new_words[i] = a_words - _shared(a_hashes, a_words, p_hashes, p_words)
+    return answer_ints, prompt_ints, repetition, echo, new_words, short_copy

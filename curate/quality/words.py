@@ -1,0 +1,117 @@
+"""Per-row word statistics of the answer and the prompt, for the length, n-gram and language signals.
+
+Words are runs of letters, digits and apostrophes of the lower-cased texts (``[\\p{L}\\p{N}']+``).
+One compiled pass (curate/quality/word_kernels.py) counts them, votes their stop words and
+compares their 3-grams, instead of materialising every word as a string.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import polars as pl
+
+from curate.minhash import utf8_buffers
+from curate.quality import word_kernels as kernels
+
+N: Final = 3  # words per n-gram of the repetition and echo signals
+# Odd 64-bit multipliers mixing the word hashes by position (wrapping arithmetic), so "a b c"
+# and "c b a" get different keys.
+_MIX: Final = np.array([1, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F], dtype=np.uint64)
+_MAX_CODE_POINT: Final = 0x10FFFF
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The working columns holding one text's word statistics."""
+
+    words: str  # how many words
+    letters: str  # characters in words
+    best: str  # stop-word hits of the language with the most
+    second: str  # the runner-up's hits (equal to best on a tie)
+    best_language: str  # index into the stop-word languages of the (first) best one
+
+
+def _columns(side: str) -> Columns:
+    return Columns(
+        *(f"_q_{side}_{stat}" for stat in ("word_count", "letters", "best", "second", "best_language"))
+    )
+
+
+ANSWER: Final = _columns("answer")
+PROMPT: Final = _columns("prompt")
+SHORT_COPY: Final = "_q_short_copy"  # an answer shorter than one n-gram with exactly the prompt's words
+REPETITION: Final = "_q_repetition"
+ECHO: Final = "_q_echo"
+NEW_WORDS: Final = "_q_new_words"
+
+
+@functools.cache
+def _is_word() -> np.ndarray:
+    """Code point -> whether it is a word character. Non-ASCII classes are asked of polars' own
+    regex engine, once per process, so they follow its Unicode tables exactly."""
+    table = np.zeros(_MAX_CODE_POINT + 1, dtype=np.bool_)
+    code_points = np.arange(0x80, _MAX_CODE_POINT + 1, dtype=np.uint32)
+    code_points = code_points[(code_points < 0xD800) | (code_points > 0xDFFF)]  # no surrogates
+    every = code_points.astype("<u4").tobytes().decode("utf-32-le")
+    hits = pl.Series([every]).str.extract_all(r"[\p{L}\p{N}]").explode().drop_nulls()
+    table[np.frombuffer("".join(hits.to_list()).encode("utf-32-le"), dtype="<u4")] = True
+    for char in range(0x80):  # ASCII: [A-Za-z0-9']
+        table[char] = chr(char).isalnum() or chr(char) == "'"
+    return table
+
+
+@functools.cache
+def _stop_table(
+    stop_words: tuple[tuple[str, tuple[str, ...]], ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """An open-addressing table of the stop words, given as (language, words) pairs: slot hashes,
+    languages (-1: empty), byte ranges into the concatenated words, those bytes, and the longest
+    word's length in bytes."""
+    entries = [(word.encode(), lang) for lang, (_, words) in enumerate(stop_words) for word in words]
+    size = 1 << (2 * len(entries) - 1).bit_length()  # at most half full
+    hashes = np.zeros(size, dtype=np.uint64)
+    languages = np.full(size, -1, dtype=np.int64)
+    bounds = np.zeros((size, 2), dtype=np.int64)
+    data = np.frombuffer(b"".join(word for word, _ in entries), dtype=np.uint8)
+    start = 0
+    for word, lang in entries:
+        h = kernels.hash_bytes(data, start, start + len(word))
+        slot = int(h) & (size - 1)
+        while languages[slot] >= 0:
+            slot = (slot + 1) & (size - 1)
+        hashes[slot], languages[slot], bounds[slot] = h, lang, (start, start + len(word))
+        start += len(word)
+    return hashes, languages, bounds, data, max(len(word) for word, _ in entries)
+
+
+def add(
+    frame: pl.DataFrame, answer: str, prompt: str, stop_words: dict[str, tuple[str, ...]]
+) -> pl.DataFrame:
+    """Add the ``ANSWER``/``PROMPT`` statistics, ``SHORT_COPY`` and the n-gram signals
+    ``REPETITION`` (repeated share of the answer's n-grams), ``ECHO`` (shared distinct n-grams
+    over the larger side's distinct count: an answer quoting one sentence of a long prompt
+    stays low) and ``NEW_WORDS`` (distinct answer words the prompt lacks: a restating answer
+    adds some, a copy none). ``answer`` and ``prompt`` name lower-cased text columns;
+    a null text has no words."""
+    table = _stop_table(tuple(stop_words.items()))
+    answer_ints, prompt_ints, repetition, echo, new_words, short_copy = kernels.word_stats(
+        *utf8_buffers(frame[answer]),
+        *utf8_buffers(frame[prompt]),
+        _is_word(),
+        table,
+        len(stop_words),
+        _MIX[:N],
+    )
+    columns: dict[str, np.ndarray] = {SHORT_COPY: short_copy}
+    for stats, ints in ((ANSWER, answer_ints), (PROMPT, prompt_ints)):
+        columns[stats.words] = ints[:, kernels.WORDS]
+        columns[stats.letters] = ints[:, kernels.LETTERS]
+        columns[stats.best] = ints[:, kernels.BEST]
+        columns[stats.second] = ints[:, kernels.SECOND]
+        columns[stats.best_language] = ints[:, kernels.BEST_LANGUAGE]
+    columns |= {REPETITION: repetition, ECHO: echo, NEW_WORDS: new_words}
+    return frame.with_columns(pl.Series(name, values) for name, values in columns.items())
