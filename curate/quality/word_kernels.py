@@ -124,33 +124,67 @@ def _stop_language(
 
 
 @njit(cache=True, nogil=True)
-def _sorted_unique(values: np.ndarray, n: int) -> int:
-    """Sort ``values[:n]`` and move its distinct values to the front; returns how many there are."""
-    if n == 0:
-        return 0
-    values[:n].sort()
-    kept = 1
-    for i in range(1, n):
-        if values[i] != values[kept - 1]:
-            values[kept] = values[i]
-            kept += 1
-    return kept
+def _mask_for(n: int) -> int:
+    """Slot mask of a hash set holding up to ``n`` values at most half full."""
+    size = 2
+    while size < 2 * n:
+        size *= 2
+    return size - 1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _slot(value: np.uint64, mask: int) -> int:
+    return np.int64((value ^ (value >> np.uint64(32))) & np.uint64(mask))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _insert(values: np.ndarray, stamps: np.ndarray, stamp: int, mask: int, value: np.uint64) -> bool:
+    """Add ``value`` to the set of slots stamped ``stamp``; whether it was new. A fresh stamp
+    empties the set without clearing it (sorting each row's values cost twice as much)."""
+    slot = _slot(value, mask)
+    while stamps[slot] == stamp:
+        if values[slot] == value:
+            return False
+        slot = (slot + 1) & mask
+    stamps[slot] = stamp
+    values[slot] = value
+    return True
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _contains(values: np.ndarray, stamps: np.ndarray, stamp: int, mask: int, value: np.uint64) -> bool:
+    slot = _slot(value, mask)
+    while stamps[slot] == stamp:
+        if values[slot] == value:
+            return True
+        slot = (slot + 1) & mask
+    return False
 
 
 @njit(cache=True, nogil=True)
-def _shared(a: np.ndarray, na: int, b: np.ndarray, nb: int) -> int:
-    """Values common to two sorted, distinct arrays."""
-    i = j = shared = 0
-    while i < na and j < nb:
-        if a[i] == b[j]:
-            shared += 1
-            i += 1
-            j += 1
-        elif a[i] < b[j]:
-            i += 1
-        else:
-            j += 1
-    return shared
+def _distinct_and_shared(
+    answer: np.ndarray,
+    na: int,
+    prompt: np.ndarray,
+    np_: int,
+    sets: np.ndarray,
+    stamps: np.ndarray,
+    stamp: int,
+) -> tuple[int, int, int]:
+    """Distinct values of ``answer[:na]`` and of ``prompt[:np_]``, and how many distinct values
+    they share. Uses two sets (rows 0 and 1 of ``sets``/``stamps``) stamped ``stamp``."""
+    p_values, p_stamps, a_values, a_stamps = sets[0], stamps[0], sets[1], stamps[1]
+    p_mask = _mask_for(np_)
+    p_distinct = 0
+    for j in range(np_):
+        p_distinct += _insert(p_values, p_stamps, stamp, p_mask, prompt[j])
+    a_mask = _mask_for(na)
+    distinct = shared = 0
+    for j in range(na):
+        if _insert(a_values, a_stamps, stamp, a_mask, answer[j]):
+            distinct += 1
+            shared += _contains(p_values, p_stamps, stamp, p_mask, answer[j])
+    return distinct, p_distinct, shared
 
 
 @njit(cache=True, nogil=True)
@@ -192,9 +226,12 @@ def _vote_summary(votes: np.ndarray, out: np.ndarray) -> None:
     for lang in range(1, len(votes)):
         if votes[lang] > votes[best_at]:
             best_at = lang
-    ordered = np.sort(votes)
-    out[BEST] = ordered[-1]
-    out[SECOND] = ordered[-2] if len(votes) > 1 else 0
+    second = 0  # the largest of the others (votes are never negative)
+    for lang in range(len(votes)):
+        if lang != best_at and votes[lang] > second:
+            second = votes[lang]
+    out[BEST] = votes[best_at]
+    out[SECOND] = second
     out[BEST_LANGUAGE] = best_at
 
 
@@ -250,6 +287,8 @@ def word_stats(
     a_keys = np.empty(longest, dtype=np.uint64)
     p_keys = np.empty(longest, dtype=np.uint64)
     votes = np.zeros(languages, dtype=np.int64)
+    sets = np.empty((2, 2 * longest), dtype=np.uint64)
+    stamps = np.zeros((2, 2 * longest), dtype=np.int64)
     n = len(multipliers)
     for i in range(rows):
         na, a_letters = _tokenise(
@@ -277,14 +316,14 @@ def word_stats(
             short_copy[i] = same
         total = _gram_keys(a_hashes, na, multipliers, a_keys)
         p_total = _gram_keys(p_hashes, np_, multipliers, p_keys)
-        distinct = _sorted_unique(a_keys, total)
-        p_distinct = _sorted_unique(p_keys, p_total)
+        distinct, p_distinct, shared = _distinct_and_shared(
+            a_keys, total, p_keys, p_total, sets, stamps, 2 * i + 1
+        )
         if total > 0:
             repetition[i] = 1.0 - distinct / total
         larger = max(distinct, p_distinct)
         if larger > 0:
-            echo[i] = _shared(a_keys, distinct, p_keys, p_distinct) / larger
-        a_words = _sorted_unique(a_hashes, na)  # last: the keys above read the hashes in order
-        p_words = _sorted_unique(p_hashes, np_)
-        new_words[i] = a_words - _shared(a_hashes, a_words, p_hashes, p_words)
+            echo[i] = shared / larger
+        a_words, _, shared_words = _distinct_and_shared(a_hashes, na, p_hashes, np_, sets, stamps, 2 * i + 2)
+        new_words[i] = a_words - shared_words
     return answer_ints, prompt_ints, repetition, echo, new_words, short_copy
