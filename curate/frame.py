@@ -101,7 +101,9 @@ def _append_reason(
     source[first] = frame.height + np.arange(len(first), dtype=np.int64)
     source[more] = frame.height + len(first) + np.arange(len(more), dtype=np.int64)
     # rechunk: gathering from a multi-chunk nested column is a hundred times slower
-    updated = [pl.concat([frame[column], *appended], rechunk=True).gather(source).alias(column)]
+    updated: list[pl.Series | pl.Expr] = [
+        pl.concat([frame[column], *appended], rechunk=True).gather(source).alias(column)
+    ]
     if set_status:
         updated.append(
             pl.when(pl.Series(hit)).then(pl.lit("rejected")).otherwise(pl.col("status")).alias("status")

@@ -1,6 +1,6 @@
 """Word hashes of every message of a batch of examples, with each message's role and row.
 
-The compiled walk over the example JSON (``json_words_kernel``) takes the plain rows; rows it
+The compiled walk over the example JSON (``minhash_kernels.message_words``) takes most rows; rows it
 leaves (non-ASCII text, which needs Unicode normalisation, or an unusual JSON shape) are
 decoded by polars and tokenised with ``minhash.word_hashes``. Both give the same words for
 the same text, so which path a row took never changes what it matches.
@@ -16,8 +16,8 @@ import polars as pl
 
 from curate import minhash
 from curate.frame import Which
-from curate.json_words_kernel import OTHER_ROLE, ROLES, message_words
-from curate.minhash_kernels import splice_words
+from curate.minhash_kernels import OTHER_ROLE, ROLES, message_words, splice_words
+from curate.unicode_words import READ_BYTES, READ_LENGTH
 
 _TURNS: Final = pl.Struct({"messages": pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))})
 _ROLE_CODES: Final = {name: code for code, name in enumerate(ROLES)}
@@ -29,7 +29,7 @@ class MessageWords:
 
     hashes: np.ndarray  # uint64
     counts: np.ndarray  # int64, words per message, in flat order
-    roles: np.ndarray  # int8, index into json_words_kernel.ROLES (OTHER_ROLE for others)
+    roles: np.ndarray  # int8, index into minhash_kernels.ROLES (OTHER_ROLE for others)
     rows: np.ndarray  # int64, row of each message, ascending
     n_rows: int
 
@@ -64,7 +64,9 @@ class ExampleWords:
 def words_of_examples(examples: pl.Series, seed: int = 0) -> ExampleWords:
     """Message words of each example JSON (a null example has no messages)."""
     data, offsets = minhash.utf8_buffers(examples)
-    hashes, roles, ends, row_ends, failed = message_words(data, offsets, np.uint64(seed))
+    hashes, roles, ends, row_ends, failed = message_words(
+        data, offsets, np.uint64(seed), READ_LENGTH, READ_BYTES
+    )
     counts = np.diff(ends, prepend=0)
     rows = np.repeat(np.arange(len(examples), dtype=np.int64), np.diff(row_ends, prepend=0))
     walked = MessageWords(hashes, counts, roles, rows, len(examples))

@@ -10,12 +10,15 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.json_words_kernel import ROLES
 from curate.message_words import ExampleWords, MessageWords, _decoded, words_of_examples
+from curate.minhash_kernels import ROLES
 
 texts = st.text(
     alphabet=st.sampled_from(
-        list("abcXYZ019 ,.!?'\"\\/\n\t-") + ["é", "ß", "“", "中", "\u00a0", "\x00", "\U0001f600"]
+        list("abcXYZ019 ,.!?'\"\\/\n\t-")
+        # letters and marks the compiled walk reads from its table, and ones it leaves to polars:
+        # combining accent, capital sigma, dotted I, jamo, ligature, fractions, CJK, astral
+        + list("éÉßµÅǅ’“”–•°²×πΣİ\u0301\u1100ﬁ½Ａ中\u00a0\u2028\x00\U0001f600")
     ),
     max_size=40,
 )
@@ -80,16 +83,30 @@ def test_roles_are_kept_apart() -> None:
 
 
 def test_plain_rows_take_the_compiled_walk_and_others_fall_back() -> None:
-    from curate.json_words_kernel import message_words
     from curate.minhash import utf8_buffers
+    from curate.minhash_kernels import message_words
+    from curate.unicode_words import READ_BYTES, READ_LENGTH
 
     rows = [
         '{"messages":[{"role":"user","content":"plain \\"text\\""}],"meta":{"k":[1,{"a":"}"}]}}',
-        '{"messages":[{"role":"user","content":"caf\\u00e9"}]}',  # non-ASCII: normalised by polars
-        '{"messages":[{"role":"user","content":"café"}]}',
+        '{"messages":[{"role":"user","content":"caf\\u00e9 \\u2019"}]}',  # read from the table
+        '{"messages":[{"role":"user","content":"cafe\u0301"}]}',  # a combining accent: polars
         '{"messages":[{"role":"user","content":["parts"]}]}',  # content that is not a string: skipped
         '{"messages":{"role":"user"}}',  # another shape
     ]
     data, offsets = utf8_buffers(pl.Series(rows))
-    *_, failed = message_words(data, offsets, np.uint64(0))
-    assert failed.tolist() == [False, True, True, False, True]
+    *_, failed = message_words(data, offsets, np.uint64(0), READ_LENGTH, READ_BYTES)
+    assert failed.tolist() == [False, False, True, False, True]
+
+
+def test_every_character_of_the_table_reads_as_polars_normalises_it() -> None:
+    # Each character below U+3000 alone, between letters and doubled (a neighbour changes how
+    # some read: capital sigma at a word's end), raw and \u-escaped: both paths give the same words.
+    chars = [chr(code) for code in range(0x80, 0x3000) if not 0xD800 <= code <= 0xDFFF]
+    for template in ("a{}b", "{}{}", "x {} y"):
+        texts = [template.format(c, c) for c in chars]
+        for encode in (lambda t: orjson.dumps(t).decode(), lambda t: json.dumps(t, ensure_ascii=True)):
+            series = pl.Series(['{"messages":[{"role":"user","content":' + encode(t) + "}]}" for t in texts])
+            fast = as_lists(words_of_examples(series), "all")
+            slow = as_lists(_decoded(series, 0), "all")
+            assert fast == slow
