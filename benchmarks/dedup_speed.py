@@ -4,7 +4,10 @@ Baseline (named ``datasketch``): word 5-gram shingles of all turns, ``MinHash.bu
 permutations, ``MinHashLSH(threshold=0.8, num_perm=128)``, query then insert per record. Both
 start from the same frame (text decoded from the example column), so the ratio compares the
 whole work of finding near-duplicates. Timings on a shared machine are noisy: each side runs
-``--repeat`` times, alternating, and the best of each is compared.
+``--repeat`` times, alternating, and the best of each is compared. Both wall time and CPU time
+are printed: the stage runs its batches on worker threads (one per core, at most four), so on
+several cores its wall time is below its CPU time, while datasketch uses one core. The first
+run of the stage in a process also loads numba's cached machine code (a few tenths of a second).
 
     .venv/bin/python benchmarks/dedup_speed.py
     .venv/bin/python benchmarks/dedup_speed.py --scale 20     # ~1.04 M rows: time and memory only
