@@ -27,6 +27,8 @@ from curate.quality.texts import (
 
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
 PLACEHOLDER_HEAD: Final = 60  # characters of a turn where start-of-turn placeholder markers are looked for
+_TRUNCATED: Final = "_q_truncated"  # signals computed on prefiltered rows, before the others
+_MISSING_MEDIA: Final = "_q_missing_media"
 
 
 def matches_any(text: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
@@ -50,6 +52,36 @@ def symbol_ratio() -> pl.Expr:
     return pl.when(length >= 10).then(prose.str.count_matches(patterns.ODD_SYMBOL) / length)
 
 
+def only_where(frame: pl.DataFrame, candidate: pl.Expr, signal: pl.Expr) -> pl.Series:
+    """``signal`` computed on the rows where ``candidate`` holds or is null, False elsewhere.
+
+    ``candidate`` must be a cheap necessary condition of ``signal`` (false only where the signal
+    is false): the signal's regexes then run on the few rows that can match rather than on all.
+    """
+    picked = frame.select(candidate.fill_null(True)).to_series()
+    values = frame.filter(picked).select(signal).to_series()
+    return pl.repeat(False, frame.height, eager=True).scatter(picked.arg_true(), values)
+
+
+def _last_line_words() -> pl.Expr:
+    return pl.col(LAST_LINE).str.count_matches(" ", literal=True) + 1  # roughly: a heuristic needs no more
+
+
+def _open_fence() -> pl.Expr:
+    return pl.col(LAST_ANSWER).str.count_matches("```") % 2 == 1
+
+
+def truncation_candidate() -> pl.Expr:
+    """Rows truncated() can hold for: a code fence is open, or the last line has a dangling end,
+    or no clean end and at least 12 words (the conditions of its three cases that are cheap)."""
+    last_line = pl.col(LAST_LINE)
+    return (
+        _open_fence()
+        | last_line.str.contains(patterns.DANGLING_END)
+        | (~last_line.str.contains(patterns.CLEAN_END) & (_last_line_words() >= 12))
+    )
+
+
 def truncated() -> pl.Expr:
     """The last answer stops mid-sentence, or leaves a code fence open.
 
@@ -58,8 +90,7 @@ def truncated() -> pl.Expr:
     sentences; a dangling comma, colon or function word ("... and the") counts on any line.
     """
     last_line = pl.col(LAST_LINE)
-    open_fence = pl.col(LAST_ANSWER).str.count_matches("```") % 2 == 1
-    line_words = last_line.str.count_matches(" ", literal=True) + 1  # roughly: a heuristic needs no more
+    line_words = _last_line_words()
     listy = last_line.str.contains(patterns.LIST_ITEM)
     codey = matches_any(last_line, patterns.CODE_LINE)
     dangling = (
@@ -76,7 +107,7 @@ def truncated() -> pl.Expr:
         & (last_line.str.count_matches(patterns.CAPITALISED_WORD) < line_words * 0.6)  # not a title
         & pl.col(LAST_ANSWER).str.contains(patterns.SENTENCE_BREAK)
     )
-    return open_fence | dangling | prose_without_stop
+    return _open_fence() | dangling | prose_without_stop
 
 
 def placeholder() -> pl.Expr:
@@ -103,6 +134,11 @@ def refusal() -> pl.Expr:
         patterns.ASKS_WHAT_YOU_ARE
     )
     return matches_any(answer, patterns.REFUSAL) | self_id
+
+
+def missing_media_candidate() -> pl.Expr:
+    """Rows missing_media() can hold for: the answer names a medium or a link at all."""
+    return pl.col(ANSWER_LOWER).str.contains_any(list(patterns.MEDIA_OR_LINK_HINTS))
 
 
 def missing_media() -> pl.Expr:
@@ -156,13 +192,13 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
         pl.col(PROMPT).str.strip_chars().str.len_chars().cast(pl.Int64).alias("q_prompt_chars"),
         _min_turn_visible().alias("q_min_turn_chars"),
         placeholder().alias("q_placeholder"),
-        truncated().alias("q_truncated"),
+        pl.col(_TRUNCATED).alias("q_truncated"),
         refusal().alias("q_refusal"),
         symbol_ratio().alias("q_symbol_ratio"),
         pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE).cast(pl.Int64).alias("q_mojibake"),
         pl.col(ANSWER).str.count_matches(patterns.SYMBOL_RUN).cast(pl.Int64).alias("q_symbol_runs"),
         pl.col(PROMPT_LOWER).str.contains(patterns.NAMES_A_LANGUAGE).alias("_q_names_language"),
-        missing_media().alias("q_missing_media"),
+        pl.col(_MISSING_MEDIA).alias("q_missing_media"),
         *(count.cast(pl.Int64).alias(f"_q_pii_{kind}") for kind, count in pii.items()),
     ]
 
@@ -197,6 +233,10 @@ def _derived_signals(config: QualitySection) -> list[pl.Expr]:
 def compute(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
     """Add every ``q_*`` column to a frame that carries the decoded texts (texts.with_texts)."""
     frame = words.add(frame, ANSWER_LOWER, PROMPT_LOWER, language.STOP_WORDS)
+    frame = frame.with_columns(
+        only_where(frame, truncation_candidate(), truncated()).alias(_TRUNCATED),
+        only_where(frame, missing_media_candidate(), missing_media()).alias(_MISSING_MEDIA),
+    )
     frame = frame.with_columns(_text_signals(config))
     frame = frame.with_columns(
         q_repetition=pl.col(words.REPETITION), q_echo=pl.col(words.ECHO), q_new_words=pl.col(words.NEW_WORDS)

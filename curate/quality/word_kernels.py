@@ -133,7 +133,7 @@ def _mask_for(n: int) -> int:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _slot(value: np.uint64, mask: int) -> int:
+def _slot(value: np.uint64, mask: int) -> np.int64:
     return np.int64((value ^ (value >> np.uint64(32))) & np.uint64(mask))
 
 
