@@ -12,6 +12,7 @@ from typing import Final
 import polars as pl
 
 from curate.quality import words
+from curate.quality.rows import only_where
 
 # Non-Latin scripts; Latin is what is left of the letters. Japanese is told from Chinese by kana.
 SCRIPTS: Final[dict[str, str]] = {
@@ -80,8 +81,10 @@ def add_guess(
     script_names = list(SCRIPTS)
     lang_names = list(STOP_WORDS)
     tmp = f"_q_lang_{out}"
+    # Non-Latin letters are all non-ASCII: ASCII texts (most) skip the regex.
     other = pl.col(text).str.extract_all(r"[\p{L}--\p{Latin}]").list.join("")
-    frame = frame.with_columns(other.alias(f"{tmp}_other"))
+    non_ascii = pl.col(text).str.len_bytes() != pl.col(text).str.len_chars()
+    frame = frame.with_columns(only_where(frame, non_ascii, other, pl.lit("")).alias(f"{tmp}_other"))
     scripts_frame = _scripts(frame, f"{tmp}_other")
     frame = frame.with_columns(
         scripts_frame["scripts"].alias(f"{tmp}_scripts"),

@@ -13,7 +13,9 @@ from typing import Final
 import polars as pl
 
 from curate.config import QualitySection
-from curate.quality import language, patterns, words
+from curate.minhash import utf8_buffers
+from curate.quality import language, patterns, word_kernels, words
+from curate.quality.rows import only_where
 from curate.quality.texts import (
     ALL_TEXT,
     ANSWER,
@@ -27,8 +29,13 @@ from curate.quality.texts import (
 
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
 PLACEHOLDER_HEAD: Final = 60  # characters of a turn where start-of-turn placeholder markers are looked for
-_TRUNCATED: Final = "_q_truncated"  # signals computed on prefiltered rows, before the others
+# Working columns computed on prefiltered rows only (see _prefiltered).
+_UNUSUAL: Final = "_q_unusual"  # the answer holds non-ASCII or control characters
+_TRUNCATED: Final = "_q_truncated"
 _MISSING_MEDIA: Final = "_q_missing_media"
+_ODD_SYMBOLS: Final = "_q_odd_symbols"
+_MOJIBAKE: Final = "_q_mojibake"
+_MIN_TURN_CHARS: Final = "_q_min_turn_chars"
 
 
 def matches_any(text: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
@@ -44,23 +51,16 @@ def first_match(text: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
 def symbol_ratio() -> pl.Expr:
     """Share of characters that are odd symbols (patterns.ODD_SYMBOL), fenced code left out.
 
-    Null below 10 characters: one emoji is not symbol soup. (The share is of all characters,
+    Reads the count of odd symbols from the prefiltered columns (see ``_prefiltered``). Null
+    below 10 characters: one emoji is not symbol soup. (The share is of all characters,
     spaces included: counting spaces apart cost more than the rest of the signal.)
     """
-    prose = pl.col(ANSWER).str.replace_all(patterns.CODE_FENCE_BLOCK, " ")
-    length = prose.str.len_chars()
-    return pl.when(length >= 10).then(prose.str.count_matches(patterns.ODD_SYMBOL) / length)
+    length = _prose().str.len_chars()
+    return pl.when(length >= 10).then(pl.col(_ODD_SYMBOLS) / length)
 
 
-def only_where(frame: pl.DataFrame, candidate: pl.Expr, signal: pl.Expr) -> pl.Series:
-    """``signal`` computed on the rows where ``candidate`` holds or is null, False elsewhere.
-
-    ``candidate`` must be a cheap necessary condition of ``signal`` (false only where the signal
-    is false): the signal's regexes then run on the few rows that can match rather than on all.
-    """
-    picked = frame.select(candidate.fill_null(True)).to_series()
-    values = frame.filter(picked).select(signal).to_series()
-    return pl.repeat(False, frame.height, eager=True).scatter(picked.arg_true(), values)
+def _prose() -> pl.Expr:
+    return pl.col(ANSWER).str.replace_all(patterns.CODE_FENCE_BLOCK, " ")
 
 
 def _last_line_words() -> pl.Expr:
@@ -176,11 +176,37 @@ def pii_counts(allow_domains: list[str]) -> dict[str, pl.Expr]:
     return counts
 
 
-def _min_turn_visible() -> pl.Expr:
+def _min_turn_visible(zero_width: bool = True) -> pl.Expr:
     """Length of the shortest answer turn (tool-call-only turns aside), surrounding whitespace and
-    zero-width characters removed: schema validation strips only whitespace."""
-    per_turn = pl.element().str.replace_all(r"\p{Cf}+", "").str.strip_chars().str.len_chars()
-    return pl.col(ANSWER_TURNS).list.eval(per_turn).list.min().cast(pl.Int64)
+    zero-width characters removed: schema validation strips only whitespace. Zero-width
+    characters are all non-ASCII, so ``zero_width=False`` gives the same on ASCII texts."""
+    turn = pl.element().str.replace_all(r"\p{Cf}+", "") if zero_width else pl.element()
+    return pl.col(ANSWER_TURNS).list.eval(turn.str.strip_chars().str.len_chars()).list.min().cast(pl.Int64)
+
+
+def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
+    """Working columns whose regexes run only on rows a cheap test leaves: the truncation,
+    missing-media and character-class checks on every row were most of the signals' time."""
+    unusual_texts = pl.Series(word_kernels.unusual_texts(*utf8_buffers(frame[ANSWER])))
+    # Null where there is no answer, so those rows go through only_where and stay null.
+    frame = frame.with_columns(
+        pl.when(pl.col(ANSWER).is_not_null()).then(pl.lit(unusual_texts)).alias(_UNUSUAL)
+    )
+    unusual = pl.col(_UNUSUAL)
+    no_match = pl.lit(0, pl.UInt32)
+    return frame.with_columns(
+        only_where(frame, truncation_candidate(), truncated()).alias(_TRUNCATED),
+        only_where(frame, missing_media_candidate(), missing_media()).alias(_MISSING_MEDIA),
+        only_where(frame, unusual, _prose().str.count_matches(patterns.ODD_SYMBOL), no_match).alias(
+            _ODD_SYMBOLS
+        ),
+        only_where(frame, unusual, pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE), no_match).alias(
+            _MOJIBAKE
+        ),
+        only_where(frame, unusual, _min_turn_visible(), _min_turn_visible(zero_width=False)).alias(
+            _MIN_TURN_CHARS
+        ),
+    )
 
 
 def _text_signals(config: QualitySection) -> list[pl.Expr]:
@@ -190,12 +216,12 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
         pl.col(ANSWER).str.strip_chars().str.len_chars().cast(pl.Int64).alias("q_answer_chars"),
         pl.col(words.ANSWER.words).alias("q_answer_words"),
         pl.col(PROMPT).str.strip_chars().str.len_chars().cast(pl.Int64).alias("q_prompt_chars"),
-        _min_turn_visible().alias("q_min_turn_chars"),
+        pl.col(_MIN_TURN_CHARS).alias("q_min_turn_chars"),
         placeholder().alias("q_placeholder"),
         pl.col(_TRUNCATED).alias("q_truncated"),
         refusal().alias("q_refusal"),
         symbol_ratio().alias("q_symbol_ratio"),
-        pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE).cast(pl.Int64).alias("q_mojibake"),
+        pl.col(_MOJIBAKE).cast(pl.Int64).alias("q_mojibake"),
         pl.col(ANSWER).str.count_matches(patterns.SYMBOL_RUN).cast(pl.Int64).alias("q_symbol_runs"),
         pl.col(PROMPT_LOWER).str.contains(patterns.NAMES_A_LANGUAGE).alias("_q_names_language"),
         pl.col(_MISSING_MEDIA).alias("q_missing_media"),
@@ -233,10 +259,7 @@ def _derived_signals(config: QualitySection) -> list[pl.Expr]:
 def compute(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
     """Add every ``q_*`` column to a frame that carries the decoded texts (texts.with_texts)."""
     frame = words.add(frame, ANSWER_LOWER, PROMPT_LOWER, language.STOP_WORDS)
-    frame = frame.with_columns(
-        only_where(frame, truncation_candidate(), truncated()).alias(_TRUNCATED),
-        only_where(frame, missing_media_candidate(), missing_media()).alias(_MISSING_MEDIA),
-    )
+    frame = _prefiltered(frame)
     frame = frame.with_columns(_text_signals(config))
     frame = frame.with_columns(
         q_repetition=pl.col(words.REPETITION), q_echo=pl.col(words.ECHO), q_new_words=pl.col(words.NEW_WORDS)

@@ -327,3 +327,18 @@ def word_stats(
         a_words, _, shared_words = _distinct_and_shared(a_hashes, na, p_hashes, np_, sets, stamps, 2 * i + 2)
         new_words[i] = a_words - shared_words
     return answer_ints, prompt_ints, repetition, echo, new_words, short_copy
+
+
+@njit(cache=True, nogil=True)
+def unusual_texts(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Per text: whether it holds a non-ASCII byte or an ASCII control other than tab, newline
+    and carriage return (the characters odd-symbol and broken-encoding patterns can match)."""
+    rows = len(offsets) - 1
+    out = np.zeros(rows, dtype=np.bool_)
+    for i in range(rows):
+        for k in range(offsets[i], offsets[i + 1]):
+            b = data[k]
+            if b >= 0x7F or (b < 0x20 and b != 0x09 and b != 0x0A and b != 0x0D):
+                out[i] = True
+                break
+    return out
