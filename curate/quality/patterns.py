@@ -143,6 +143,10 @@ PHONE: Final = (
     )
     + r")(?:[^\w.,/-]|[.,](?:\s|$)|$)"
 )
+# The fewest digits a match holds ("+1 5 12 34" for a phone): texts with fewer skip the pattern.
+PHONE_MIN_DIGITS: Final = 6
+CARD_MIN_DIGITS: Final = 16
+SSN_MIN_DIGITS: Final = 9
 CARD: Final = _NOT_AFTER_NUMBER + r"\d{4}(?:[ -]?\d{4}){3}(?:[^\w.,/-]|[.,](?:\s|$)|$)"
 SSN: Final = _NOT_AFTER_NUMBER + r"\d{3}-\d{2}-\d{4}(?:[^\w.,/-]|[.,](?:\s|$)|$)"
 # Provider key formats are unambiguous; generic "api_key = ..." assignments are checked by the

@@ -18,5 +18,8 @@ def only_where(
     picked = frame.select(candidate.fill_null(True)).to_series()
     fallback = pl.lit(False) if elsewhere is None else elsewhere
     base = frame.select(pl.int_range(pl.len()).alias("_row"), fallback.alias("_value"))["_value"]
-    values = frame.filter(picked).select(signal).to_series()
+    # Only the columns the signal reads are filtered: the frame's others (examples, decoded
+    # messages) would cost more to copy than the regexes save.
+    needed = list(dict.fromkeys(signal.meta.root_names()))
+    values = frame.select(needed).filter(picked).select(signal).to_series()
     return base.scatter(picked.arg_true(), values.cast(base.dtype))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+import numpy as np
 import polars as pl
 
 from curate.config import QualitySection
@@ -36,6 +37,7 @@ _MISSING_MEDIA: Final = "_q_missing_media"
 _ODD_SYMBOLS: Final = "_q_odd_symbols"
 _MOJIBAKE: Final = "_q_mojibake"
 _MIN_TURN_CHARS: Final = "_q_min_turn_chars"
+_PII_DIGITS: Final = "_q_pii_digits"  # ASCII digits in all the text; the most where it has non-ASCII
 
 
 def matches_any(text: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
@@ -167,9 +169,10 @@ def pii_counts(allow_domains: list[str]) -> dict[str, pl.Expr]:
     assigned = text.str.extract_all(patterns.SECRET_ASSIGNMENT).list.eval(pl.element().filter(generated))
     counts = {
         "email": emails.list.len(),
-        "phone": text.str.count_matches(patterns.PHONE),
-        "card": text.str.count_matches(patterns.CARD),
-        "ssn": text.str.count_matches(patterns.SSN),
+        # Counted on the rows with digits enough (see _prefiltered).
+        "phone": pl.col(_pii_count("phone")),
+        "card": pl.col(_pii_count("card")),
+        "ssn": pl.col(_pii_count("ssn")),
         "secret": text.str.count_matches(patterns.SECRET) + assigned.list.len(),
     }
     assert tuple(counts) == PII_KINDS
@@ -186,27 +189,41 @@ def _min_turn_visible(zero_width: bool = True) -> pl.Expr:
 
 def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     """Working columns whose regexes run only on rows a cheap test leaves: the truncation,
-    missing-media and character-class checks on every row were most of the signals' time."""
-    unusual_texts = pl.Series(word_kernels.unusual_texts(*utf8_buffers(frame[ANSWER])))
-    # Null where there is no answer, so those rows go through only_where and stay null.
+    missing-media, character-class and number checks on every row were most of the signals' time."""
+    answer = word_kernels.text_profile(*utf8_buffers(frame[ANSWER]))
+    every = word_kernels.text_profile(*utf8_buffers(frame[ALL_TEXT]))
+    unusual = (answer[:, word_kernels.NON_ASCII] | answer[:, word_kernels.CONTROL]) > 0
+    # \d in the PII patterns matches non-ASCII digits too: such texts count as having them all.
+    digits = np.where(
+        every[:, word_kernels.NON_ASCII] > 0, np.iinfo(np.int64).max, every[:, word_kernels.DIGITS]
+    )
+    # Null where there is no text, so those rows go through only_where and stay null.
     frame = frame.with_columns(
-        pl.when(pl.col(ANSWER).is_not_null()).then(pl.lit(unusual_texts)).alias(_UNUSUAL)
+        pl.when(pl.col(ANSWER).is_not_null()).then(pl.lit(pl.Series(unusual))).alias(_UNUSUAL),
+        pl.when(pl.col(ALL_TEXT).is_not_null()).then(pl.lit(pl.Series(digits))).alias(_PII_DIGITS),
     )
-    unusual = pl.col(_UNUSUAL)
     no_match = pl.lit(0, pl.UInt32)
-    return frame.with_columns(
-        only_where(frame, truncation_candidate(), truncated()).alias(_TRUNCATED),
-        only_where(frame, missing_media_candidate(), missing_media()).alias(_MISSING_MEDIA),
-        only_where(frame, unusual, _prose().str.count_matches(patterns.ODD_SYMBOL), no_match).alias(
-            _ODD_SYMBOLS
-        ),
-        only_where(frame, unusual, pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE), no_match).alias(
-            _MOJIBAKE
-        ),
-        only_where(frame, unusual, _min_turn_visible(), _min_turn_visible(zero_width=False)).alias(
-            _MIN_TURN_CHARS
-        ),
-    )
+    odd = _prose().str.count_matches(patterns.ODD_SYMBOL)
+    mojibake = pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE)
+    columns = {
+        _TRUNCATED: only_where(frame, truncation_candidate(), truncated()),
+        _MISSING_MEDIA: only_where(frame, missing_media_candidate(), missing_media()),
+        _ODD_SYMBOLS: only_where(frame, pl.col(_UNUSUAL), odd, no_match),
+        _MOJIBAKE: only_where(frame, pl.col(_UNUSUAL), mojibake, no_match),
+        _MIN_TURN_CHARS: only_where(frame, pl.col(_UNUSUAL), _min_turn_visible(), _min_turn_visible(False)),
+    }
+    for kind, pattern, least in (
+        ("phone", patterns.PHONE, patterns.PHONE_MIN_DIGITS),
+        ("card", patterns.CARD, patterns.CARD_MIN_DIGITS),
+        ("ssn", patterns.SSN, patterns.SSN_MIN_DIGITS),
+    ):
+        count = pl.col(ALL_TEXT).str.count_matches(pattern)
+        columns[_pii_count(kind)] = only_where(frame, pl.col(_PII_DIGITS) >= least, count, no_match)
+    return frame.with_columns(series.alias(name) for name, series in columns.items())
+
+
+def _pii_count(kind: str) -> str:
+    return f"_q_pii_{kind}_count"
 
 
 def _text_signals(config: QualitySection) -> list[pl.Expr]:

@@ -8,6 +8,8 @@ compares their 3-grams, instead of materialising every word as a string.
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
@@ -22,6 +24,7 @@ N: Final = 3  # words per n-gram of the repetition and echo signals
 # and "c b a" get different keys.
 _MIX: Final = np.array([1, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F], dtype=np.uint64)
 _MAX_CODE_POINT: Final = 0x10FFFF
+_WORKERS: Final = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,33 @@ def add(
     stays low) and ``NEW_WORDS`` (distinct answer words the prompt lacks: a restating answer
     adds some, a copy none). ``answer`` and ``prompt`` name lower-cased text columns;
     a null text has no words."""
+    answers, prompts = utf8_buffers(frame[answer]), utf8_buffers(frame[prompt])
     table = _stop_table(tuple(stop_words.items()))
-    answer_ints, prompt_ints, repetition, echo, new_words, short_copy = kernels.word_stats(
-        *utf8_buffers(frame[answer]),
-        *utf8_buffers(frame[prompt]),
-        _is_word(),
-        table,
-        len(stop_words),
-        _MIX[:N],
+
+    def part(rows: range) -> tuple[np.ndarray, ...]:
+        # Offsets are absolute into the data, so a run of rows needs only its offsets cut.
+        cut = slice(rows.start, rows.stop + 1)
+        return kernels.word_stats(
+            answers[0],
+            answers[1][cut],
+            prompts[0],
+            prompts[1][cut],
+            _is_word(),
+            table,
+            len(stop_words),
+            _MIX[:N],
+        )
+
+    # The kernel releases the GIL: parts run side by side, as polars runs the regex signals.
+    step = max(1, -(-frame.height // _WORKERS))
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        parts = list(
+            pool.map(part, (range(at, min(at + step, frame.height)) for at in range(0, frame.height, step)))
+        )
+    if not parts:
+        parts = [part(range(0, 0))]
+    answer_ints, prompt_ints, repetition, echo, new_words, short_copy = (
+        np.concatenate([p[at] for p in parts]) for at in range(6)
     )
     columns: dict[str, np.ndarray] = {SHORT_COPY: short_copy}
     for stats, ints in ((ANSWER, answer_ints), (PROMPT, prompt_ints)):
