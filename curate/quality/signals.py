@@ -7,7 +7,9 @@ canonical example. Columns are computed in passes because some read others.
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import numpy as np
@@ -29,6 +31,7 @@ from curate.quality.texts import (
 )
 
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
+_WORKERS: Final = min(4, os.cpu_count() or 1)
 PLACEHOLDER_HEAD: Final = 60  # characters of a turn where start-of-turn placeholder markers are looked for
 # Working columns computed on prefiltered rows only (see _prefiltered).
 _UNUSUAL: Final = "_q_unusual"  # the answer holds non-ASCII or control characters
@@ -205,12 +208,12 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     no_match = pl.lit(0, pl.UInt32)
     odd = _prose().str.count_matches(patterns.ODD_SYMBOL)
     mojibake = pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE)
-    columns = {
-        _TRUNCATED: only_where(frame, truncation_candidate(), truncated()),
-        _MISSING_MEDIA: only_where(frame, missing_media_candidate(), missing_media()),
-        _ODD_SYMBOLS: only_where(frame, pl.col(_UNUSUAL), odd, no_match),
-        _MOJIBAKE: only_where(frame, pl.col(_UNUSUAL), mojibake, no_match),
-        _MIN_TURN_CHARS: only_where(frame, pl.col(_UNUSUAL), _min_turn_visible(), _min_turn_visible(False)),
+    jobs: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr | None]] = {
+        _TRUNCATED: (truncation_candidate(), truncated(), None),
+        _MISSING_MEDIA: (missing_media_candidate(), missing_media(), None),
+        _ODD_SYMBOLS: (pl.col(_UNUSUAL), odd, no_match),
+        _MOJIBAKE: (pl.col(_UNUSUAL), mojibake, no_match),
+        _MIN_TURN_CHARS: (pl.col(_UNUSUAL), _min_turn_visible(), _min_turn_visible(False)),
     }
     for kind, pattern, least in (
         ("phone", patterns.PHONE, patterns.PHONE_MIN_DIGITS),
@@ -218,7 +221,11 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
         ("ssn", patterns.SSN, patterns.SSN_MIN_DIGITS),
     ):
         count = pl.col(ALL_TEXT).str.count_matches(pattern)
-        columns[_pii_count(kind)] = only_where(frame, pl.col(_PII_DIGITS) >= least, count, no_match)
+        jobs[_pii_count(kind)] = (pl.col(_PII_DIGITS) >= least, count, no_match)
+    # Each job is a few small eager steps; side by side on threads (polars releases the GIL)
+    # they use the cores one job at a time would leave idle.
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        columns = dict(zip(jobs, pool.map(lambda job: only_where(frame, *job), jobs.values()), strict=True))
     return frame.with_columns(series.alias(name) for name, series in columns.items())
 
 

@@ -89,7 +89,7 @@ def _on_rows(
         return frame
     indexed = frame.with_row_index("_q_row")
     changed = change(indexed.filter(picked)).select("_q_row", *_MARKED)
-    rest = indexed.filter(~picked).select("_q_row", *_MARKED)
+    rest = indexed.select("_q_row", *_MARKED).filter(~picked)  # not the texts: most rows are here
     marked = pl.concat([changed, rest], how="vertical").sort("_q_row")
     return frame.with_columns(marked.get_column(column) for column in _MARKED)
 
