@@ -40,6 +40,13 @@ REFUSAL: Final = (
     r"\bmy (?:knowledge|training) (?:cut-?off|data only goes)\b",
 )
 
+# Every REFUSAL and SELF_IDENTIFICATION pattern holds one of these literally: answers with none
+# of them (nine in ten) skip those patterns.
+REFUSAL_HINTS: Final = (
+    *("as an ai", "model", "sorry", "afraid", "i can", "able to", "t have"),
+    *("my knowledge", "my training", "i'm", "i’m", "i am"),
+)
+
 # Self-identification: boilerplate, unless the prompt asks what the assistant is ("Are you human?").
 SELF_IDENTIFICATION: Final = (
     r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence|language model|virtual assistant)\b",

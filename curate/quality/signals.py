@@ -40,6 +40,8 @@ _MISSING_MEDIA: Final = "_q_missing_media"
 _ODD_SYMBOLS: Final = "_q_odd_symbols"
 _MOJIBAKE: Final = "_q_mojibake"
 _MIN_TURN_CHARS: Final = "_q_min_turn_chars"
+_LAST_LINE_WORDS: Final = "_q_last_line_words"
+_REFUSAL: Final = "_q_refusal"
 _PII_DIGITS: Final = "_q_pii_digits"  # ASCII digits in all the text; the most where it has non-ASCII
 
 
@@ -69,7 +71,8 @@ def _prose() -> pl.Expr:
 
 
 def _last_line_words() -> pl.Expr:
-    return pl.col(LAST_LINE).str.count_matches(" ", literal=True) + 1  # roughly: a heuristic needs no more
+    """Spaces plus one (roughly words: a heuristic needs no more), counted by _prefiltered."""
+    return pl.col(_LAST_LINE_WORDS)
 
 
 def _open_fence() -> pl.Expr:
@@ -130,6 +133,11 @@ def placeholder() -> pl.Expr:
         | turns.list.eval(head.str.contains(patterns.PLACEHOLDER_START)).list.any()
         | matches_any(pl.col(ANSWER_LOWER), patterns.PLACEHOLDER_INSIDE)
     )
+
+
+def refusal_candidate() -> pl.Expr:
+    """Rows refusal() can hold for: the answer holds one of its patterns' literal parts."""
+    return pl.col(ANSWER_LOWER).str.contains("|".join(re.escape(hint) for hint in patterns.REFUSAL_HINTS))
 
 
 def refusal() -> pl.Expr:
@@ -195,6 +203,7 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     missing-media, character-class and number checks on every row were most of the signals' time."""
     answer = word_kernels.text_profile(*utf8_buffers(frame[ANSWER]))
     every = word_kernels.text_profile(*utf8_buffers(frame[ALL_TEXT]))
+    last_line = word_kernels.text_profile(*utf8_buffers(frame[LAST_LINE]))
     unusual = (answer[:, word_kernels.NON_ASCII] | answer[:, word_kernels.CONTROL]) > 0
     # \d in the PII patterns matches non-ASCII digits too: such texts count as having them all.
     digits = np.where(
@@ -204,6 +213,9 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(
         pl.when(pl.col(ANSWER).is_not_null()).then(pl.lit(pl.Series(unusual))).alias(_UNUSUAL),
         pl.when(pl.col(ALL_TEXT).is_not_null()).then(pl.lit(pl.Series(digits))).alias(_PII_DIGITS),
+        pl.when(pl.col(LAST_LINE).is_not_null())
+        .then(pl.lit(pl.Series(last_line[:, word_kernels.SPACES] + 1)))
+        .alias(_LAST_LINE_WORDS),
     )
     no_match = pl.lit(0, pl.UInt32)
     odd = _prose().str.count_matches(patterns.ODD_SYMBOL)
@@ -211,6 +223,7 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     jobs: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr | None]] = {
         _TRUNCATED: (truncation_candidate(), truncated(), None),
         _MISSING_MEDIA: (missing_media_candidate(), missing_media(), None),
+        _REFUSAL: (refusal_candidate(), refusal(), None),
         _ODD_SYMBOLS: (pl.col(_UNUSUAL), odd, no_match),
         _MOJIBAKE: (pl.col(_UNUSUAL), mojibake, no_match),
         _MIN_TURN_CHARS: (pl.col(_UNUSUAL), _min_turn_visible(), _min_turn_visible(False)),
@@ -243,7 +256,7 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
         pl.col(_MIN_TURN_CHARS).alias("q_min_turn_chars"),
         placeholder().alias("q_placeholder"),
         pl.col(_TRUNCATED).alias("q_truncated"),
-        refusal().alias("q_refusal"),
+        pl.col(_REFUSAL).alias("q_refusal"),
         symbol_ratio().alias("q_symbol_ratio"),
         pl.col(_MOJIBAKE).cast(pl.Int64).alias("q_mojibake"),
         pl.col(ANSWER).str.count_matches(patterns.SYMBOL_RUN).cast(pl.Int64).alias("q_symbol_runs"),

@@ -333,14 +333,17 @@ def word_stats(
 NON_ASCII: Final = 0  # 1 where the text holds a non-ASCII character
 CONTROL: Final = 1  # 1 where it holds an ASCII control other than tab, newline and carriage return
 DIGITS: Final = 2  # how many ASCII digits it holds
+SPACES: Final = 3  # how many spaces (U+0020) it holds
 
 
 def _byte_kinds() -> np.ndarray:
-    """Byte -> bit flags: 1 non-ASCII, 2 control (not tab, newline, carriage return), 4 digit."""
+    """Byte -> bit flags: 1 non-ASCII, 2 control (not tab, newline, carriage return), 4 digit,
+    8 space."""
     kinds = np.zeros(256, dtype=np.uint8)
     kinds[0x80:] = 1
     kinds[[*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]] = 2
     kinds[ord("0") : ord("9") + 1] = 4
+    kinds[ord(" ")] = 8
     return kinds
 
 
@@ -352,15 +355,16 @@ def text_profile(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Per text, the cheap facts that rule out character-class and number patterns. A table
     lookup per byte rather than branches: this pass reads every byte of every message."""
     rows = len(offsets) - 1
-    out = np.zeros((rows, 3), dtype=np.int64)
+    out = np.zeros((rows, 4), dtype=np.int64)
     for i in range(rows):
-        seen = 0
-        digits = 0
+        seen = digits = spaces = 0
         for k in range(offsets[i], offsets[i + 1]):
             kind = _BYTE_KINDS[data[k]]
             seen |= kind
-            digits += kind >> 2
+            digits += (kind >> 2) & 1
+            spaces += kind >> 3
         out[i, NON_ASCII] = seen & 1
         out[i, CONTROL] = (seen >> 1) & 1
         out[i, DIGITS] = digits
+        out[i, SPACES] = spaces
     return out
