@@ -198,12 +198,15 @@ def _min_turn_visible(zero_width: bool = True) -> pl.Expr:
     return pl.col(ANSWER_TURNS).list.eval(turn.str.strip_chars().str.len_chars()).list.min().cast(pl.Int64)
 
 
+def _profile(texts: pl.Series) -> np.ndarray:
+    return word_kernels.text_profile(*utf8_buffers(texts))
+
+
 def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     """Working columns whose regexes run only on rows a cheap test leaves: the truncation,
     missing-media, character-class and number checks on every row were most of the signals' time."""
-    answer = word_kernels.text_profile(*utf8_buffers(frame[ANSWER]))
-    every = word_kernels.text_profile(*utf8_buffers(frame[ALL_TEXT]))
-    last_line = word_kernels.text_profile(*utf8_buffers(frame[LAST_LINE]))
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        answer, every, last_line = pool.map(_profile, (frame[ANSWER], frame[ALL_TEXT], frame[LAST_LINE]))
     unusual = (answer[:, word_kernels.NON_ASCII] | answer[:, word_kernels.CONTROL]) > 0
     # \d in the PII patterns matches non-ASCII digits too: such texts count as having them all.
     digits = np.where(

@@ -44,7 +44,9 @@ def _contents(role: str | None) -> pl.Expr:
 
 def with_texts(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the decoded text columns; null where the row holds no canonical example."""
-    canonical = pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example"))
+    canonical = pl.col("example")
+    if frame["dedup_key"].null_count():  # masking copies every text: only when some row needs it
+        canonical = pl.when(pl.col("dedup_key").is_not_null()).then(canonical)
     frame = frame.with_columns(canonical.str.json_decode(_DTYPE).struct.field("messages").alias(MESSAGES))
     is_text_turn = (pl.element().struct.field("role") == "assistant") & ~(
         pl.element().struct.field("tool_calls").list.len().fill_null(0) > 0
