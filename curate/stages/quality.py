@@ -64,11 +64,13 @@ def assess(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
 
 def _mark(rows: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
     """Flag, then reject, rows that are curatable and carry at least one flag."""
-    for rule in score.RULES:
-        if rows.select(score.flagged(rule).any()).item():  # each flag() rewrites the flags column
-            rows = flag(rows, score.flagged(rule), rule.code, rule.message(config))
+    # Each flag() rewrites the flags column: only rules that fire on some row, found in one pass.
+    fires = rows.select(score.flagged(rule).any().alias(rule.code) for rule in score.RULES).row(0)
+    fired = [rule for rule, fires_here in zip(score.RULES, fires, strict=True) if fires_here]
+    for rule in fired:
+        rows = flag(rows, score.flagged(rule), rule.code, rule.message(config))
     still_ok = pl.col("status") == "ok"
-    for rule in score.RULES:
+    for rule in fired:
         if rule.code in config.reject_flags:
             rows = reject(rows, still_ok & score.flagged(rule), rule.code, rule.message(config))
     low = still_ok & (pl.col("quality_score") < config.min_score)
