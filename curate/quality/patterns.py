@@ -172,6 +172,8 @@ SECRET_ASSIGNMENT: Final = (
     r"(?i)\b(?:api[_ -]?key|secret(?:[_ -]?key)?|access[_ -]?token|auth[_ -]?token|bearer|passw(?:or)?d)"
     r"[\"']?\s*(?:[:=]|is)?\s*[\"']?([A-Za-z0-9_\-/+=.]{10,})"
 )
+# Every SECRET_ASSIGNMENT starts with one of these (case folded the same way): texts without skip it.
+SECRET_ASSIGNMENT_HINT: Final = r"(?i)api|secret|access|auth|bearer|passw"
 
 # Fenced code is left out of the symbol ratio: code is legitimately symbol-heavy.
 CODE_FENCE_BLOCK: Final = r"(?s)```.*?```"

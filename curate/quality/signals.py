@@ -42,6 +42,7 @@ _MOJIBAKE: Final = "_q_mojibake"
 _MIN_TURN_CHARS: Final = "_q_min_turn_chars"
 _LAST_LINE_WORDS: Final = "_q_last_line_words"
 _REFUSAL: Final = "_q_refusal"
+_SECRET_ASSIGNMENTS: Final = "_q_secret_assignments"
 _PII_DIGITS: Final = "_q_pii_digits"  # ASCII digits in all the text; the most where it has non-ASCII
 
 
@@ -171,23 +172,28 @@ def pii_counts(allow_domains: list[str]) -> dict[str, pl.Expr]:
         emails = emails.list.eval(
             pl.element().filter(~pl.element().str.to_lowercase().str.contains(rf"[@.](?:{allowed})$"))
         )
-    # A generic "api_key = ..." counts only when the value looks generated (has a digit and a
-    # letter), and once: a provider key after "Bearer" is already counted by its own pattern.
-    value = pl.element().str.extract(patterns.SECRET_ASSIGNMENT, 1)
-    generated = (
-        value.str.contains(r"\d") & value.str.contains(r"[A-Za-z]") & ~value.str.contains(patterns.SECRET)
-    )
-    assigned = text.str.extract_all(patterns.SECRET_ASSIGNMENT).list.eval(pl.element().filter(generated))
     counts = {
         "email": emails.list.len(),
         # Counted on the rows with digits enough (see _prefiltered).
         "phone": pl.col(_pii_count("phone")),
         "card": pl.col(_pii_count("card")),
         "ssn": pl.col(_pii_count("ssn")),
-        "secret": text.str.count_matches(patterns.SECRET) + assigned.list.len(),
+        "secret": text.str.count_matches(patterns.SECRET) + pl.col(_SECRET_ASSIGNMENTS),
     }
     assert tuple(counts) == PII_KINDS
     return counts
+
+
+def secret_assignments() -> pl.Expr:
+    """Generic "api_key = ..." assignments. One counts only when the value looks generated (has
+    a digit and a letter), and once: a provider key after "Bearer" is already counted by its own
+    pattern."""
+    value = pl.element().str.extract(patterns.SECRET_ASSIGNMENT, 1)
+    generated = (
+        value.str.contains(r"\d") & value.str.contains(r"[A-Za-z]") & ~value.str.contains(patterns.SECRET)
+    )
+    found = pl.col(ALL_TEXT).str.extract_all(patterns.SECRET_ASSIGNMENT)
+    return found.list.eval(pl.element().filter(generated)).list.len()
 
 
 def _min_turn_visible(zero_width: bool = True) -> pl.Expr:
@@ -227,6 +233,11 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
         _TRUNCATED: (truncation_candidate(), truncated(), None),
         _MISSING_MEDIA: (missing_media_candidate(), missing_media(), None),
         _REFUSAL: (refusal_candidate(), refusal(), None),
+        _SECRET_ASSIGNMENTS: (
+            pl.col(ALL_TEXT).str.contains(patterns.SECRET_ASSIGNMENT_HINT),
+            secret_assignments(),
+            no_match,
+        ),
         _ODD_SYMBOLS: (pl.col(_UNUSUAL), odd, no_match),
         _MOJIBAKE: (pl.col(_UNUSUAL), mojibake, no_match),
         _MIN_TURN_CHARS: (pl.col(_UNUSUAL), _min_turn_visible(), _min_turn_visible(False)),
