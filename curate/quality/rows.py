@@ -17,6 +17,7 @@ def only_where(
     false: typically ``candidate`` is a cheap necessary condition of a match."""
     picked = frame.select(candidate.fill_null(True)).to_series()
     fallback = pl.lit(False) if elsewhere is None else elsewhere
+    # Beside a full-length column, a literal fallback is broadcast to every row.
     base = frame.select(pl.int_range(pl.len()).alias("_row"), fallback.alias("_value"))["_value"]
     # Only the columns the signal reads are filtered: the frame's others (examples, decoded
     # messages) would cost more to copy than the regexes save.

@@ -2,7 +2,9 @@
 
 Signals measure; they don't decide. The score and the flags (curate/quality/score.py) read these
 columns against the thresholds in ``[quality]``. Every signal is null where the row has no
-canonical example. Columns are computed in passes because some read others.
+canonical example. Columns are computed in passes because some read others. The costly
+regexes run only on rows a cheap necessary condition leaves (``_prefiltered``); word statistics
+come from one compiled pass (curate/quality/words.py).
 """
 
 from __future__ import annotations
