@@ -28,7 +28,8 @@ _FNV_PRIME: Final = np.uint64(0x100000001B3)
 
 @njit(cache=True, nogil=True, inline="always")
 def _mix64(x: np.uint64) -> np.uint64:
-    """splitmix64 finaliser: FNV alone spreads short words poorly over the low bits."""
+    """splitmix64 finaliser: FNV alone spreads short words poorly over the low bits. (A copy of
+    minhash_kernels.mix64: numba's cache would not notice a change to a function in another file.)"""
     x = x ^ (x >> np.uint64(30))
     x = x * np.uint64(0xBF58476D1CE4E5B9)
     x = x ^ (x >> np.uint64(27))
