@@ -101,11 +101,10 @@ def word_hashes(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Hashes of the words of each ASCII text in ``data[offsets[i]:offsets[i + 1]]``.
 
-    A word is a run of ASCII letters and digits, compared lower-cased. Each word is hashed
-    from a seeded start (``add_byte``) and finished with splitmix64. A text holding any byte >= 0x80
-    gets no words and is marked in the third result, for the caller to normalise and pass
-    to ``letter_word_hashes``. Returns the flat
-    hashes, per-text offsets into them and the non-ASCII marks.
+    A word is a run of ASCII letters and digits, compared lower-cased. Each word is hashed from
+    a seeded start (``add_byte``) and finished with splitmix64. A text holding any byte >= 0x80
+    gets no words and is marked in the third result, for the caller to normalise and pass to
+    ``letter_word_hashes``. Returns the flat hashes, per-text offsets into them and the marks.
     """
     return _word_hashes(data, offsets, seed, True)
 
