@@ -95,9 +95,32 @@ def warm_up(model: Any, batch: dict[str, Any]) -> None:
     model.zero_grad(set_to_none=True)
 
 
+def train_and_measure(trainer: Any, examples: list[Any], rows: list[Any], batch_size: int) -> dict[str, Any]:
+    """Train, timing CPU as well as wall; ``computed_positions`` counts the token positions the
+    batches really hold (each batch padded to its longest row), which packing is meant to cut."""
+    cpu = time.process_time()
+    result = trainer.train()
+    cpu = time.process_time() - cpu
+    runtime = float(result.metrics["train_runtime"])
+    tokens = sum(len(e.input_ids) for e in examples)
+    computed = sum(
+        max(len(r["input_ids"]) for r in rows[i : i + batch_size]) * len(rows[i : i + batch_size])
+        for i in range(0, len(rows), batch_size)
+    )
+    return {
+        "runtime_s": runtime,
+        "cpu_s": cpu,
+        "tokens": tokens,
+        "tokens_per_s": tokens / runtime,
+        "steps": trainer.state.global_step,
+        "loss": float(result.training_loss),
+        "computed_positions": computed,
+    }
+
+
 def run_baseline(
     model_path: str, tokenizer: Any, examples: list[Any], a: argparse.Namespace, tmp: Path
-) -> dict[str, float]:
+) -> dict[str, Any]:
     from transformers import DataCollatorForSeq2Seq, Trainer
 
     rows = [
@@ -113,29 +136,12 @@ def run_baseline(
         train_dataset=rows,
         data_collator=collator,
     )
-    cpu = time.process_time()
-    result = trainer.train()
-    cpu = time.process_time() - cpu
-    runtime = float(result.metrics["train_runtime"])
-    padded = sum(
-        max(len(r["input_ids"]) for r in rows[i : i + a.batch_size]) * len(rows[i : i + a.batch_size])
-        for i in range(0, len(rows), a.batch_size)
-    )
-    tokens = sum(len(e.input_ids) for e in examples)
-    return {
-        "runtime_s": runtime,
-        "cpu_s": cpu,
-        "tokens": tokens,
-        "tokens_per_s": tokens / runtime,
-        "steps": trainer.state.global_step,
-        "loss": float(result.training_loss),
-        "computed_positions": padded,
-    }
+    return train_and_measure(trainer, examples, rows, a.batch_size)
 
 
 def run_packed(
     model_path: str, tokenizer: Any, examples: list[Any], a: argparse.Namespace, tmp: Path
-) -> dict[str, float]:
+) -> dict[str, Any]:
     from train.data import Collator, pack_rows, supports_padding_free
     from train.run import make_trainer
 
@@ -155,23 +161,8 @@ def run_packed(
     trainer = make_trainer(
         model, trainer_args(tmp / "packed", a.batch_size, a.seed), rows, tokenizer.pad_token_id, padding_free
     )
-    cpu = time.process_time()
-    result = trainer.train()
-    cpu = time.process_time() - cpu
-    runtime = float(result.metrics["train_runtime"])
-    tokens = sum(len(e.input_ids) for e in examples)
-    computed = sum(
-        max(len(r["input_ids"]) for r in rows[i : i + a.batch_size]) * len(rows[i : i + a.batch_size])
-        for i in range(0, len(rows), a.batch_size)
-    )
     return {
-        "runtime_s": runtime,
-        "cpu_s": cpu,
-        "tokens": tokens,
-        "tokens_per_s": tokens / runtime,
-        "steps": trainer.state.global_step,
-        "loss": float(result.training_loss),
-        "computed_positions": computed,
+        **train_and_measure(trainer, examples, rows, a.batch_size),
         "rows": len(rows),
         "padding_free": padding_free,
     }
