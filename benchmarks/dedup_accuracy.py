@@ -23,6 +23,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "dedup"))
 
+from datasketch_documented import signatures_and_index  # noqa: E402
 from dedup_plants import ALPACA, Planted, load_alpaca, plant, write_jsonl  # noqa: E402
 
 from curate.config import load_config  # noqa: E402
@@ -65,17 +66,10 @@ def score(planted: Planted, groups: np.ndarray) -> dict[str, object]:
 def datasketch_groups(frame: pl.DataFrame, lower: bool) -> tuple[np.ndarray, float]:
     """The documented datasketch recipe; groups are the LSH query hits, joined by union-find.
     ``lower``: lower-case the text first (the docs do not; it is the fairer comparison)."""
-    from datasketch import MinHash, MinHashLSH
-
     text = text_expr("all").fill_null("")
     texts = frame.select(text.str.to_lowercase() if lower else text).to_series().to_list()
     started = time.perf_counter()
-    sets = []
-    for text in texts:
-        words = text.split()
-        sets.append({" ".join(words[i : i + 5]).encode() for i in range(max(1, len(words) - 4))})
-    hashes = MinHash.bulk(sets, num_perm=128)
-    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    hashes, lsh = signatures_and_index(texts)
     parent = list(range(len(texts)))
 
     def root(i: int) -> int:

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ALPACA = ROOT / ".." / "shared" / "data" / "alpaca.jsonl"
 sys.path.insert(0, str(ROOT))
 
+from datasketch_documented import signatures_and_index  # noqa: E402
+
 from curate.config import load_config  # noqa: E402
 from curate.context import BuildContext  # noqa: E402
 from curate.frame import text_expr  # noqa: E402
@@ -80,17 +82,10 @@ def run_ours(frame: pl.DataFrame) -> tuple[float, float, pl.DataFrame, BuildCont
 
 
 def run_datasketch(frame: pl.DataFrame) -> tuple[float, float, int]:
-    from datasketch import MinHash, MinHashLSH
-
     started, cpu = time.perf_counter(), time.process_time()
     usable = frame.filter(pl.col("status") == "ok")
     texts = usable.select(text_expr("all").fill_null("")).to_series().to_list()
-    sets = []
-    for text in texts:
-        words = text.split()
-        sets.append({" ".join(words[i : i + 5]).encode() for i in range(max(1, len(words) - 4))})
-    signatures = MinHash.bulk(sets, num_perm=128)
-    lsh = MinHashLSH(threshold=0.8, num_perm=128)
+    signatures, lsh = signatures_and_index(texts)
     duplicates = 0
     for key, signature in enumerate(signatures):
         if lsh.query(signature):
