@@ -18,6 +18,7 @@ from curate import minhash
 from curate.frame import Which
 from curate.minhash_kernels import OTHER_ROLE, ROLES, message_words, splice_words
 from curate.unicode_words import READ_BYTES, READ_LENGTH
+from curate.utf8 import utf8_buffers
 
 _TURNS: Final = pl.Struct({"messages": pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))})
 _ROLE_CODES: Final = {name: code for code, name in enumerate(ROLES)}
@@ -63,7 +64,7 @@ class ExampleWords:
 
 def words_of_examples(examples: pl.Series, seed: int = 0) -> ExampleWords:
     """Message words of each example JSON (a null example has no messages)."""
-    data, offsets = minhash.utf8_buffers(examples)
+    data, offsets = utf8_buffers(examples)
     hashes, roles, ends, row_ends, failed = message_words(
         data, offsets, np.uint64(seed), READ_LENGTH, READ_BYTES
     )

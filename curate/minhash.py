@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from curate import minhash_kernels as kernels
+from curate.utf8 import utf8_buffers
 
 _U64: Final = np.uint64
 _MASK32: Final = np.uint64(0xFFFFFFFF)
@@ -49,16 +50,6 @@ def mix(x: np.ndarray) -> np.ndarray:
 # but letters and digits to spaces); the compiled tokeniser then takes the words out of every
 # text: runs of ASCII letters and digits, and of non-ASCII characters (only letters remain there).
 _NOT_WORD: Final = r"[^\p{L}\p{N}]+"
-
-
-def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """The UTF-8 bytes of a string series and each text's offsets into them (no copy beyond
-    arrow's own); a null is an empty text."""
-    array = texts.cast(pl.Utf8).fill_null("").rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
-    _, offsets_buffer, data_buffer = array.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[array.offset : array.offset + len(array) + 1]
-    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
-    return data, offsets
 
 
 def word_hashes(texts: pl.Series, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,6 @@ import numpy as np
 import polars as pl
 
 from curate.config import QualitySection
-from curate.minhash import utf8_buffers
 from curate.quality import language, patterns, word_kernels, words
 from curate.quality.rows import only_where
 from curate.quality.texts import (
@@ -31,6 +30,7 @@ from curate.quality.texts import (
     PROMPT,
     PROMPT_LOWER,
 )
+from curate.utf8 import utf8_buffers
 
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
 _WORKERS: Final = min(4, os.cpu_count() or 1)

@@ -16,8 +16,8 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from curate.minhash import utf8_buffers
 from curate.quality import word_kernels as kernels
+from curate.utf8 import utf8_buffers
 
 N: Final = 3  # words per n-gram of the repetition and echo signals
 # Odd 64-bit multipliers mixing the word hashes by position (wrapping arithmetic), so "a b c"

@@ -83,9 +83,9 @@ def test_roles_are_kept_apart() -> None:
 
 
 def test_plain_rows_take_the_compiled_walk_and_others_fall_back() -> None:
-    from curate.minhash import utf8_buffers
     from curate.minhash_kernels import message_words
     from curate.unicode_words import READ_BYTES, READ_LENGTH
+    from curate.utf8 import utf8_buffers
 
     rows = [
         '{"messages":[{"role":"user","content":"plain \\"text\\""}],"meta":{"k":[1,{"a":"}"}]}}',
