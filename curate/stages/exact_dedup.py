@@ -7,6 +7,7 @@ the one dropped), then the higher quality score where the quality stage ran, the
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from curate.context import BuildContext
@@ -27,45 +28,41 @@ def keep_order(frame: pl.DataFrame) -> list[pl.Expr]:
 
 
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
-    frame = frame.with_row_index("_row")
+    n = frame.height
     candidates = pl.col("dedup_key").is_not_null() & (pl.col("status") == "ok")
-    # Sort only the few columns the choice needs: the example text stays where it is.
-    needed = [
-        "_row",
-        "dedup_key",
-        "id",
-        "origin",
-        *(["quality_score"] if "quality_score" in frame.columns else []),
-    ]
+    # Most records have no copy: a hash pass finds the few that do, and only those are sorted.
+    key = pl.when(candidates).then(pl.col("dedup_key"))
+    copied = frame.select(key.is_duplicated() & key.is_not_null()).to_series()
+    rows = np.flatnonzero(copied.to_numpy())
+    needed = ["dedup_key", "id", "origin", *(["quality_score"] if "quality_score" in frame.columns else [])]
     ranked = (
-        frame.select(needed)
-        .filter(frame.select(candidates).to_series())
+        frame.select(needed)[rows]  # only the few columns the choice needs, of the grouped rows
+        .with_columns(_row=pl.Series(rows, dtype=pl.Int64))
         .sort(keep_order(frame))
-        .select(
-            "_row",
-            pl.col("_row").first().over("dedup_key").alias("_kept_row"),
-            pl.col("id").first().over("dedup_key").alias("_kept_id"),
-            pl.col("origin").first().over("dedup_key").alias("_kept_origin"),
-            pl.len().over("dedup_key").alias("_group_size"),
-        )
+        .select("_row", pl.col("_row").first().over("dedup_key").alias("_kept_row"))
     )
-    frame = frame.join(ranked, on="_row", how="left")
+    kept_row = np.full(n, -1, dtype=np.int64)
+    kept_row[ranked["_row"].to_numpy()] = ranked["_kept_row"].to_numpy()
+    grouped = pl.Series(kept_row >= 0)
     # A cluster is named by its kept record's row, so exact and near dedup share one id space.
-    frame = frame.with_columns(
-        cluster_id=pl.when(pl.col("_group_size") > 1).then(pl.col("_kept_row").cast(pl.Int64)),
-    )
+    kept = pl.Series(kept_row).set(~grouped, None)  # type: ignore[arg-type]
+    frame = frame.with_columns(cluster_id=kept)
     if ctx.config.dedup.exact:
-        duplicate = pl.col("_kept_row").is_not_null() & (pl.col("_kept_row") != pl.col("_row"))
+        duplicate = copied & pl.Series(kept_row != np.arange(n))
+        kept_of_duplicates = kept.set(~duplicate, None)  # type: ignore[arg-type]
+        frame = frame.with_columns(
+            _kept_id=frame["id"].gather(kept_of_duplicates),
+            _kept_origin=frame["origin"].gather(kept_of_duplicates),
+        )
         frame = reject(
             frame,
-            duplicate,
+            pl.lit(duplicate),
             "dedup.exact",
             pl.format("exact duplicate of {} ({} record)", pl.col("_kept_id"), pl.col("_kept_origin")),
             ref=pl.col("_kept_id"),
-        )
-    groups = frame.filter(pl.col("_group_size") > 1)
+        ).drop("_kept_id", "_kept_origin")
     ctx.findings["exact_dedup"] = {
-        "groups": groups["cluster_id"].n_unique(),
-        "records_in_groups": len(groups),
+        "groups": int(np.unique(kept_row[rows]).size),
+        "records_in_groups": len(rows),
     }
-    return frame.drop("_row", "_kept_row", "_kept_id", "_kept_origin", "_group_size")
+    return frame
