@@ -17,6 +17,7 @@ import polars as pl
 
 from curate.config import QualitySection
 from curate.context import BuildContext
+from curate.example_store import with_examples
 from curate.frame import flag, reject
 from curate.quality import score, signals
 from curate.quality.texts import ANSWER, drop_texts, with_texts
@@ -41,7 +42,8 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         parts: list[pl.DataFrame] = []
         partials: list[dict[str, Any]] = []
         for start in range(0, max(frame.height, 1), SLICE_ROWS):
-            part = assess(frame.slice(start, SLICE_ROWS), config)
+            # Big builds keep most example text in the input files: each slice reads its own.
+            part = assess(with_examples(frame.slice(start, SLICE_ROWS)), config)
             partials.append(_slice_findings(part))
             written = [c for c in drop_texts(part).columns if c in _MARKED or c not in frame.columns]
             parts.append(part.select(written))
