@@ -83,6 +83,8 @@ PLACEHOLDER_INSIDE: Final = (
     r"lorem ipsum",
     r"\[(?:insert|your|add) (?:answer|response|output|text|content|code)(?: here)?\]",
 )
+# Every PLACEHOLDER_INSIDE match starts with one of these: answers without skip the patterns.
+PLACEHOLDER_INSIDE_HINTS: Final = ("lorem ipsum", "[insert ", "[your ", "[add ")
 # Only turns this short are compared whole with PLACEHOLDER_WHOLE.
 PLACEHOLDER_MAX_CHARS: Final = 40
 

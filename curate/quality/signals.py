@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from curate.config import QualitySection
-from curate.quality import language, patterns, word_kernels, words
+from curate.quality import language, line_kernels, patterns, word_kernels, words
 from curate.quality.rows import only_where
 from curate.quality.texts import (
     ALL_TEXT,
@@ -34,6 +34,7 @@ from curate.utf8 import utf8_buffers
 
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
 _WORKERS: Final = min(4, os.cpu_count() or 1)
+TRUNCATION_MIN_WORDS: Final = 12  # a last line without a clean end needs this many words to count
 PLACEHOLDER_HEAD: Final = 60  # characters of a turn where start-of-turn placeholder markers are looked for
 # Working columns computed on prefiltered rows only (see _prefiltered).
 _UNUSUAL: Final = "_q_unusual"  # the answer holds non-ASCII or control characters
@@ -44,6 +45,7 @@ _MOJIBAKE: Final = "_q_mojibake"
 _MIN_TURN_CHARS: Final = "_q_min_turn_chars"
 _LAST_LINE_WORDS: Final = "_q_last_line_words"
 _REFUSAL: Final = "_q_refusal"
+_PLACEHOLDER: Final = "_q_placeholder"
 _SECRET_ASSIGNMENTS: Final = "_q_secret_assignments"
 _PII_DIGITS: Final = "_q_pii_digits"  # ASCII digits in all the text; the most where it has non-ASCII
 
@@ -82,14 +84,16 @@ def _open_fence() -> pl.Expr:
     return pl.col(LAST_ANSWER).str.count_matches("```") % 2 == 1
 
 
-def truncation_candidate() -> pl.Expr:
-    """Rows truncated() can hold for: a code fence is open, or the last line has a dangling end,
-    or no clean end and at least 12 words (the conditions of its three cases that are cheap)."""
-    last_line = pl.col(LAST_LINE)
+def _truncation_candidates(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    """Rows truncated() can hold for (null without a last line), and the last line's rough word
+    count: the conditions of its three cases that are cheap, read by a compiled loop."""
+    candidate, words = line_kernels.truncation_candidates(
+        *utf8_buffers(frame[LAST_LINE]), *utf8_buffers(frame[LAST_ANSWER]), TRUNCATION_MIN_WORDS
+    )
+    has_line = frame[LAST_LINE].is_not_null()
     return (
-        _open_fence()
-        | last_line.str.contains(patterns.DANGLING_END)
-        | (~last_line.str.contains(patterns.CLEAN_END) & (_last_line_words() >= 12))
+        pl.select(pl.when(has_line).then(pl.Series(candidate))).to_series(),
+        pl.select(pl.when(has_line).then(pl.Series(words))).to_series(),
     )
 
 
@@ -112,7 +116,7 @@ def truncated() -> pl.Expr:
     )
     prose_without_stop = (
         ~last_line.str.contains(patterns.CLEAN_END)
-        & (line_words >= 12)
+        & (line_words >= TRUNCATION_MIN_WORDS)
         & ~listy
         & ~codey
         & (last_line.str.count_matches(patterns.CAPITALISED_WORD) < line_words * 0.6)  # not a title
@@ -135,6 +139,17 @@ def placeholder() -> pl.Expr:
         turns.list.eval(whole).list.any()
         | turns.list.eval(head.str.contains(patterns.PLACEHOLDER_START)).list.any()
         | matches_any(pl.col(ANSWER_LOWER), patterns.PLACEHOLDER_INSIDE)
+    )
+
+
+def placeholder_candidate() -> pl.Expr:
+    """Rows placeholder() can hold for: some turn is short enough to compare whole or starts with
+    a marker's first character (none but these lower-cases to it), or the answer holds an
+    in-text marker's literal start."""
+    turn = pl.element()
+    marked = (turn.str.len_chars() <= patterns.PLACEHOLDER_MAX_CHARS) | turn.str.contains(r"^\s*[<nNtT]")
+    return pl.col(ANSWER_TURNS).list.eval(marked).list.any() | pl.col(ANSWER_LOWER).str.contains_any(
+        list(patterns.PLACEHOLDER_INSIDE_HINTS)
     )
 
 
@@ -214,7 +229,8 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     """Working columns whose regexes run only on rows a cheap test leaves: the truncation,
     missing-media, character-class and number checks on every row were most of the signals' time."""
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        answer, every, last_line = pool.map(_profile, (frame[ANSWER], frame[ALL_TEXT], frame[LAST_LINE]))
+        answer, every = pool.map(_profile, (frame[ANSWER], frame[ALL_TEXT]))
+    may_be_truncated, last_line_words = _truncation_candidates(frame)
     unusual = (answer[:, word_kernels.NON_ASCII] | answer[:, word_kernels.CONTROL]) > 0
     # \d in the PII patterns matches non-ASCII digits too: such texts count as having them all.
     digits = np.where(
@@ -224,17 +240,16 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     frame = frame.with_columns(
         pl.when(pl.col(ANSWER).is_not_null()).then(pl.lit(pl.Series(unusual))).alias(_UNUSUAL),
         pl.when(pl.col(ALL_TEXT).is_not_null()).then(pl.lit(pl.Series(digits))).alias(_PII_DIGITS),
-        pl.when(pl.col(LAST_LINE).is_not_null())
-        .then(pl.lit(pl.Series(last_line[:, word_kernels.SPACES] + 1)))
-        .alias(_LAST_LINE_WORDS),
+        last_line_words.alias(_LAST_LINE_WORDS),
     )
     no_match = pl.lit(0, pl.UInt32)
     odd = _prose().str.count_matches(patterns.ODD_SYMBOL)
     mojibake = pl.col(ANSWER).str.count_matches(patterns.MOJIBAKE)
     jobs: dict[str, tuple[pl.Expr, pl.Expr, pl.Expr | None]] = {
-        _TRUNCATED: (truncation_candidate(), truncated(), None),
+        _TRUNCATED: (pl.lit(may_be_truncated), truncated(), None),
         _MISSING_MEDIA: (missing_media_candidate(), missing_media(), None),
         _REFUSAL: (refusal_candidate(), refusal(), None),
+        _PLACEHOLDER: (placeholder_candidate(), placeholder(), None),
         _SECRET_ASSIGNMENTS: (
             pl.col(ALL_TEXT).str.contains(patterns.SECRET_ASSIGNMENT_HINT),
             secret_assignments(),
@@ -270,7 +285,7 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
         pl.col(words.ANSWER.words).alias("q_answer_words"),
         pl.col(PROMPT).str.strip_chars().str.len_chars().cast(pl.Int64).alias("q_prompt_chars"),
         pl.col(_MIN_TURN_CHARS).alias("q_min_turn_chars"),
-        placeholder().alias("q_placeholder"),
+        pl.col(_PLACEHOLDER).alias("q_placeholder"),
         pl.col(_TRUNCATED).alias("q_truncated"),
         pl.col(_REFUSAL).alias("q_refusal"),
         symbol_ratio().alias("q_symbol_ratio"),
