@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from curate.config import QualitySection
-from curate.quality import language, line_kernels, patterns, word_kernels, words
+from curate.quality import language, line_kernels, number_kernels, patterns, word_kernels, words
 from curate.quality.rows import only_where
 from curate.quality.texts import (
     ALL_TEXT,
@@ -47,7 +47,12 @@ _LAST_LINE_WORDS: Final = "_q_last_line_words"
 _REFUSAL: Final = "_q_refusal"
 _PLACEHOLDER: Final = "_q_placeholder"
 _SECRET_ASSIGNMENTS: Final = "_q_secret_assignments"
-_PII_DIGITS: Final = "_q_pii_digits"  # ASCII digits in all the text; the most where it has non-ASCII
+# Per PII number pattern: the most digits in a stretch of all the text it can span.
+_PII_DIGITS: Final = {
+    "phone": ("_q_phone_digits", number_kernels.PHONE),
+    "card": ("_q_card_digits", number_kernels.CARD),
+    "ssn": ("_q_ssn_digits", number_kernels.SSN),
+}
 
 
 def matches_any(text: pl.Expr, alternatives: tuple[str, ...]) -> pl.Expr:
@@ -229,17 +234,18 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     """Working columns whose regexes run only on rows a cheap test leaves: the truncation,
     missing-media, character-class and number checks on every row were most of the signals' time."""
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        answer, every = pool.map(_profile, (frame[ANSWER], frame[ALL_TEXT]))
+        answer_job = pool.submit(_profile, frame[ANSWER])
+        runs_job = pool.submit(lambda: number_kernels.digit_runs(*utf8_buffers(frame[ALL_TEXT])))
+        answer, runs = answer_job.result(), runs_job.result()
     may_be_truncated, last_line_words = _truncation_candidates(frame)
     unusual = (answer[:, word_kernels.NON_ASCII] | answer[:, word_kernels.CONTROL]) > 0
-    # \d in the PII patterns matches non-ASCII digits too: such texts count as having them all.
-    digits = np.where(
-        every[:, word_kernels.NON_ASCII] > 0, np.iinfo(np.int64).max, every[:, word_kernels.DIGITS]
-    )
     # Null where there is no text, so those rows go through only_where and stay null.
     frame = frame.with_columns(
         pl.when(pl.col(ANSWER).is_not_null()).then(pl.lit(pl.Series(unusual))).alias(_UNUSUAL),
-        pl.when(pl.col(ALL_TEXT).is_not_null()).then(pl.lit(pl.Series(digits))).alias(_PII_DIGITS),
+        *(
+            pl.when(pl.col(ALL_TEXT).is_not_null()).then(pl.lit(pl.Series(runs[:, at]))).alias(name)
+            for name, at in _PII_DIGITS.values()
+        ),
         last_line_words.alias(_LAST_LINE_WORDS),
     )
     no_match = pl.lit(0, pl.UInt32)
@@ -265,7 +271,7 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
         ("ssn", patterns.SSN, patterns.SSN_MIN_DIGITS),
     ):
         count = pl.col(ALL_TEXT).str.count_matches(pattern)
-        jobs[_pii_count(kind)] = (pl.col(_PII_DIGITS) >= least, count, no_match)
+        jobs[_pii_count(kind)] = (pl.col(_PII_DIGITS[kind][0]) >= least, count, no_match)
     # Each job is a few small eager steps; side by side on threads (polars releases the GIL)
     # they use the cores one job at a time would leave idle.
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from curate.example_store import with_examples
-from curate.quality import language, line_kernels, signals, words
+from curate.quality import language, line_kernels, number_kernels, patterns, signals, words
 from curate.quality.texts import ANSWER_LOWER, LAST_ANSWER, LAST_LINE, PROMPT_LOWER, with_texts
 from curate.utf8 import utf8_buffers
 from tests.quality.helpers import chat, frame_of
@@ -86,3 +87,32 @@ def test_placeholder_candidates_cover_every_placeholder(tmp_path: Path) -> None:
     assert placeholder.sum() >= 6
     assert not (placeholder & ~candidate.fill_null(True)).any()
     assert candidate.fill_null(True).sum() < frame.height  # some rows are spared the patterns
+
+
+NUMBERS = [
+    "Call +44 7700 900123 or +1 (555) 010-4477.",
+    "Office: (555) 010-4477, fax 555-010-4478",
+    "UK: 07700 900123 and 020 7946 0958",
+    "Card 4111 1111 1111 1111 expires soon; 4111-1111-1111-1111 too; 4111111111111111.",
+    "SSN 078-05-1120.",
+    "The ratio is 0.0119047619047619 and 1,234,567 people; 3 + 4 = 7; f(12) = 144.",
+    "Year 2023, page 12 - 14, items 1-2-3.",
+    "Phone in Arabic digits: ٠٧٧٠٠ ٩٠٠١٢٣",
+]
+
+
+def test_number_runs_cover_every_pii_number_match(tmp_path: Path) -> None:
+    texts = pl.Series(NUMBERS + [None])
+    runs = number_kernels.digit_runs(*utf8_buffers(texts))
+    for kind, pattern, least in (
+        (number_kernels.PHONE, patterns.PHONE, patterns.PHONE_MIN_DIGITS),
+        (number_kernels.CARD, patterns.CARD, patterns.CARD_MIN_DIGITS),
+        (number_kernels.SSN, patterns.SSN, patterns.SSN_MIN_DIGITS),
+    ):
+        matches = texts.str.count_matches(pattern).fill_null(0).to_numpy()
+        assert matches.sum() > 0
+        assert (runs[matches > 0, kind] >= least).all()
+    # Eleven digits, but in stretches of at most four: no phone pattern need look at it.
+    assert runs[6, number_kernels.PHONE] < patterns.PHONE_MIN_DIGITS <= texts.str.count_matches(r"\d")[6]
+    assert (runs[-2] == np.iinfo(np.int64).max).all()  # non-ASCII text: any script's digits count
+    assert (runs[-1] == 0).all()
