@@ -16,7 +16,7 @@ import polars as pl
 
 from curate import minhash
 from curate.frame import Which
-from curate.minhash_kernels import OTHER_ROLE, ROLES, message_words, splice_words
+from curate.minhash_kernels import OTHER_ROLE, ROLES, message_words, role_words, sequence_keys, splice_words
 from curate.unicode_words import READ_BYTES, READ_LENGTH
 from curate.utf8 import utf8_buffers
 
@@ -37,13 +37,8 @@ class MessageWords:
     def of(self, which: Which) -> tuple[np.ndarray, np.ndarray]:
         """Word hashes of each row's ``which`` turns (all turns, or one role's), and per-row
         offsets into them. Turns are separate texts, so no word spans two turns."""
-        chosen = np.ones(len(self.roles), dtype=bool) if which == "all" else self.roles == _ROLE_CODES[which]
-        per_row = np.bincount(self.rows[chosen], weights=self.counts[chosen], minlength=self.n_rows)
-        offsets = np.zeros(self.n_rows + 1, dtype=np.int64)
-        np.cumsum(per_row.astype(np.int64), out=offsets[1:])
-        if chosen.all():
-            return self.hashes, offsets
-        return self.hashes[np.repeat(chosen, self.counts)], offsets
+        role = -1 if which == "all" else _ROLE_CODES[which]
+        return role_words(self.hashes, self.counts, self.roles, self.rows, self.n_rows, role)
 
 
 @dataclass(frozen=True)
@@ -101,10 +96,22 @@ def compile_kernels() -> None:
             '{"messages":[{"role":"user","content":"café"}]}',
         ]
     )
-    hashes, offsets = words_of_examples(examples).of("all")
+    words = words_of_examples(examples)
+    hashes, offsets = words.of("all")
+    sequence_keys(*words.of("user"))
     shingles, rows = minhash.shingle_hashes(hashes, offsets, 3)
     signatures, _ = minhash.oph_signatures(shingles, rows, len(offsets) - 1, 64, 0)
     minhash.band_keys(signatures, 16, 4)
+    index = minhash.build_index(
+        lambda start, stop: (hashes, offsets),
+        len(offsets) - 1,
+        shingle=3,
+        num_perm=64,
+        bands=16,
+        rows_per_band=4,
+    )
+    a, b = minhash.similar_pairs(index, 0.5)
+    minhash.connected_components(len(offsets) - 1, a, b)
 
 
 if __name__ == "__main__":

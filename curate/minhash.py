@@ -93,10 +93,7 @@ def oph_signatures(
     texts' fills comparable; random ones keep neighbouring empty bins from all copying the same
     donor.
     """
-    if num_perm & (num_perm - 1) or not 8 <= num_perm <= 1024:
-        raise ValueError(f"num_perm must be a power of two in 8..1024, got {num_perm}")
-    shift = np.uint64(64 - (num_perm.bit_length() - 1))
-    go_right = (mix(np.arange(num_perm, dtype=np.uint64) + _U64(seed)) & _U64(1)).astype(bool)
+    shift, go_right = _bin_choice(num_perm, seed)
     return kernels.oph_signatures(
         shingles.astype(np.uint64, copy=False),
         rows.astype(np.int64, copy=False),
@@ -108,10 +105,22 @@ def oph_signatures(
     )
 
 
+def _bin_choice(num_perm: int, seed: int) -> tuple[np.uint64, np.ndarray]:
+    """The shift that takes a shingle's bin from its top bits, and each bin's fill direction."""
+    if num_perm & (num_perm - 1) or not 8 <= num_perm <= 1024:
+        raise ValueError(f"num_perm must be a power of two in 8..1024, got {num_perm}")
+    shift = np.uint64(64 - (num_perm.bit_length() - 1))
+    go_right = (mix(np.arange(num_perm, dtype=np.uint64) + _U64(seed)) & _U64(1)).astype(bool)
+    return shift, go_right
+
+
 def band_keys(signatures: np.ndarray, bands: int, rows_per_band: int) -> np.ndarray:
     """One 32-bit key per band (n_rows, bands): equal keys mean equal bins across the band."""
-    weights = mix(np.arange(1, bands * rows_per_band + 1, dtype=np.uint64)) | _U64(1)
-    return kernels.band_keys(signatures, bands, rows_per_band, weights)
+    return kernels.band_keys(signatures, bands, rows_per_band, _band_weights(bands, rows_per_band))
+
+
+def _band_weights(bands: int, rows_per_band: int) -> np.ndarray:
+    return mix(np.arange(1, bands * rows_per_band + 1, dtype=np.uint64)) | _U64(1)
 
 
 def choose_bands(num_perm: int, threshold: float, recall_weight: float = 0.8) -> tuple[int, int]:
@@ -198,32 +207,33 @@ def estimate_jaccard(small: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndar
     for start in range(0, len(a), step):
         agree = (small[a[start : start + step]] == small[b[start : start + step]]).mean(axis=1)
         out[start : start + step] = agree
+    return _corrected(out)
+
+
+def _corrected(agree: np.ndarray) -> np.ndarray:
+    """Share of equal 8-bit bins (float32) to a Jaccard estimate: less the chance agreement."""
     chance = 1.0 / 256.0
-    return np.clip((out - chance) / (1.0 - chance), 0.0, 1.0)
+    return np.clip((agree - chance) / (1.0 - chance), 0.0, 1.0)
+
+
+def similar_pairs(index: Index, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Row pairs whose estimate reaches ``threshold`` among the LSH candidates (rows sharing a
+    band key), enough of them to connect the same components as all of them would.
+
+    Candidates are each bucket member with the bucket's first row, as in ``candidate_pairs``;
+    the compiled pass keeps one hash table per band instead of sorting every band's keys.
+    """
+    num_perm = index.small.shape[1]
+    # The estimate for each possible count of equal bins, computed as estimate_jaccard does.
+    shares = (np.arange(num_perm + 1, dtype=np.float64) / num_perm).astype(np.float32)
+    passes = _corrected(shares) >= threshold
+    return kernels.similar_pairs(index.keys, index.valid, index.small, passes)
 
 
 def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Union-find over edges, vectorised: each node's label is the smallest node of its component.
-
-    Hooking (every node points at the smaller root of each edge) then pointer jumping until
-    nothing changes; chains of near-duplicates end up in one component.
-    """
-    parent = np.arange(n, dtype=np.int64)
-    if not len(a):
-        return parent
-    while True:
-        root_a, root_b = parent[a], parent[b]
-        low = np.minimum(root_a, root_b)
-        before = parent.copy()
-        np.minimum.at(parent, root_a, low)
-        np.minimum.at(parent, root_b, low)
-        while True:  # pointer jumping: flatten every path to its root
-            jumped = parent[parent]
-            if np.array_equal(jumped, parent):
-                break
-            parent = jumped
-        if np.array_equal(parent, before):
-            return parent
+    """Union-find over edges: each node's label is the smallest node of its component, so
+    chains of near-duplicates end up in one component."""
+    return kernels.components(n, a.astype(np.int64, copy=False), b.astype(np.int64, copy=False))
 
 
 @dataclass(frozen=True)
@@ -252,6 +262,10 @@ def build_index(
     stop)`` gives the batch's (word hashes, offsets). Batches run on ``workers`` threads (the
     compiled loops and polars release the GIL), so only that many batches' shingles are in
     memory at a time; each writes its own rows of the index."""
+    if not 1 <= shingle <= MAX_SHINGLE:
+        raise ValueError(f"shingle size must be 1..{MAX_SHINGLE}, got {shingle}")
+    shift, go_right = _bin_choice(num_perm, seed)
+    weights = _band_weights(bands, rows_per_band)
     small = np.zeros((n_rows, num_perm), dtype=np.uint8)
     keys = np.zeros((n_rows, bands), dtype=np.uint32)
     valid = np.zeros(n_rows, dtype=bool)
@@ -261,11 +275,21 @@ def build_index(
         hashes, offsets = words_of(start, stop)
         if len(offsets) - 1 != stop - start:
             raise ValueError(f"expected {stop - start} texts, got {len(offsets) - 1}")
-        shingles, rows = shingle_hashes(hashes, offsets, shingle)
-        signatures, has_any = oph_signatures(shingles, rows, stop - start, num_perm, seed)
-        small[start:stop] = (signatures & 0xFF).astype(np.uint8)
-        keys[start:stop] = band_keys(signatures, bands, rows_per_band)
-        valid[start:stop] = has_any
+        # The same values shingle_hashes, oph_signatures and band_keys give, in one pass per text.
+        kernels.index_rows(
+            hashes.astype(np.uint64, copy=False),
+            offsets.astype(np.int64, copy=False),
+            shingle,
+            _POSITION_MULTIPLIERS,
+            np.uint64(seed),
+            shift,
+            go_right,
+            rows_per_band,
+            weights,
+            small[start:stop],
+            keys[start:stop],
+            valid[start:stop],
+        )
         return stop - start
 
     workers = workers or min(4, os.cpu_count() or 1)

@@ -279,6 +279,166 @@ def band_keys(signatures: np.ndarray, bands: int, rows_per_band: int, weights: n
     return keys
 
 
+@njit(cache=True, nogil=True)
+def index_rows(
+    hashes: np.ndarray,
+    offsets: np.ndarray,
+    n: int,
+    multipliers: np.ndarray,
+    seed: np.uint64,
+    shift: np.uint64,
+    go_right: np.ndarray,
+    rows_per_band: int,
+    weights: np.ndarray,
+    small: np.ndarray,
+    keys: np.ndarray,
+    valid: np.ndarray,
+) -> None:
+    """``shingle_hashes``, ``oph_signatures`` and ``band_keys`` for each text at once, written to
+    row i of ``small`` (low byte of each bin), ``keys`` and ``valid``: one text's bins stay in
+    cache while its shingles land in them, where a batch's signature matrix would not."""
+    num_perm = small.shape[1]
+    moved = mix64(seed)
+    bins = np.empty(num_perm, dtype=np.uint32)
+    filled = np.empty(num_perm, dtype=np.int64)
+    for i in range(len(offsets) - 1):
+        first, length = offsets[i], offsets[i + 1] - offsets[i]
+        valid[i] = length > 0
+        bins[:] = _EMPTY  # a text with no words keeps its empty bins, as oph_signatures leaves them
+        windows = 0 if length == 0 else length - n + 1 if length >= n else 1
+        width = n if length >= n else length
+        for w in range(windows):
+            acc = np.uint64(0)
+            for j in range(width):
+                acc += hashes[first + w + j] * multipliers[j]
+            mixed = mix64(acc) ^ moved
+            b = np.int64(mixed >> shift)
+            value = np.uint32(mixed & np.uint64(0xFFFFFFFF))
+            if value < bins[b]:
+                bins[b] = value
+        _densify_row(bins, num_perm, go_right, filled)
+        for p in range(num_perm):
+            small[i, p] = np.uint8(bins[p] & np.uint32(0xFF))
+        for band in range(keys.shape[1]):
+            total = np.uint64(band)
+            for j in range(band * rows_per_band, (band + 1) * rows_per_band):
+                total += np.uint64(bins[j]) * weights[j]
+            keys[i, band] = np.uint32(mix64(total) >> np.uint64(32))
+
+
+@njit(cache=True, nogil=True)
+def role_words(
+    hashes: np.ndarray, counts: np.ndarray, roles: np.ndarray, rows: np.ndarray, n_rows: int, role: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The words of each row's messages of ``role`` (every message for a negative ``role``), and
+    per-row offsets into them; ``rows`` (each message's row) ascend."""
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    out = hashes if role < 0 else np.empty(len(hashes), dtype=np.uint64)
+    at = 0
+    start = 0
+    for m in range(len(counts)):
+        stop = start + counts[m]
+        if role < 0 or roles[m] == role:
+            if role >= 0:
+                out[at : at + counts[m]] = hashes[start:stop]
+            at += counts[m]
+            offsets[rows[m] + 1] += counts[m]
+        start = stop
+    for i in range(n_rows):
+        offsets[i + 1] += offsets[i]
+    return (out if role < 0 else out[:at].copy()), offsets
+
+
+@njit(cache=True, nogil=True)
+def sequence_keys(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """One 64-bit key per text for its exact word sequence (0 for a text with no words): the
+    wrapping sum of each word hash mixed with its position."""
+    keys = np.zeros(len(offsets) - 1, dtype=np.uint64)
+    for i in range(len(offsets) - 1):
+        total = np.uint64(0)
+        for k in range(offsets[i], offsets[i + 1]):
+            total += mix64(hashes[k] ^ mix64(np.uint64(k - offsets[i] + 1)))
+        keys[i] = total
+    return keys
+
+
+@njit(cache=True, nogil=True)
+def _root(parent: np.ndarray, i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]  # path halving
+        i = parent[i]
+    return i
+
+
+@njit(cache=True, nogil=True)
+def _union(parent: np.ndarray, a: int, b: int) -> bool:
+    """Join the sets of a and b under the smaller root; False when already one set."""
+    ra, rb = _root(parent, a), _root(parent, b)
+    if ra == rb:
+        return False
+    if ra < rb:
+        parent[rb] = ra
+    else:
+        parent[ra] = rb
+    return True
+
+
+@njit(cache=True, nogil=True)
+def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Union-find over edges: each node's label is the smallest node of its component."""
+    parent = np.arange(n, dtype=np.int64)
+    for k in range(len(a)):
+        _union(parent, a[k], b[k])
+    for i in range(n):
+        parent[i] = _root(parent, i)
+    return parent
+
+
+@njit(cache=True, nogil=True)
+def similar_pairs(
+    keys: np.ndarray, valid: np.ndarray, small: np.ndarray, passes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of a spanning forest of the verified LSH candidates. In each band, every row whose
+    key an earlier row holds is a candidate with the first such row (a star per bucket); a pair
+    whose count of equal signature bytes ``passes`` is joined. A pair already in one component
+    is skipped unverified: it would add nothing to the components."""
+    n, bands = keys.shape
+    size = 1
+    while size < 2 * n:
+        size *= 2
+    mask = size - 1
+    table_keys = np.empty(size, dtype=np.int64)
+    table_rows = np.empty(size, dtype=np.int64)
+    parent = np.arange(n, dtype=np.int64)
+    out_a = np.empty(n, dtype=np.int64)
+    out_b = np.empty(n, dtype=np.int64)
+    edges = 0
+    for band in range(bands):
+        table_keys[:] = -1
+        for row in range(n):
+            if not valid[row]:
+                continue
+            key = np.int64(keys[row, band])
+            slot = np.int64(mix64(np.uint64(key)) & np.uint64(mask))
+            while table_keys[slot] != -1 and table_keys[slot] != key:
+                slot = (slot + 1) & mask
+            if table_keys[slot] == -1:
+                table_keys[slot] = key
+                table_rows[slot] = row
+                continue
+            first = table_rows[slot]
+            if _root(parent, first) == _root(parent, row):
+                continue
+            agree = 0
+            for p in range(small.shape[1]):
+                agree += small[first, p] == small[row, p]
+            if passes[agree] and _union(parent, first, row):
+                out_a[edges] = first
+                out_b[edges] = row
+                edges += 1
+    return out_a[:edges].copy(), out_b[:edges].copy()
+
+
 # --- The walk over example JSON: each message's role and the hashes of its words, no decoding.
 # Near dedup only needs those. Decoding a million examples into polars structs and tokenising the
 # strings afterwards costs more than the hashing itself, so this walks the canonical JSON bytes

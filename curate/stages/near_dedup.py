@@ -19,6 +19,7 @@ from curate import minhash
 from curate.context import BuildContext
 from curate.frame import Which, flag, reject, text_expr
 from curate.message_words import words_of_examples
+from curate.minhash_kernels import sequence_keys
 from curate.stages.exact_dedup import keep_order
 
 NAME = "near_dedup"
@@ -57,10 +58,9 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     texts = _Texts(frame, compared_rows, settings.text, prompts=settings.conflicting_answers)
     if settings.near and len(compared_rows):
         index = _minhash_index(texts, ctx)
-        a, b = minhash.candidate_pairs(index.keys, index.valid)
-        similar = minhash.estimate_jaccard(index.small, a, b) >= settings.threshold
-        edges_a.append(compared_rows[a[similar]])
-        edges_b.append(compared_rows[b[similar]])
+        a, b = minhash.similar_pairs(index, settings.threshold)
+        edges_a.append(compared_rows[a])
+        edges_b.append(compared_rows[b])
     near_labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
 
     semantic_sim = None
@@ -119,16 +119,7 @@ def _words(
 
 def _sequence_keys(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """One 64-bit key per row for its exact word sequence (0 for a row with no words)."""
-    counts = np.diff(offsets)
-    keys = np.zeros(len(counts), dtype=np.uint64)
-    if not len(hashes):
-        return keys
-    position = np.arange(len(hashes), dtype=np.int64) - np.repeat(offsets[:-1], counts)
-    mixed = minhash.mix(hashes ^ minhash.mix(position.astype(np.uint64) + np.uint64(1)))
-    filled = counts > 0
-    with np.errstate(over="ignore"):
-        keys[filled] = np.add.reduceat(mixed, offsets[:-1][filled])
-    return keys
+    return sequence_keys(hashes.astype(np.uint64, copy=False), offsets.astype(np.int64, copy=False))
 
 
 class _Texts:

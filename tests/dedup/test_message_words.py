@@ -10,6 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate import minhash
 from curate.message_words import ExampleWords, MessageWords, _decoded, words_of_examples
 from curate.minhash_kernels import ROLES
 
@@ -110,3 +111,17 @@ def test_every_character_of_the_table_reads_as_polars_normalises_it() -> None:
             fast = as_lists(words_of_examples(series), "all")
             slow = as_lists(_decoded(series, 0), "all")
             assert fast == slow
+
+
+def test_role_words_are_the_words_of_that_role_in_row_order() -> None:
+    examples = [
+        {"messages": [{"role": "user", "content": "one two"}, {"role": "assistant", "content": "three"}]},
+        {"messages": []},
+        {"messages": [{"role": "assistant", "content": "four"}, {"role": "user", "content": "five six"}]},
+    ]
+    words = words_of_examples(pl.Series([orjson.dumps(e).decode() for e in examples]))
+    hashes, offsets = minhash.word_hashes(pl.Series(["one two", "three", "four", "five six"]), seed=0)
+    single = [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(4)]
+    assert as_lists(words, "user") == [single[0], [], single[3]]
+    assert as_lists(words, "assistant") == [single[1], [], single[2]]
+    assert as_lists(words, "all") == [single[0] + single[1], [], single[2] + single[3]]

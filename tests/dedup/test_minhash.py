@@ -173,3 +173,59 @@ def test_compiled_signatures_match_the_definition(texts: list[list[int]]) -> Non
     assert valid.all()
     for i, text in enumerate(texts):
         assert signatures[i].tolist() == reference_signature(text, 16, 3)
+
+
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), max_size=30), min_size=1, max_size=8), st.integers(1, 5))
+@settings(max_examples=60, deadline=None)
+def test_the_index_is_what_the_separate_steps_give(texts: list[list[int]], n: int) -> None:
+    """build_index shingles, signs and bands each text in one compiled pass: the same values."""
+    hashes = np.array([w for text in texts for w in text], dtype=np.uint64)
+    offsets = np.concatenate([[0], np.cumsum([len(t) for t in texts])]).astype(np.int64)
+    index = minhash.build_index(
+        lambda start, stop: (hashes, offsets), len(texts), shingle=n, num_perm=16, bands=4, rows_per_band=4,
+        seed=5, batch_rows=len(texts),
+    )  # fmt: skip
+    shingles, rows = minhash.shingle_hashes(hashes, offsets, n)
+    signatures, valid = minhash.oph_signatures(shingles, rows, len(texts), 16, seed=5)
+    assert index.valid.tolist() == valid.tolist() == [bool(t) for t in texts]
+    assert (index.small == (signatures & 0xFF).astype(np.uint8)).all()
+    assert (index.keys == minhash.band_keys(signatures, 4, 4)).all()
+
+
+def test_similar_pairs_connect_what_every_verified_candidate_connects() -> None:
+    """Near-copies of a few base texts, and unrelated texts: the compiled pass keeps only a
+    spanning forest of the verified candidates, but its components are theirs."""
+    rng = random.Random(7)
+    bases = [rng.sample(range(10**9), 60) for _ in range(30)]
+    sets = [set(b) for b in bases]
+    for _ in range(300):  # each copy keeps 45 to 60 of its base's 60 elements and adds others
+        base = rng.choice(bases)
+        kept = rng.sample(base, rng.randint(45, 60))
+        sets.append(set(kept) | set(rng.sample(range(10**9), 60 - len(kept))))
+    sets += [set(rng.sample(range(10**9), 60)) for _ in range(100)] + [set()]
+    signatures, valid = signatures_for(sets, 64)
+    bands, rows_per_band = minhash.choose_bands(64, 0.5)
+    index = minhash.Index(
+        (signatures & 0xFF).astype(np.uint8), minhash.band_keys(signatures, bands, rows_per_band), valid
+    )
+    a, b = minhash.candidate_pairs(index.keys, index.valid)
+    similar = minhash.estimate_jaccard(index.small, a, b) >= 0.5
+    expected = minhash.connected_components(len(sets), a[similar], b[similar])
+    forest_a, forest_b = minhash.similar_pairs(index, 0.5)
+    assert len(forest_a) == len(sets) - len(np.unique(expected))  # a forest: no edge too many
+    assert (minhash.estimate_jaccard(index.small, forest_a, forest_b) >= 0.5).all()
+    assert minhash.connected_components(len(sets), forest_a, forest_b).tolist() == expected.tolist()
+    assert len(np.unique(expected)) < len(sets) - 250  # the copies did join their bases
+
+
+def test_sequence_keys_follow_the_word_order() -> None:
+    from curate.minhash_kernels import sequence_keys
+
+    hashes = np.array([5, 9, 9, 5, 5, 9], dtype=np.uint64)
+    keys = sequence_keys(hashes, np.array([0, 2, 4, 4, 6], dtype=np.int64)).tolist()
+    mixed = [
+        int(minhash.mix(np.array([h ^ int(minhash.mix(np.array([p + 1], np.uint64))[0])], np.uint64))[0])
+        for p, h in enumerate([5, 9])
+    ]
+    assert keys[0] == sum(mixed) % 2**64 == keys[3]
+    assert keys[1] != keys[0] and keys[2] == 0
