@@ -40,25 +40,26 @@ _BYTE_KINDS: Final = _byte_kinds()
 def digit_runs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Per text and pattern, the most ASCII digits in one stretch the pattern can span; the
     int64 maximum where the text holds non-ASCII bytes (the patterns' ``\\d`` matches any
-    script's digits)."""
+    script's digits). Counts are kept in locals, one per pattern: arrays cost a store a byte."""
     rows = len(offsets) - 1
     out = np.zeros((rows, _KINDS), dtype=np.int64)
-    run = np.zeros(_KINDS, dtype=np.int64)
     for i in range(rows):
-        run[:] = 0
-        best = out[i]
+        phone = card = ssn = 0  # digits in the current stretch
+        most_phone = most_card = most_ssn = 0
         for k in range(offsets[i], offsets[i + 1]):
             b = data[k]
             if b >= 0x80:
-                best[:] = np.iinfo(np.int64).max
+                most_phone = most_card = most_ssn = np.iinfo(np.int64).max
                 break
             kind = _BYTE_KINDS[b]
             digit = (kind >> 3) & 1
-            for j in range(_KINDS):
-                if (kind >> j) & 1:
-                    run[j] += digit
-                    if run[j] > best[j]:
-                        best[j] = run[j]
-                else:
-                    run[j] = 0
+            phone = phone + digit if kind & (1 << PHONE) else 0
+            card = card + digit if kind & (1 << CARD) else 0
+            ssn = ssn + digit if kind & (1 << SSN) else 0
+            most_phone = max(most_phone, phone)
+            most_card = max(most_card, card)
+            most_ssn = max(most_ssn, ssn)
+        out[i, PHONE] = most_phone
+        out[i, CARD] = most_card
+        out[i, SSN] = most_ssn
     return out

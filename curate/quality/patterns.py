@@ -199,10 +199,11 @@ SYMBOL_RUN: Final = r"[!?#@$%^&~\\]{8,}"
 # cannot end an English sentence (particles such as "in" or "on" can: "winter light creeps in").
 # Not on ";", "/" or "+": code, regexes, URLs and C++ end with them.
 # Lower-case and after a space only: "Vitamin A" and "Shi'a" end fine.
-DANGLING_END: Final = (
-    r"(?:[,:(\[{&–—]|\s(?:the|a|an|and|or|but|of|to|with|from|my|your|our|their|its|if|because|than|"
-    r"into|whose|such|is|are|was|were))[\s\p{Cf}]*$"
+DANGLING_WORDS: Final = (
+    *("the", "a", "an", "and", "or", "but", "of", "to", "with", "from", "my", "your", "our", "their"),
+    *("its", "if", "because", "than", "into", "whose", "such", "is", "are", "was", "were"),
 )
+DANGLING_END: Final = r"(?:[,:(\[{&–—]|\s(?:" + "|".join(DANGLING_WORDS) + r"))[\s\p{Cf}]*$"
 # Line endings that look dangling but are not: a letter's sign-off ("Best,").
 SIGN_OFF: Final = (
     r"(?i)^\s*(?:sincerely|regards|best(?: regards| wishes)?|kind regards|cheers|thanks|thank you|"

@@ -35,6 +35,7 @@ from curate.utf8 import utf8_buffers
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
 _WORKERS: Final = min(4, os.cpu_count() or 1)
 TRUNCATION_MIN_WORDS: Final = 12  # a last line without a clean end needs this many words to count
+_DANGLING_WORDS: Final = line_kernels.dangling_words(patterns.DANGLING_WORDS)
 PLACEHOLDER_HEAD: Final = 60  # characters of a turn where start-of-turn placeholder markers are looked for
 # Working columns computed on prefiltered rows only (see _prefiltered).
 _UNUSUAL: Final = "_q_unusual"  # the answer holds non-ASCII or control characters
@@ -93,7 +94,10 @@ def _truncation_candidates(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     """Rows truncated() can hold for (null without a last line), and the last line's rough word
     count: the conditions of its three cases that are cheap, read by a compiled loop."""
     candidate, words = line_kernels.truncation_candidates(
-        *utf8_buffers(frame[LAST_LINE]), *utf8_buffers(frame[LAST_ANSWER]), TRUNCATION_MIN_WORDS
+        *utf8_buffers(frame[LAST_LINE]),
+        *utf8_buffers(frame[LAST_ANSWER]),
+        _DANGLING_WORDS,
+        TRUNCATION_MIN_WORDS,
     )
     has_line = frame[LAST_LINE].is_not_null()
     return (
@@ -148,11 +152,13 @@ def placeholder() -> pl.Expr:
 
 
 def placeholder_candidate() -> pl.Expr:
-    """Rows placeholder() can hold for: some turn is short enough to compare whole or starts with
-    a marker's first character (none but these lower-cases to it), or the answer holds an
+    """Rows placeholder() can hold for: some turn is short enough to compare whole or starts like
+    a marker (no non-ASCII letter lower-cases to these ASCII ones), or the answer holds an
     in-text marker's literal start."""
     turn = pl.element()
-    marked = (turn.str.len_chars() <= patterns.PLACEHOLDER_MAX_CHARS) | turn.str.contains(r"^\s*[<nNtT]")
+    marked = (turn.str.len_chars() <= patterns.PLACEHOLDER_MAX_CHARS) | turn.str.contains(
+        r"^\s*(?:<|[nN][oO]|[tT][oO][dD][oO])"
+    )
     return pl.col(ANSWER_TURNS).list.eval(marked).list.any() | pl.col(ANSWER_LOWER).str.contains_any(
         list(patterns.PLACEHOLDER_INSIDE_HINTS)
     )
