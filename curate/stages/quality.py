@@ -10,8 +10,10 @@ rejected twice.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final
 
 import polars as pl
 
@@ -30,6 +32,7 @@ _MARKED = ("flags", "reasons", "status")  # the columns flagging and rejecting w
 # runs on one slice, so only one slice's intermediates exist at once: over the whole frame they
 # took several times the frame's memory on a million rows. Findings are merged across slices.
 SLICE_ROWS = 20_000
+SLICES_AT_ONCE: Final = min(2, os.cpu_count() or 1)
 
 
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
@@ -37,21 +40,31 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     if not config.enabled:
         return frame
     with ctx.task("scoring quality", len(frame)) as task:
-        # Per slice, only the columns the stage adds or writes are kept: the rest of the frame is
-        # passed through whole rather than cut into slices and glued back.
         parts: list[pl.DataFrame] = []
         partials: list[dict[str, Any]] = []
-        for start in range(0, max(frame.height, 1), SLICE_ROWS):
-            # Big builds keep most example text in the input files: each slice reads its own.
-            part = assess(with_examples(frame.slice(start, SLICE_ROWS)), config)
-            partials.append(_slice_findings(part))
-            written = [c for c in drop_texts(part).columns if c in _MARKED or c not in frame.columns]
-            parts.append(part.select(written))
-            ctx.progress.advance(task, part.height)
-            del part
+        starts = range(0, max(frame.height, 1), SLICE_ROWS)
+        # Slices side by side: much of a slice's time is short polars and compiled steps, each
+        # on one core, that leave the others idle. Only the running slices' intermediates
+        # exist at once; a finished one is just its written columns.
+        with ThreadPoolExecutor(max_workers=SLICES_AT_ONCE) as pool:
+            for part, partial in pool.map(lambda start: _score_slice(frame, start, config), starts):
+                parts.append(part)
+                partials.append(partial)
+                ctx.progress.advance(task, part.height)
         frame = frame.with_columns(pl.concat(parts, how="vertical", rechunk=False).get_columns())
         ctx.findings[NAME] = findings(partials, frame["quality_score"], config)
     return frame
+
+
+def _score_slice(
+    frame: pl.DataFrame, start: int, config: QualitySection
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """One slice's columns the stage adds or writes (the rest of the frame is passed through
+    whole rather than cut into slices and glued back), and its share of the findings."""
+    # Big builds keep most example text in the input files: each slice reads its own.
+    part = assess(with_examples(frame.slice(start, SLICE_ROWS)), config)
+    written = [c for c in drop_texts(part).columns if c in _MARKED or c not in frame.columns]
+    return part.select(written), _slice_findings(part)
 
 
 def assess(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
