@@ -17,10 +17,11 @@ import polars as pl
 
 from curate import minhash
 from curate.context import BuildContext
+from curate.example_store import with_examples
 from curate.frame import Which, flag, reject, text_expr
 from curate.message_words import words_of_examples
-from curate.minhash_kernels import sequence_keys
-from curate.stages.exact_dedup import keep_order
+from curate.minhash_kernels import kept_rows, sequence_keys
+from curate.stages.exact_dedup import ORIGIN_PRIORITY
 
 NAME = "near_dedup"
 
@@ -113,8 +114,18 @@ def _words(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Word hashes and per-row offsets of the chosen turns of ``rows``, for each of ``roles``:
     every message is tokenised once, and each role's text is a selection of its words."""
-    words = words_of_examples(frame["example"].gather(rows))
+    words = words_of_examples(_examples(frame, rows))
     return [words.of(which) for which in roles]
+
+
+def _examples(frame: pl.DataFrame, rows: np.ndarray) -> pl.Series:
+    """The example JSON of ``rows``, read through the example store for those rows only. Rows
+    that ascend and fill most of their range are taken as a slice (no copy of every column),
+    the few others in it read for nothing."""
+    if len(rows) and (np.diff(rows) > 0).all() and 2 * len(rows) >= rows[-1] - rows[0] + 1:
+        part = with_examples(frame.slice(int(rows[0]), int(rows[-1] - rows[0] + 1)))
+        return part["example"].gather(rows - rows[0])
+    return with_examples(frame[rows])["example"]
 
 
 def _sequence_keys(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -166,7 +177,7 @@ def _semantic_pairs(
     """Embedding pairs at or above the cosine threshold, among the near-dup representatives."""
     from curate.embeddings import embed
 
-    texts = frame[rows].select(text_expr(settings.text)).to_series().fill_null("").to_list()
+    texts = with_examples(frame[rows]).select(text_expr(settings.text)).to_series().fill_null("").to_list()
     with ctx.task("near dedup: embeddings", len(texts)) as task:
         vectors = embed(texts, settings.semantic_batch_size, lambda count: ctx.progress.advance(task, count))
     firsts: list[np.ndarray] = []
@@ -195,17 +206,9 @@ def _assign_groups(
     n = len(labels)
     size = np.bincount(labels, minlength=n)
     grouped = member & (size[labels] > 1)
-    frame = frame.with_columns(_group=pl.Series(np.where(grouped, labels, -1)))
-    # Where the quality stage ran, the kept record is the best one; else the first one seen.
-    ranking = ["_row", "_group", "origin"] + (["quality_score"] if "quality_score" in frame.columns else [])
-    ranked = (
-        frame.select(ranking)  # only the sort keys: filtering the whole frame would copy every text
-        .filter(pl.col("_group") >= 0)
-        .sort(keep_order(frame))
-        .select("_row", pl.col("_row").first().over("_group").alias("_kept_row"))
-    )
-    kept_row = np.full(n, -1, dtype=np.int64)
-    kept_row[ranked["_row"].to_numpy()] = ranked["_kept_row"].to_numpy()
+    group = np.where(grouped, labels, -1)
+    frame = frame.with_columns(_group=pl.Series(group))
+    kept_row = _kept_rows(frame, group)
 
     # Similarity of each rejected record to the kept one, for the reason message.
     similarity = np.full(n, np.nan, dtype=np.float32)
@@ -255,6 +258,17 @@ def _assign_groups(
     return frame, {"dedup.near": int(counts["near"]), "dedup.semantic": int(counts["semantic"])}
 
 
+def _kept_rows(frame: pl.DataFrame, group: np.ndarray) -> np.ndarray:
+    """The row each grouped row's group keeps (-1 outside groups), in ``exact_dedup.keep_order``:
+    origin priority, then the best quality score where the quality stage ran, then input order."""
+    priority = frame["origin"].replace_strict(ORIGIN_PRIORITY, default=3, return_dtype=pl.Int8).to_numpy()
+    if "quality_score" in frame.columns:
+        score = (-frame["quality_score"].fill_null(0.0)).cast(pl.Float64).to_numpy()
+    else:
+        score = np.zeros(frame.height)
+    return kept_rows(group, priority, score)
+
+
 def _conflicting_answers(
     frame: pl.DataFrame, rows: np.ndarray, prompt_keys: np.ndarray, settings: Any
 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
@@ -300,7 +314,9 @@ def _conflicting_answers(
         "dedup.conflicting-answers",
         "another record has the same prompt with a different answer",
     )
-    prompts = frame[conflicting["_row"]].select(text_expr("user").str.slice(0, _PREVIEW)).to_series()
+    prompts = (
+        with_examples(frame[conflicting["_row"]]).select(text_expr("user").str.slice(0, _PREVIEW)).to_series()
+    )
     listed = (
         conflicting.with_columns(prompt=prompts, where=pl.format("{}:{}", "source", "line"))
         .group_by("group", maintain_order=True)
