@@ -1,18 +1,118 @@
 """Where each row's example text lives during a build, and how a stage gets it back.
 
 A big build cannot hold every example's text in memory and stay near the input's size, so
-ingest leaves most examples in their input files: the frame keeps the byte span of the record's
-``messages`` array (``span_start``, ``span_len``) and a null ``example``. Rows whose canonical
-text differs from their input bytes (converted formats, reviewers' edits, unparseable lines)
-keep it in ``example``. A stage that reads text calls ``with_examples`` on the slice of rows it
-is about to read, never on the whole frame of a large build.
+ingest leaves the examples of plain JSONL files in those files: the frame keeps the byte span
+of the record's ``messages`` array (``span_start``, ``span_len``, and ``verbatim`` where those
+bytes are canonical already) and a null ``example``. Rows whose text is not in a file as such
+(converted formats, gzip, reviewers' edits, invalid records) hold it in ``example``. A stage
+that reads text calls ``with_examples`` on the slice of rows it is about to read, never on the
+whole frame of a large build. Spans are read with ``pread``, not a memory map, so the text
+read counts against memory only while the slice is in use.
 """
 
 from __future__ import annotations
 
+import os
+from typing import Final
+
+import numpy as np
 import polars as pl
+import pyarrow as pa
+
+from curate.errors import CurateError
+
+SPAN_COLUMNS: Final = ("span_start", "span_len", "verbatim", "content_bytes")
+# Spans closer than this are read in one call: fewer reads, a little text read for nothing.
+MERGE_GAP: Final = 1 << 20
 
 
 def with_examples(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with its ``example`` column filled in for every row."""
-    return frame
+    if frame.height == 0 or "span_start" not in frame.columns:
+        return frame
+    need = frame.select(pl.col("example").is_null() & pl.col("span_start").is_not_null()).to_series()
+    rows = np.flatnonzero(need.to_numpy())
+    if not len(rows):
+        return frame
+    wanted = frame.select("source", "span_start", "span_len", "verbatim").with_row_index("_row")[rows]
+    lengths = np.zeros(frame.height, dtype=np.int64)
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # rows, text, offsets
+    for (source,), group in wanted.group_by("source", maintain_order=True):
+        texts = read_examples(str(source), group)
+        text, offsets = _buffers(texts)
+        group_rows = group["_row"].to_numpy()
+        lengths[group_rows] = np.diff(offsets)
+        pieces.append((group_rows, text, offsets))
+    offsets = np.zeros(frame.height + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)
+    for group_rows, text, group_offsets in pieces:
+        _place(data, offsets, group_rows, text, group_offsets)
+    validity = pa.py_buffer(np.packbits(need.to_numpy(), bitorder="little"))
+    array = pa.LargeStringArray.from_buffers(
+        frame.height, pa.py_buffer(offsets), pa.py_buffer(data), validity
+    )
+    filled = pl.Series("example", pl.from_arrow(array))
+    return frame.with_columns(pl.coalesce(pl.col("example"), filled).alias("example"))
+
+
+def read_examples(source: str, spans: pl.DataFrame) -> pl.Series:
+    """Example JSON of ``spans`` (rows of one input with span_start, span_len, verbatim)."""
+    from curate.chat_lines import examples_of_spans
+
+    starts = spans["span_start"].to_numpy()
+    ends = starts + spans["span_len"].to_numpy()
+    order = np.argsort(starts, kind="stable")
+    buffer, local = _read_runs(source, starts[order], ends[order])
+    try:
+        texts = examples_of_spans(
+            buffer, local, local + (ends[order] - starts[order]), spans["verbatim"].to_numpy()[order]
+        )
+    except ValueError:
+        raise CurateError("changed during the build", source, "run the build again") from None
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return texts.gather(inverse)
+
+
+def _read_runs(source: str, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes of sorted spans, read in runs of nearby spans; each span's start in them."""
+    breaks = np.flatnonzero(starts[1:] - np.maximum.accumulate(ends)[:-1] > MERGE_GAP) + 1
+    run_first = np.concatenate([[0], breaks])
+    run_last = np.concatenate([breaks, [len(starts)]])
+    run_start = starts[run_first]
+    run_end = np.maximum.reduceat(ends, run_first)
+    sizes = run_end - run_start
+    at = np.concatenate([[0], np.cumsum(sizes)])
+    buffer = np.empty(int(at[-1]), dtype=np.uint8)
+    local = np.empty(len(starts), dtype=np.int64)
+    try:
+        descriptor = os.open(source, os.O_RDONLY)
+    except OSError as error:
+        raise CurateError(f"cannot be read again during the build ({error.strerror})", source) from None
+    try:
+        for run, (a, b) in enumerate(zip(run_start.tolist(), run_end.tolist(), strict=True)):
+            data = os.pread(descriptor, b - a, a)
+            if len(data) != b - a:
+                raise CurateError("changed during the build", source, "run the build again")
+            buffer[at[run] : at[run + 1]] = np.frombuffer(data, dtype=np.uint8)
+            first, last = run_first[run], run_last[run]
+            local[first:last] = starts[first:last] - a + at[run]
+    finally:
+        os.close(descriptor)
+    return buffer, local
+
+
+def _buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    from curate.utf8 import utf8_buffers
+
+    return utf8_buffers(texts)
+
+
+def _place(
+    data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, text: np.ndarray, text_offsets: np.ndarray
+) -> None:
+    """Copy each row's text into its place in the aligned buffer."""
+    from curate.chat_kernels import place
+
+    place(data, offsets, rows, text, text_offsets)

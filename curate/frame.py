@@ -39,6 +39,12 @@ BASE_SCHEMA: Final[dict[str, pl.DataType]] = {
     "dedup_key": pl.Int64(),  # exact-duplicate key of a valid example
     "n_messages": pl.Int32(),
     "n_assistant": pl.Int32(),
+    # Where a valid example's text lives when ``example`` is null (curate.example_store): the
+    # byte span of its messages array in ``source``, and whether those bytes are already canonical.
+    "span_start": pl.Int64(),
+    "span_len": pl.Int32(),
+    "verbatim": pl.Boolean(),
+    "content_bytes": pl.Int64(),  # UTF-8 bytes of all message contents, where ingest counted them
 }
 
 # The messages part of the example column, decoded on demand (stages that need text).

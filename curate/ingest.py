@@ -1,25 +1,28 @@
 """Ingest: read every input, validate every record, and build the frame (one row per record).
 
-Validation happens here, in the same pass as parsing, so a record is decoded once. Per record,
-Python does only what needs Python (parse, validate, serialise once, hash the id); everything
-columnar (dedup keys, message counts, constant columns) is computed by polars afterwards. A
-large JSONL file is cut at line boundaries and validated by one process per core.
+Validation happens here, in the same pass as parsing, so a record is decoded once. JSONL is read
+in runs of whole lines judged on worker threads: plain chat lines by a compiled scan
+(curate.chat_lines), the rest by the Python path (curate.validate), which is the reference.
+Rows of a plain JSONL file keep a span into it instead of their text (curate.example_store).
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
-from multiprocessing import get_context
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+import numpy as np
 import polars as pl
 
+from curate import chat_lines
+from curate.errors import InputError
 from curate.frame import BASE_SCHEMA, REASONS_DTYPE
 from curate.io.readers import Kind, Line, Row, detect_kind, iter_records, sha256_of
 from curate.reasons import stage_of
@@ -27,8 +30,7 @@ from curate.records import Format, raw_id
 from curate.validate import check_line, check_record
 
 BATCH_ROWS = 65_536
-PARALLEL_MIN_BYTES = 64 << 20  # below this, starting worker processes costs more than it saves
-CHUNK_BYTES = 32 << 20
+CHUNK_BYTES = 8 << 20  # JSONL is judged in runs of whole lines of about this size
 
 
 @dataclass(frozen=True)
@@ -137,72 +139,116 @@ class _Batch:
         return frame.join(bad, on="_i", how="left").drop("_i")
 
 
-def _check_jsonl_range(
-    path: str, start: int, end: int, spec: InputSpec, max_line_bytes: int
-) -> tuple[bytes, int, int]:
-    """Worker: validate the lines in bytes [start, end) of a JSONL file; numbers are chunk-local."""
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        data = handle.read(end - start)
-    batch = _Batch(spec)
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    for number, line in enumerate(lines, start=1):
-        batch.add_line(number, line, max_line_bytes)
-    frame = batch.frame()
-    import io
-
-    sink = io.BytesIO()
-    frame.write_ipc(sink, compression="uncompressed")
-    return sink.getvalue(), len(lines), batch.blank_lines
-
-
-def _line_ranges(path: str, chunk_bytes: int) -> list[tuple[int, int]]:
-    """Byte ranges that each end just after a newline (or at the end of the file)."""
-    size = os.path.getsize(path)
-    ranges: list[tuple[int, int]] = []
-    start = 0
-    with open(path, "rb") as handle:
-        while start < size:
-            end = min(start + chunk_bytes, size)
-            if end < size:
-                handle.seek(end)
-                tail = handle.readline()
-                end += len(tail)
-            ranges.append((start, end))
-            start = end
-    return ranges
-
-
-def _parallel_jsonl(
+def _judge_lines(
+    data: bytes,
+    file_offset: int | None,
+    lines_before: int,
     spec: InputSpec,
+    max_line_bytes: int,
+    compiled: bool = True,
+) -> _Judged:
+    """Worker: judge a run of whole lines that follows ``lines_before`` lines of its input.
+
+    Plain chat lines go through the compiled scan; every other line through the Python path.
+    With ``file_offset`` (a plain file) fast rows keep spans into the file, not their text.
+    """
+    view = np.frombuffer(data, dtype=np.uint8)
+    # General rows get meta.source and overridden formats are forced through their schema: the
+    # Python path does both.
+    fast_ok = compiled and spec.format is None and spec.origin != "general"
+    scanned = chat_lines.scan(view, max_line_bytes, fast_ok)
+    batch = _Batch(spec)
+    for number, start, end in chat_lines.slow_lines(scanned):
+        batch.add_line(lines_before + number, data[start:end], max_line_bytes)
+    fast = chat_lines.fast_frame(scanned, view, file_offset).with_columns(pl.col("line") + lines_before)
+    frame = pl.concat([fast, batch.frame()], how="diagonal_relaxed").sort("line")
+    return _Judged(frame, scanned.lines, scanned.blank)
+
+
+@dataclass
+class _Judged:
+    frame: pl.DataFrame
+    lines: int
+    blank: int
+
+
+def _line_runs(stream: BinaryIO, digest: Any | None) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) runs of whole lines of about CHUNK_BYTES, hashing the stream on the way."""
+    offset = 0
+    tail = b""
+    while True:
+        chunk = stream.read(CHUNK_BYTES)
+        if digest is not None and chunk:
+            digest.update(chunk)
+        if not chunk:
+            if tail:
+                yield offset, tail
+            return
+        data = tail + chunk if tail else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            tail = data  # one line longer than a chunk: read on until it ends
+            continue
+        yield offset, data[:cut]
+        offset += cut
+        tail = data[cut:]
+
+
+def _jsonl(
+    spec: InputSpec,
+    kind: Kind,
     max_line_bytes: int,
     summary: InputSummary,
     on_progress: Callable[[str, int], None] | None,
+    parallel: bool,
+    compiled: bool,
 ) -> Iterator[pl.DataFrame]:
-    ranges = _line_ranges(spec.path, CHUNK_BYTES)
-    workers = min(os.cpu_count() or 1, 4, len(ranges))
-    offset = 0
-    # spawn, not fork: polars' thread pool does not survive a fork.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        # Keep only a few chunks in flight: finished payloads wait in this process's memory.
-        pending: deque[Future[tuple[bytes, int, int]]] = deque()
-        queued = iter(ranges)
-        for a, b in islice(queued, 2 * workers):
-            pending.append(pool.submit(_check_jsonl_range, spec.path, a, b, spec, max_line_bytes))
-        while pending:
-            payload, n_lines, blank = pending.popleft().result()
-            for a, b in islice(queued, 1):
-                pending.append(pool.submit(_check_jsonl_range, spec.path, a, b, spec, max_line_bytes))
-            frame = pl.read_ipc(payload).with_columns(pl.col("line") + offset)
-            del payload
-            offset += n_lines
-            summary.blank_lines += blank
-            summary.records += frame.height
-            if on_progress:
-                on_progress(spec.path, summary.records)
-            yield frame
+    """Plain or gzip JSONL, read once in runs of lines judged on worker threads (the compiled
+    scan releases the GIL). A plain file is hashed as it is read; its rows keep spans."""
+    plain = kind == "jsonl"
+    digest = hashlib.sha256() if plain else None
+    workers = min(os.cpu_count() or 1, 4) if parallel else 1
+    lines_before = 0
+    try:
+        with _open_stream(spec.path, kind) as stream, ThreadPoolExecutor(max_workers=workers) as pool:
+            # Only a few runs in flight: each holds its bytes until judged.
+            pending: deque[Future[_Judged]] = deque()
+            runs = _line_runs(stream, digest)
+            while True:
+                for offset, data in islice(runs, workers + 1 - len(pending)):
+                    pending.append(
+                        pool.submit(
+                            _judge_lines,
+                            data,
+                            offset if plain else None,
+                            lines_before,
+                            spec,
+                            max_line_bytes,
+                            compiled,
+                        )
+                    )
+                    lines_before += data.count(b"\n") + (not data.endswith(b"\n"))
+                if not pending:
+                    break
+                judged = pending.popleft().result()
+                frame = judged.frame
+                summary.blank_lines += judged.blank
+                summary.records += frame.height
+                if on_progress:
+                    on_progress(spec.path, summary.records)
+                yield frame
+    except (OSError, EOFError) as error:
+        if kind == "jsonl.gz":
+            raise InputError(f"gzip stream is corrupt ({error})", spec.path) from None
+        raise InputError(f"cannot be read: {error}", spec.path) from None
+    if digest is not None:
+        summary.sha256 = digest.hexdigest()
+
+
+def _open_stream(path: str, kind: Kind) -> BinaryIO:
+    if kind == "jsonl.gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")  # noqa: SIM115 (closed by the caller's with)
 
 
 def _serial(
@@ -239,8 +285,12 @@ def ingest(
     max_line_bytes: int,
     on_progress: Callable[[str, int], None] | None = None,
     parallel: bool = True,
+    compiled: bool = True,
 ) -> tuple[pl.DataFrame, list[InputSummary]]:
     """Read and validate every input into one frame. Raises InputError for unreadable inputs.
+
+    ``compiled=False`` sends every JSONL line through the Python path, the reference that the
+    compiled scan is tested against.
 
     Every input is checked for readability before any record is read, so a bad path fails fast.
     """
@@ -249,11 +299,14 @@ def ingest(
     frames: list[pl.DataFrame] = []
     summaries: list[InputSummary] = []
     for spec, kind in zip(specs, kinds, strict=True):
-        summary = InputSummary(spec.path, spec.origin, kind, sha256_of(spec.path, kind))
-        big = kind == "jsonl" and Path(spec.path).stat().st_size >= PARALLEL_MIN_BYTES
+        lines = kind in ("jsonl", "jsonl.gz")
+        # A plain JSONL file is hashed as it is read; other kinds are hashed here.
+        summary = InputSummary(
+            spec.path, spec.origin, kind, None if kind == "jsonl" else sha256_of(spec.path, kind)
+        )
         parts = (
-            _parallel_jsonl(spec, max_line_bytes, summary, on_progress)
-            if parallel and big
+            _jsonl(spec, kind, max_line_bytes, summary, on_progress, parallel, compiled)
+            if lines
             else _serial(spec, kind, max_line_bytes, summary, on_progress)
         )
         for part in parts:
@@ -272,7 +325,10 @@ def _finish(part: pl.DataFrame, spec: InputSpec) -> pl.DataFrame:
     """Constant and status columns of one input's batch, in the base column order."""
     valid = pl.col("reasons").is_null()
     usable = "protected" if spec.origin == "benchmark" else "ok"
-    return part.with_columns(
+    missing = [
+        pl.lit(None, dtype).alias(name) for name, dtype in BASE_SCHEMA.items() if name not in part.columns
+    ]
+    return part.with_columns(*missing).with_columns(
         source=pl.lit(spec.path, pl.Utf8),
         origin=pl.lit(spec.origin, pl.Utf8),
         status=pl.when(valid).then(pl.lit(usable)).otherwise(pl.lit("rejected")),

@@ -487,6 +487,7 @@ _MESSAGES = np.frombuffer(b"messages", dtype=np.uint8)
 _ROLE = np.frombuffer(b"role", dtype=np.uint8)
 _CONTENT = np.frombuffer(b"content", dtype=np.uint8)
 _SYSTEM, _USER, _ASSISTANT, _TOOL = (np.frombuffer(name.encode(), dtype=np.uint8) for name in ROLES)
+_NULL = np.frombuffer(b"null", dtype=np.uint8)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -819,3 +820,244 @@ def message_words(
         row_ends,
         failed,
     )
+
+
+# --- Leakage tokens: the same walk, with the leakage tokeniser (``curate.leakage.words.TOKEN``:
+# a number with its separators, or a run of word characters) instead of near dedup's words. Here
+# because numba's cache would not notice a change to the walk's helpers made in another file.
+# Only ASCII text is read; a row with any other character is left to the caller (it needs NFKC).
+
+_TOKEN_OFFSET: Final = np.uint64(0xCBF29CE484222325)
+_TOKEN_PRIME: Final = np.uint64(0x100000001B3)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_digit(c: int) -> bool:
+    return 0x30 <= c <= 0x39
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _is_word(c: int) -> bool:
+    return (0x30 <= c <= 0x39) or (0x41 <= c <= 0x5A) or (0x61 <= c <= 0x7A) or c == 0x5F
+
+
+@njit(cache=True, nogil=True)
+def token_hash(data: np.ndarray, start: int, stop: int) -> np.uint64:
+    """64-bit hash of a token's bytes, ASCII letters lower-cased (a token is never empty)."""
+    h = _TOKEN_OFFSET
+    for k in range(start, stop):
+        c = data[k]
+        if 0x41 <= c <= 0x5A:
+            c += 0x20
+        h = (h ^ np.uint64(c)) * _TOKEN_PRIME
+    return mix64(h)
+
+
+@njit(cache=True, nogil=True)
+def string_hashes(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``token_hash`` of each string ``data[offsets[i]:offsets[i + 1]]``."""
+    out = np.empty(len(offsets) - 1, dtype=np.uint64)
+    for i in range(len(offsets) - 1):
+        out[i] = token_hash(data, offsets[i], offsets[i + 1])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _decode_ascii(data: np.ndarray, pos: int, end: int, out: np.ndarray) -> tuple[int, int]:
+    """The JSON string at ``pos`` decoded into ``out``: (position after it, length), or length
+    -1 where it holds a non-ASCII character or is malformed."""
+    n = 0
+    pos += 1
+    while pos < end:
+        b = data[pos]
+        if b == _QUOTE:
+            return pos + 1, n
+        if b >= 0x80:
+            return pos, -1
+        if b == _BACKSLASH:
+            if pos + 1 >= end:
+                return pos, -1
+            e = data[pos + 1]
+            if e == 0x75:  # \uXXXX
+                if pos + 5 >= end:
+                    return pos, -1
+                code = 0
+                for k in range(pos + 2, pos + 6):
+                    digit = _hex(data[k])
+                    if digit < 0:
+                        return pos, -1
+                    code = code * 16 + digit
+                if code >= 0x80:
+                    return pos, -1
+                out[n] = code
+                pos += 6
+            else:  # \n, \t, \", \/ and the rest: never part of a token
+                out[n] = 0x20
+                pos += 2
+            n += 1
+            continue
+        out[n] = b
+        n += 1
+        pos += 1
+    return pos, -1
+
+
+@njit(cache=True, nogil=True)
+def _tokens_of(
+    text: np.ndarray,
+    length: int,
+    plain: np.ndarray,
+    masked: np.ndarray,
+    weak: np.ndarray,
+    masked_weak: np.ndarray,
+    count: int,
+    special: np.ndarray,
+) -> int:
+    """Append the tokens of ``text[:length]``: a digit run with ``[.,]digits`` groups, else a run
+    of ASCII letters, digits and underscores, as the regex's leftmost-first alternation takes
+    them. ``special`` holds the hashes of <num>, <name>, <pron> and then the pronouns."""
+    i = 0
+    while i < length:
+        c = text[i]
+        if not _is_word(c):
+            i += 1
+            continue
+        start = i
+        if _is_digit(c):
+            while i < length and _is_digit(text[i]):
+                i += 1
+            while i + 1 < length and (text[i] == 0x2E or text[i] == 0x2C) and _is_digit(text[i + 1]):
+                i += 1
+                while i < length and _is_digit(text[i]):
+                    i += 1
+        else:
+            while i < length and _is_word(text[i]):
+                i += 1
+        h = token_hash(text, start, i)
+        short = i - start <= 1
+        plain[count] = h
+        weak[count] = short
+        if _is_digit(c):
+            masked[count], masked_weak[count] = special[0], True
+        elif 0x41 <= c <= 0x5A:
+            masked[count], masked_weak[count] = special[1], True
+        else:
+            pronoun = False
+            for k in range(3, len(special)):
+                pronoun = pronoun or h == special[k]
+            masked[count] = special[2] if pronoun else h
+            masked_weak[count] = short or pronoun
+        count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def leak_tokens(
+    data: np.ndarray, offsets: np.ndarray, role: int, special: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Leakage tokens of the turns of ``role`` (every turn for a negative ``role``) of each
+    example JSON: plain and masked hashes, whether each is weak (one character; or, masked, a
+    placeholder), per-row offsets, and the rows left to the caller (non-ASCII text, a content
+    that is not a string, or another JSON shape), which have no tokens here."""
+    n = len(offsets) - 1
+    longest = 0
+    for i in range(n):
+        longest = max(longest, offsets[i + 1] - offsets[i])
+    text = np.empty(longest, dtype=np.uint8)
+    size = (len(data) + 1) // 2 + n  # at most one token per two bytes, plus one per text
+    plain = np.empty(size, dtype=np.uint64)
+    masked = np.empty(size, dtype=np.uint64)
+    weak = np.empty(size, dtype=np.bool_)
+    masked_weak = np.empty(size, dtype=np.bool_)
+    row_offsets = np.zeros(n + 1, dtype=np.int64)
+    failed = np.zeros(n, dtype=np.bool_)
+    count = 0
+    for i in range(n):
+        ok = _leak_row(
+            data, offsets[i], offsets[i + 1], role, special, text, plain, masked, weak, masked_weak, count
+        )
+        if ok >= 0:
+            count = ok
+        else:
+            failed[i] = True  # whatever it appended is dropped
+        row_offsets[i + 1] = count
+    return (
+        plain[:count].copy(),
+        masked[:count].copy(),
+        weak[:count].copy(),
+        masked_weak[:count].copy(),
+        row_offsets,
+        failed,
+    )
+
+
+@njit(cache=True, nogil=True)
+def _leak_row(
+    data: np.ndarray,
+    pos: int,
+    end: int,
+    role: int,
+    special: np.ndarray,
+    text: np.ndarray,
+    plain: np.ndarray,
+    masked: np.ndarray,
+    weak: np.ndarray,
+    masked_weak: np.ndarray,
+    count: int,
+) -> int:
+    """One example's tokens appended at ``count``: the new count, or -1 where it is left to the caller."""
+    pos = _skip_space(data, pos, end)
+    if pos >= end or data[pos] != _OPEN_OBJECT:
+        return -1
+    pos += 1
+    while True:  # the top-level object
+        kind, key_start, key_stop, pos = _next_member(data, pos, end, _CLOSE_OBJECT)
+        if kind == _CLOSED:
+            return count
+        if kind == _MALFORMED:
+            return -1
+        if not _equals(data, key_start, key_stop, _MESSAGES):
+            pos = _value_end(data, pos, end)
+            if pos < 0:
+                return -1
+            continue
+        if data[pos] != _OPEN_ARRAY:
+            return -1
+        pos += 1
+        while True:  # the messages array
+            kind, _, _, pos = _next_member(data, pos, end, _CLOSE_ARRAY)
+            if kind == _CLOSED:
+                break
+            if kind == _MALFORMED or data[pos] != _OPEN_OBJECT:
+                return -1
+            pos += 1
+            message_start = count
+            message_role = OTHER_ROLE
+            while True:  # one message object
+                kind, key_start, key_stop, pos = _next_member(data, pos, end, _CLOSE_OBJECT)
+                if kind == _CLOSED:
+                    break
+                if kind == _MALFORMED:
+                    return -1
+                if _equals(data, key_start, key_stop, _ROLE) and data[pos] == _QUOTE:
+                    value_end = _string_end(data, pos, end)
+                    if value_end < 0:
+                        return -1
+                    message_role = _role_code(data, pos + 1, value_end - 1)
+                    pos = value_end
+                elif _equals(data, key_start, key_stop, _CONTENT):
+                    if data[pos] != _QUOTE:
+                        if not _equals(data, pos, min(pos + 4, end), _NULL):
+                            return -1  # a list or number the decoder would read otherwise
+                        pos += 4
+                        continue
+                    pos, length = _decode_ascii(data, pos, end, text)
+                    if length < 0:
+                        return -1
+                    count = _tokens_of(text, length, plain, masked, weak, masked_weak, count, special)
+                else:
+                    pos = _value_end(data, pos, end)
+                    if pos < 0:
+                        return -1
+            if role >= 0 and message_role != role:
+                count = message_start  # another role's turn: its tokens are not this text's

@@ -13,6 +13,7 @@ from typing import Any, Final
 import orjson
 import polars as pl
 
+from curate.example_store import with_examples
 from curate.gates import leakage_checked
 from curate.reasons import describe
 
@@ -345,11 +346,9 @@ def example_snippets(frame: pl.DataFrame, ids: set[str]) -> dict[str, dict[str, 
     """The referenced examples, truncated per message, for the report's appendix."""
     if not ids:
         return {}
-    rows = (
-        frame.filter(pl.col("id").is_in(sorted(ids)))
-        .unique("id", keep="first", maintain_order=True)
-        .select("id", "source", "line", "example", *(["raw"] if "raw" in frame.columns else []))
-    )
+    rows = with_examples(
+        frame.filter(pl.col("id").is_in(sorted(ids))).unique("id", keep="first", maintain_order=True)
+    ).select("id", "source", "line", "example", *(["raw"] if "raw" in frame.columns else []))
     found: dict[str, dict[str, Any]] = {}
     for row in rows.iter_rows(named=True):
         messages: list[dict[str, str]] = []

@@ -14,13 +14,16 @@ The column ``tokens_exact`` says which rows were counted exactly.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from curate.errors import ConfigError
+from curate.frame import canonical_examples
 
 PER_MESSAGE_OVERHEAD = 4
 BYTES_PER_TOKEN = 4.0
@@ -96,11 +99,52 @@ def count_tokens(
         [_sizes(examples.slice(start, SLICE_ROWS)) for start in range(0, len(examples), SLICE_ROWS)]
         or [_sizes(examples)]
     )
+    return _count(sizes, examples.gather, choice, limit, exact_max_records, seed)
+
+
+def count_frame_tokens(
+    frame: pl.DataFrame, choice: TokenizerChoice, limit: int, exact_max_records: int, seed: int = 0
+) -> tuple[pl.Series, pl.Series]:
+    """``count_tokens`` for the rows of a build frame, null where a row holds no valid example.
+
+    Sizes come from ingest's ``content_bytes`` where it counted them; only the rows that need
+    an exact count (or lack sizes) have their text read (curate.example_store).
+    """
+    from curate.example_store import with_examples
+
+    valid = pl.col("dedup_key").is_not_null()
+    known = frame.select(
+        pl.when(valid).then(pl.col("content_bytes")).alias("n_bytes"),
+        pl.when(valid).then(pl.col("n_messages").cast(pl.Int64)).alias("n_messages"),
+    )
+    unknown = np.flatnonzero(frame.select(valid & pl.col("content_bytes").is_null()).to_series().to_numpy())
+    if len(unknown):
+        counted = _sizes(canonical_examples(with_examples(frame[unknown])))
+        known = known.with_columns(
+            known[c].clone().scatter(unknown, counted[c]) for c in ("n_bytes", "n_messages")
+        )
+
+    def texts(rows: pl.Series) -> pl.Series:
+        return canonical_examples(with_examples(frame[rows]))
+
+    return _count(known, texts, choice, limit, exact_max_records, seed)
+
+
+def _count(
+    sizes: pl.DataFrame,
+    texts: Callable[[pl.Series], pl.Series],
+    choice: TokenizerChoice,
+    limit: int,
+    exact_max_records: int,
+    seed: int,
+) -> tuple[pl.Series, pl.Series]:
+    """Counts from per-row sizes (``n_bytes``, ``n_messages``); ``texts`` gives the example
+    JSON of the rows counted exactly."""
     overhead = PER_MESSAGE_OVERHEAD * sizes["n_messages"]
     n_bytes = sizes["n_bytes"]
     if choice.kind == "estimate":
         estimate = (n_bytes / BYTES_PER_TOKEN).ceil().cast(pl.Int64) + overhead
-        return estimate.alias("tokens"), pl.Series("tokens_exact", [False] * len(examples), dtype=pl.Boolean)
+        return estimate.alias("tokens"), pl.Series("tokens_exact", [False] * sizes.height, dtype=pl.Boolean)
     rows = pl.DataFrame({"n_bytes": n_bytes, "overhead": overhead}).with_row_index("row")
     present = rows.filter(pl.col("n_bytes").is_not_null())
     if present.height <= exact_max_records:
@@ -111,7 +155,7 @@ def count_tokens(
         chosen = pl.concat([risky, sample]).unique().sort()
     exact = pl.concat(
         [
-            _exact_counts(_contents(examples.gather(chosen.slice(start, SLICE_ROWS))), choice.name)
+            _exact_counts(_contents(texts(chosen.slice(start, SLICE_ROWS))), choice.name)
             for start in range(0, len(chosen), SLICE_ROWS)
         ]
         or [pl.Series([], dtype=pl.Int64)]

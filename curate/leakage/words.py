@@ -1,6 +1,7 @@
 """Texts as arrays of hashed words, and hashes of every word window, all vectorised.
 
-Tokenising happens in polars (one regex pass, no Python loop); hashing windows happens in
+Tokenising happens in a compiled walk over the example JSON (``example_words``), or in polars
+(one regex pass, no Python loop) for text it leaves; hashing windows happens in
 numpy with a polynomial hash over prefix sums, so an n-gram of any length costs two vector
 operations and two documents share a window hash exactly when they share the words.
 """
@@ -14,15 +15,19 @@ from typing import Final
 import numpy as np
 import polars as pl
 
+from curate.frame import Which, text_expr
+from curate.minhash_kernels import ROLES, leak_tokens, string_hashes
+from curate.utf8 import utf8_buffers
+
 # A number with its separators is one token ("3.5", "1,000"), so masking it is one word whichever
 # way a rewrite writes it; everything else is a run of word characters (Unicode-aware).
 TOKEN: Final = r"\d+(?:[.,]\d+)*|\w+"
 # Template rewrites change names, numbers and with the name often the pronouns.
 PRONOUNS: Final = ("he", "she", "him", "her", "his", "hers", "himself", "herself")
+PLACEHOLDERS: Final = ("<num>", "<name>", "<pron>")  # masking's stand-ins: number, name, pronoun
 
 _R: Final = 0x9E3779B97F4A7C15  # odd, so it has an inverse modulo 2**64
 _R_INV: Final = pow(_R, -1, 2**64)
-_SEED: Final = 0x5EED
 
 
 @dataclass
@@ -113,16 +118,56 @@ def hash_words(words: pl.Series, masked: bool = False) -> Words:
         frame = pl.DataFrame({"w": flat, "l": lower})
         lower = frame.select(
             pl.when(pl.col("w").str.contains(r"^\d"))
-            .then(pl.lit("<num>"))
+            .then(pl.lit(PLACEHOLDERS[0]))
             .when(pl.col("w").str.contains(r"^\p{Lu}"))
-            .then(pl.lit("<name>"))
+            .then(pl.lit(PLACEHOLDERS[1]))
             .when(pl.col("l").is_in(PRONOUNS))
-            .then(pl.lit("<pron>"))
+            .then(pl.lit(PLACEHOLDERS[2]))
             .otherwise(pl.col("l"))
         ).to_series()
         weak = weak | lower.str.starts_with("<").to_numpy()
-    hashes = lower.hash(seed=_SEED).to_numpy() if len(lower) else np.empty(0, np.uint64)
-    return Words(offsets, hashes.astype(np.uint64, copy=False), weak)
+    hashes = string_hashes(*utf8_buffers(lower))
+    return Words(offsets, hashes, weak)
+
+
+def _special_hashes() -> np.ndarray:
+    """Hashes of the placeholders and pronouns, as ``minhash_kernels.leak_tokens`` takes them."""
+    return string_hashes(*utf8_buffers(pl.Series([*PLACEHOLDERS, *PRONOUNS])))
+
+
+def example_words(examples: pl.Series, which: Which = "all") -> tuple[Words, Words]:
+    """Plain and masked words of the ``which`` turns of each example JSON (null: none), the same
+    as ``hash_words`` of ``split_words`` of their joined text. A compiled walk reads the JSON of
+    ASCII examples; the rest are decoded by polars and tokenised by the regex."""
+    role = -1 if which == "all" else ROLES.index(which)
+    plain, masked, weak, masked_weak, offsets, failed = leak_tokens(
+        *utf8_buffers(examples), role, _special_hashes()
+    )
+    fast = Words(offsets, plain, weak), Words(offsets, masked, masked_weak)
+    slow = np.flatnonzero(failed & examples.is_not_null().to_numpy())
+    if not len(slow):
+        return fast
+    texts = pl.DataFrame({"example": examples.gather(slow), "dedup_key": 0}).select(text_expr(which))
+    words = split_words(texts.to_series())
+    return _splice(fast[0], slow, hash_words(words)), _splice(fast[1], slow, hash_words(words, masked=True))
+
+
+def _splice(words: Words, rows: np.ndarray, replacement: Words) -> Words:
+    """``words`` with rows ``rows`` (which have none) given the words of ``replacement``."""
+    lengths = words.lengths
+    lengths[rows] = replacement.lengths
+    offsets = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    hashes = np.empty(total, np.uint64)
+    weak = np.empty(total, bool)
+    for source, targets in ((words, np.arange(len(lengths))), (replacement, rows)):
+        counts = source.lengths
+        row_of = np.repeat(targets, counts)
+        at = offsets[row_of] + np.arange(len(source.hashes)) - np.repeat(source.offsets[:-1], counts)
+        hashes[at] = source.hashes
+        weak[at] = source.weak if source.weak is not None else False
+    return Words(offsets, hashes, weak)
 
 
 def member(values: np.ndarray, table: pl.Series) -> np.ndarray:

@@ -22,6 +22,7 @@ import polars as pl
 
 from curate.config import LeakageSection
 from curate.context import BuildContext
+from curate.example_store import with_examples
 from curate.frame import MESSAGES_DTYPE, reject, text_expr
 from curate.leakage.lexical import (
     build_ngram_index,
@@ -31,7 +32,7 @@ from curate.leakage.lexical import (
 )
 from curate.leakage.semantic import mask_names_and_numbers, semantic_matches
 from curate.leakage.spans import SPAN_CHARS, shorten, span_text
-from curate.leakage.words import hash_words, split_words
+from curate.leakage.words import example_words, hash_words, split_words
 
 NAME = "leakage"
 
@@ -79,8 +80,9 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     if "split" not in frame.columns:
         frame = frame.with_columns(split=pl.lit(None, pl.Utf8))
     frame = frame.with_row_index("_row")
-    pieces = _pieces(frame.filter(protected_mask()), config.answers)
-    candidates = frame.filter(candidate_mask()).select("_row", "example", "dedup_key")
+    pieces = _pieces(with_examples(frame.filter(protected_mask())), config.answers)
+    # Every column: the example store reads each chunk's text from them (``_lexical``).
+    candidates = frame.filter(candidate_mask())
     summary: dict[str, Any] = {
         "protected_items": pieces["_item"].n_unique() if pieces.height else 0,
         "candidates": candidates.height,
@@ -183,11 +185,13 @@ def _lexical(
         else None
     )
     found: list[pl.DataFrame] = []
+    exact: list[pl.DataFrame] = []
+    short = pieces.filter(pl.col("n_words") < config.min_words)
     with ctx.task("checking leakage", candidates.height) as task:
-        for chunk in candidates.iter_slices(CHUNK_ROWS):
-            texts = chunk.select(text_expr("all").alias("t"))["t"]
-            words = split_words(texts)
-            hashed = hash_words(words)
+        for rows in candidates.iter_slices(CHUNK_ROWS):
+            chunk = with_examples(rows).select("_row", "example", "dedup_key")
+            examples = chunk.select(pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example")))
+            hashed, masked = example_words(examples.to_series())
             parts = [ngram_matches(hashed, ngram_index).with_columns(method=pl.lit("ngram"))]
             if near_index is not None:
                 parts.append(
@@ -196,7 +200,6 @@ def _lexical(
                     )
                 )
             if template_index is not None:
-                masked = hash_words(words, masked=True)
                 parts.append(
                     containment_matches(masked, template_index, config.template_containment).with_columns(
                         method=pl.lit("template")
@@ -205,10 +208,10 @@ def _lexical(
             hits = pl.concat(parts)
             if hits.height:
                 found.append(_rows_of(hits, chunk["_row"]))
+            if short.height:
+                exact.append(_exact_turns(chunk, short))
             ctx.progress.advance(task, chunk.height)
-    short = pieces.filter(pl.col("n_words") < config.min_words)
-    if short.height:
-        found.append(_exact_turns(candidates, short))
+    found += exact
     if not found:
         return _no_matches()
     # Eval items come from the same domain as the train rows and share its stock phrases ("I had
@@ -254,11 +257,8 @@ def _cut_spans(matches: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     todo = matches.filter(pl.col("span").is_null() & pl.col("first").is_not_null())
     if todo.height == 0:
         return matches
-    texts = dict(
-        frame.join(todo.select("_row").unique(), on="_row", how="semi")
-        .select("_row", text_expr("all").alias("t"))
-        .iter_rows()
-    )
+    rows = with_examples(frame.join(todo.select("_row").unique(), on="_row", how="semi"))
+    texts = dict(rows.select("_row", text_expr("all").alias("t")).iter_rows())
     spans = [
         span_text(texts[row], first, last)
         for row, first, last in todo.select("_row", "first", "last").iter_rows()
@@ -310,7 +310,7 @@ def _semantic(
     ctx: BuildContext,
 ) -> pl.DataFrame:
     """Embedding matches for the candidates the lexical tests left clean (the rest are rejected anyway)."""
-    remaining = candidates.join(lexical.select("_row").unique(), on="_row", how="anti")
+    remaining = with_examples(candidates.join(lexical.select("_row").unique(), on="_row", how="anti"))
     texts = remaining.select(text_expr("user").alias("t"))["t"].fill_null("").to_list()
     questions = pieces.filter(pl.col("kind") == "question")
     shown = texts

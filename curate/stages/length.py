@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from curate.context import BuildContext
-from curate.frame import canonical_examples, reject
-from curate.tokens import choose_tokenizer, count_tokens
+from curate.frame import reject
+from curate.tokens import choose_tokenizer, count_frame_tokens
 
 NAME = "length"
 
@@ -16,8 +16,8 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     ctx.findings["tokenizer"] = choice.as_dict()
     with ctx.task("counting tokens", len(frame)) as task:
         limit = ctx.config.validate.max_tokens
-        tokens, exact = count_tokens(
-            canonical_examples(frame),
+        tokens, exact = count_frame_tokens(
+            frame,
             choice,
             limit,
             ctx.config.validate.exact_tokens_max_records,

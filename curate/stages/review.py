@@ -29,6 +29,7 @@ import orjson
 import polars as pl
 
 from curate.context import BuildContext
+from curate.example_store import SPAN_COLUMNS, with_examples
 from curate.frame import REASONS_DTYPE, canonical_examples, flag, reject
 from curate.review_store import Decision, open_for_build
 from curate.validate import check_record
@@ -203,7 +204,9 @@ def _validated_edits(
     if not edits:
         return {}, {}
     originals = dict(
-        frame.filter(_id_in(edits)).select("id", "example").unique("id", keep="first").iter_rows()
+        with_examples(frame.filter(_id_in(edits)).unique("id", keep="first"))
+        .select("id", "example")
+        .iter_rows()
     )
     valid: dict[str, Edited] = {}
     invalid: dict[str, str] = {}
@@ -279,6 +282,12 @@ def _apply_edits(
         patched("dedup_key", {i: e.dedup_key for i, e in chosen.items()}, pl.Int64()),
         patched("n_messages", {i: e.n_messages for i, e in chosen.items()}, pl.Int32()),
         patched("n_assistant", {i: e.n_assistant for i, e in chosen.items()}, pl.Int32()),
+        # The edited text lives in ``example`` now, not in the input file.
+        *(
+            pl.when(target).then(None).otherwise(pl.col(c)).alias(c)
+            for c in SPAN_COLUMNS
+            if c in frame.columns
+        ),
     )
     if "tokens" in frame.columns:
         from curate.tokens import choose_tokenizer, count_tokens

@@ -47,9 +47,13 @@ BASE = pa.DataFrameSchema(
             ),
             name="reason-codes",
         ),
-        # Either the parsed record or the raw text is kept, never neither.
+        # The parsed record, its span in the input file, or the raw text is kept, never none.
         pa.Check(
-            lambda data: data.lazyframe.select(pl.col("example").is_not_null() | pl.col("raw").is_not_null()),
+            lambda data: data.lazyframe.select(
+                pl.col("example").is_not_null()
+                | pl.col("raw").is_not_null()
+                | pl.col("span_start").is_not_null()
+            ),
             name="example-or-raw",
         ),
     ],

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from curate.frame import text_expr
 from curate.leakage.spans import span_text
-from curate.leakage.words import hash_words, split_words
+from curate.leakage.words import example_words, hash_words, split_words
 
 texts = st.lists(
     st.lists(st.sampled_from(["a", "b", "cat", "dog", "7"]), min_size=0, max_size=12), min_size=1, max_size=6
@@ -59,3 +62,37 @@ def test_span_is_cut_from_the_original_text() -> None:
     assert span_text(text, 3, 9) == "Why do cats purr, when content"
     assert span_text(text, 0, 100).startswith("Intro")
     assert len(span_text("word " * 500, 0, 500, limit=50)) == 50
+
+
+contents = st.text(
+    # number separators, underscores, capitals, pronouns' letters, escapes, and characters the
+    # compiled walk leaves to polars (accents, a ligature, a fullwidth digit, an astral symbol)
+    alphabet=st.sampled_from(list("abhesimrHES019_.,:-' \n\t\"\\/") + list("éﬁ１\U0001f600")),
+    max_size=30,
+)
+turns = st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "assistant", "system"]), "content": st.one_of(contents, st.none())}
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.lists(turns, max_size=4), st.none()), min_size=1, max_size=5),
+    st.sampled_from(["all", "user"]),
+    st.booleans(),
+)
+def test_the_compiled_walk_gives_the_words_of_the_decoded_text(
+    rows: list[list[dict] | None], which: str, ascii_only: bool
+) -> None:
+    """example_words reads the JSON itself (escapes included) where it can: the same plain and
+    masked words as tokenising the decoded, joined text."""
+    encoded = [None if r is None else json.dumps({"messages": r}, ensure_ascii=ascii_only) for r in rows]
+    examples = pl.Series(encoded, dtype=pl.Utf8)
+    frame = pl.DataFrame({"example": examples, "dedup_key": [None if r is None else 0 for r in rows]})
+    words = split_words(frame.select(text_expr(which)).to_series())  # type: ignore[arg-type]
+    fast = example_words(examples, which)  # type: ignore[arg-type]
+    for got, expected in zip(fast, (hash_words(words), hash_words(words, masked=True)), strict=True):
+        assert got.offsets.tolist() == expected.offsets.tolist()
+        assert got.hashes.tolist() == expected.hashes.tolist()
+        assert got.weak is not None and expected.weak is not None
+        assert got.weak.tolist() == expected.weak.tolist()
