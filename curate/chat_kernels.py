@@ -80,6 +80,11 @@ _USER: Final = np.frombuffer(b"user", dtype=np.uint8)
 _ASSISTANT: Final = np.frombuffer(b"assistant", dtype=np.uint8)
 _SYSTEM: Final = np.frombuffer(b"system", dtype=np.uint8)
 
+# What the character after a backslash stands for (0: not a short escape).
+_SHORT_ESCAPES: Final = np.zeros(256, dtype=np.int64)
+for _letter, _meaning in zip(b'"\\/bfnrt', b'"\\/\b\f\n\r\t', strict=True):
+    _SHORT_ESCAPES[_letter] = _meaning
+
 
 @cache
 def char_table() -> np.ndarray:
@@ -238,25 +243,12 @@ def _content(
             if i + 1 >= end:
                 return -1, o, k, decoded, visible
             e = buf[i + 1]
-            if e == 0x22 or e == 0x5C or e == 0x2F:
-                cp = e
+            if e != 117:
+                cp = _SHORT_ESCAPES[e]
+                if cp == 0:
+                    return -1, o, k, decoded, visible
                 i += 2
-            elif e == 98:
-                cp = 0x08
-                i += 2
-            elif e == 102:
-                cp = 0x0C
-                i += 2
-            elif e == 110:
-                cp = 0x0A
-                i += 2
-            elif e == 114:
-                cp = 0x0D
-                i += 2
-            elif e == 116:
-                cp = 0x09
-                i += 2
-            elif e == 117:
+            else:
                 if i + 6 > end:
                     return -1, o, k, decoded, visible
                 cp = 0
@@ -268,8 +260,6 @@ def _content(
                 i += 6
                 if 0xD800 <= cp <= 0xDFFF:
                     return -1, o, k, decoded, visible  # surrogate pairs: astral, Python path
-            else:
-                return -1, o, k, decoded, visible
         elif c < 0x20:
             return -1, o, k, decoded, visible  # a raw control character: invalid JSON
         elif c < 0x80:
