@@ -59,9 +59,22 @@ def _tokenise(
     k = start
     while k < stop:
         b = np.int64(data[k])
-        if b < 0x80:
-            cp, width = b, 1
-        elif b < 0xE0:
+        if b < 0x80:  # ASCII, most bytes: one table lookup, one hash step
+            if is_word[b]:
+                if not in_word:
+                    in_word = True
+                    h = _FNV_OFFSET
+                    bounds[count, 0] = k
+                h = (h ^ np.uint64(b)) * _FNV_PRIME
+                letters += 1
+            elif in_word:
+                in_word = False
+                hashes[count] = _mix64(h)
+                bounds[count, 1] = k
+                count += 1
+            k += 1
+            continue
+        if b < 0xE0:
             cp, width = ((b & 0x1F) << 6) | (np.int64(data[k + 1]) & 0x3F), 2
         elif b < 0xF0:
             cp = ((b & 0x0F) << 12) | ((np.int64(data[k + 1]) & 0x3F) << 6) | (np.int64(data[k + 2]) & 0x3F)
@@ -139,27 +152,24 @@ def _slot(value: np.uint64, mask: int) -> np.int64:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _insert(values: np.ndarray, stamps: np.ndarray, stamp: int, mask: int, value: np.uint64) -> bool:
-    """Add ``value`` to the set of slots stamped ``stamp``; whether it was new. A fresh stamp
-    empties the set without clearing it (sorting each row's values cost twice as much)."""
+def _find_or_add(
+    values: np.ndarray, stamps: np.ndarray, stamp: int, mask: int, value: np.uint64
+) -> tuple[np.int64, bool]:
+    """The slot of ``value`` in the set of slots stamped ``stamp``, added where missing, and
+    whether it was added. A fresh stamp empties the set without clearing it (sorting each row's
+    values cost twice as much)."""
     slot = _slot(value, mask)
     while stamps[slot] == stamp:
         if values[slot] == value:
-            return False
+            return slot, False
         slot = (slot + 1) & mask
     stamps[slot] = stamp
     values[slot] = value
-    return True
+    return slot, True
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _contains(values: np.ndarray, stamps: np.ndarray, stamp: int, mask: int, value: np.uint64) -> bool:
-    slot = _slot(value, mask)
-    while stamps[slot] == stamp:
-        if values[slot] == value:
-            return True
-        slot = (slot + 1) & mask
-    return False
+_IN_PROMPT: Final = 1
+_IN_ANSWER: Final = 2
 
 
 @njit(cache=True, nogil=True)
@@ -168,23 +178,31 @@ def _distinct_and_shared(
     na: int,
     prompt: np.ndarray,
     np_: int,
-    sets: np.ndarray,
+    values: np.ndarray,
     stamps: np.ndarray,
+    sides: np.ndarray,
     stamp: int,
 ) -> tuple[int, int, int]:
     """Distinct values of ``answer[:na]`` and of ``prompt[:np_]``, and how many distinct values
-    they share. Uses two sets (rows 0 and 1 of ``sets``/``stamps``) stamped ``stamp``."""
-    p_values, p_stamps, a_values, a_stamps = sets[0], stamps[0], sets[1], stamps[1]
-    p_mask = _mask_for(np_)
+    they share. One set holds both sides, each slot marking which side has its value
+    (``sides``): every value is looked up once, not once per set."""
+    mask = _mask_for(na + np_)
     p_distinct = 0
     for j in range(np_):
-        p_distinct += _insert(p_values, p_stamps, stamp, p_mask, prompt[j])
-    a_mask = _mask_for(na)
+        slot, added = _find_or_add(values, stamps, stamp, mask, prompt[j])
+        if added:
+            sides[slot] = _IN_PROMPT
+            p_distinct += 1
     distinct = shared = 0
     for j in range(na):
-        if _insert(a_values, a_stamps, stamp, a_mask, answer[j]):
+        slot, added = _find_or_add(values, stamps, stamp, mask, answer[j])
+        if added:
+            sides[slot] = _IN_ANSWER
             distinct += 1
-            shared += _contains(p_values, p_stamps, stamp, p_mask, answer[j])
+        elif not sides[slot] & _IN_ANSWER:
+            sides[slot] |= _IN_ANSWER
+            distinct += 1
+            shared += 1
     return distinct, p_distinct, shared
 
 
@@ -288,8 +306,10 @@ def word_stats(
     a_keys = np.empty(longest, dtype=np.uint64)
     p_keys = np.empty(longest, dtype=np.uint64)
     votes = np.zeros(languages, dtype=np.int64)
-    sets = np.empty((2, 2 * longest), dtype=np.uint64)
-    stamps = np.zeros((2, 2 * longest), dtype=np.int64)
+    # Both sides' values in one set, at most half full.
+    values = np.empty(4 * longest, dtype=np.uint64)
+    stamps = np.zeros(4 * longest, dtype=np.int64)
+    sides = np.zeros(4 * longest, dtype=np.uint8)
     n = len(multipliers)
     for i in range(rows):
         na, a_letters = _tokenise(
@@ -318,14 +338,16 @@ def word_stats(
         total = _gram_keys(a_hashes, na, multipliers, a_keys)
         p_total = _gram_keys(p_hashes, np_, multipliers, p_keys)
         distinct, p_distinct, shared = _distinct_and_shared(
-            a_keys, total, p_keys, p_total, sets, stamps, 2 * i + 1
+            a_keys, total, p_keys, p_total, values, stamps, sides, 2 * i + 1
         )
         if total > 0:
             repetition[i] = 1.0 - distinct / total
         larger = max(distinct, p_distinct)
         if larger > 0:
             echo[i] = shared / larger
-        a_words, _, shared_words = _distinct_and_shared(a_hashes, na, p_hashes, np_, sets, stamps, 2 * i + 2)
+        a_words, _, shared_words = _distinct_and_shared(
+            a_hashes, na, p_hashes, np_, values, stamps, sides, 2 * i + 2
+        )
         new_words[i] = a_words - shared_words
     return answer_ints, prompt_ints, repetition, echo, new_words, short_copy
 
