@@ -37,21 +37,42 @@ _BYTE_KINDS: Final = _byte_kinds()
 
 
 @njit(cache=True, nogil=True)
-def digit_runs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def _digits_and_bits(data: np.ndarray, start: int, stop: int) -> tuple[int, int]:
+    """How many ASCII digits ``data[start:stop]`` holds, and its bytes OR-ed (0x80 set where
+    some byte is non-ASCII). Branch-free, so the compiler vectorises it."""
+    digits = 0
+    seen = 0
+    for k in range(start, stop):
+        b = data[k]
+        digits += int(np.uint8(b - np.uint8(0x30)) < np.uint8(10))
+        seen |= b
+    return digits, seen
+
+
+@njit(cache=True, nogil=True)
+def digit_runs(data: np.ndarray, offsets: np.ndarray, least: int) -> np.ndarray:
     """Per text and pattern, the most ASCII digits in one stretch the pattern can span; the
     int64 maximum where the text holds non-ASCII bytes (the patterns' ``\\d`` matches any
-    script's digits). Counts are kept in locals, one per pattern: arrays cost a store a byte."""
+    script's digits). Texts with fewer than ``least`` digits in all (most) are not walked
+    stretch by stretch: their count is their digits, which rules them out the same."""
     rows = len(offsets) - 1
     out = np.zeros((rows, _KINDS), dtype=np.int64)
     for i in range(rows):
+        digits, seen = _digits_and_bits(data, offsets[i], offsets[i + 1])
+        if seen >= 0x80:
+            out[i, :] = np.iinfo(np.int64).max
+            continue
+        if digits < least:
+            out[i, :] = digits
+            continue
+        # Counts in locals, one per pattern: arrays would cost a store a byte.
         phone = card = ssn = 0  # digits in the current stretch
         most_phone = most_card = most_ssn = 0
         for k in range(offsets[i], offsets[i + 1]):
-            b = data[k]
-            if b >= 0x80:
-                most_phone = most_card = most_ssn = np.iinfo(np.int64).max
-                break
-            kind = _BYTE_KINDS[b]
+            kind = _BYTE_KINDS[data[k]]
+            if kind == 0:  # most bytes (letters) end every stretch
+                phone = card = ssn = 0
+                continue
             digit = (kind >> 3) & 1
             phone = phone + digit if kind & (1 << PHONE) else 0
             card = card + digit if kind & (1 << CARD) else 0

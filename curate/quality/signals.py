@@ -241,7 +241,8 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     missing-media, character-class and number checks on every row were most of the signals' time."""
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         answer_job = pool.submit(_profile, frame[ANSWER])
-        runs_job = pool.submit(lambda: number_kernels.digit_runs(*utf8_buffers(frame[ALL_TEXT])))
+        least = min(patterns.PHONE_MIN_DIGITS, patterns.CARD_MIN_DIGITS, patterns.SSN_MIN_DIGITS)
+        runs_job = pool.submit(lambda: number_kernels.digit_runs(*utf8_buffers(frame[ALL_TEXT]), least))
         answer, runs = answer_job.result(), runs_job.result()
     may_be_truncated, last_line_words = _truncation_candidates(frame)
     unusual = (answer[:, word_kernels.NON_ASCII] | answer[:, word_kernels.CONTROL]) > 0
