@@ -4,7 +4,9 @@ Every match of those patterns is a stretch of digits and a few separators (``+ .
 phones, space and hyphen for cards, hyphen for SSNs) holding some least number of digits. The
 most digits in any such stretch of a text bounds what can match there: counting all of a
 text's digits instead left a fifth of Alpaca's rows to the phone pattern, mostly for numbers
-in prose and maths.
+in prose and maths. The patterns' ``\\d`` matches any script's digits, and those are all
+non-ASCII: every non-ASCII byte counts as a digit that continues any stretch, which can only
+count more digits than there are.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ def _byte_kinds() -> np.ndarray:
             kinds[ord(char)] |= 1 << kind
     for digit in range(ord("0"), ord("9") + 1):
         kinds[digit] = _DIGIT | 0b111
+    kinds[0x80:] = _DIGIT | 0b111  # maybe part of a non-ASCII digit
     return kinds
 
 
@@ -37,31 +40,25 @@ _BYTE_KINDS: Final = _byte_kinds()
 
 
 @njit(cache=True, nogil=True)
-def _digits_and_bits(data: np.ndarray, start: int, stop: int) -> tuple[int, int]:
-    """How many ASCII digits ``data[start:stop]`` holds, and its bytes OR-ed (0x80 set where
-    some byte is non-ASCII). Branch-free, so the compiler vectorises it."""
+def _digits(data: np.ndarray, start: int, stop: int) -> int:
+    """How many bytes of ``data[start:stop]`` are ASCII digits or non-ASCII. Branch-free, so
+    the compiler vectorises it."""
     digits = 0
-    seen = 0
     for k in range(start, stop):
         b = data[k]
-        digits += int(np.uint8(b - np.uint8(0x30)) < np.uint8(10))
-        seen |= b
-    return digits, seen
+        digits += int((np.uint8(b - np.uint8(0x30)) < np.uint8(10)) | (b >= np.uint8(0x80)))
+    return digits
 
 
 @njit(cache=True, nogil=True)
 def digit_runs(data: np.ndarray, offsets: np.ndarray, least: int) -> np.ndarray:
-    """Per text and pattern, the most ASCII digits in one stretch the pattern can span; the
-    int64 maximum where the text holds non-ASCII bytes (the patterns' ``\\d`` matches any
-    script's digits). Texts with fewer than ``least`` digits in all (most) are not walked
-    stretch by stretch: their count is their digits, which rules them out the same."""
+    """Per text and pattern, the most digits (non-ASCII bytes counted as digits) in one stretch
+    the pattern can span. Texts with fewer than ``least`` in all (most) are not walked stretch
+    by stretch: their count is that total, which rules them out the same."""
     rows = len(offsets) - 1
     out = np.zeros((rows, _KINDS), dtype=np.int64)
     for i in range(rows):
-        digits, seen = _digits_and_bits(data, offsets[i], offsets[i + 1])
-        if seen >= 0x80:
-            out[i, :] = np.iinfo(np.int64).max
-            continue
+        digits = _digits(data, offsets[i], offsets[i + 1])
         if digits < least:
             out[i, :] = digits
             continue
