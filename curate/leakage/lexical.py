@@ -1,8 +1,9 @@
 """Lexical leakage: exact word n-grams and shingle containment, as integer set joins.
 
 Protected texts ("pieces": a protected item's question, and its answer where configured) are
-indexed once as sorted arrays of window hashes; each chunk of training text is hashed the same
-way, filtered by binary search, and only the few surviving windows are joined in polars.
+indexed once as sets of window hashes; each chunk of training text is hashed the same way,
+its windows tested against the set in one compiled pass, and only the few found are joined in
+polars.
 
 Two tests, both from the protected piece's point of view (a copy embedded in a long prompt is
 still a copy):
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curate.leakage.words import Words, member
+from curate.leakage.words import KeySet, Words
 
 MATCH_SCHEMA = {
     "doc": pl.Int64,  # candidate index within the chunk
@@ -40,7 +41,7 @@ def _empty_matches() -> pl.DataFrame:
 class NgramIndex:
     """Window hashes of every protected piece with enough words: ``n``-grams, or the whole piece."""
 
-    keys: pl.Series  # unique hashes, for the membership prefilter
+    keys: KeySet  # unique hashes, for the membership prefilter
     pairs: pl.DataFrame  # hash, size, piece
     totals: pl.DataFrame  # piece, windows: distinct windows per piece (the score's denominator)
     sizes: list[int]  # window sizes to compute on the candidate side
@@ -67,7 +68,7 @@ def build_ngram_index(pieces: Words, n: int, min_words: int) -> NgramIndex:
         )
     pairs = pl.concat(parts).unique()
     totals = pairs.group_by("piece").agg(pl.len().alias("windows"))
-    keys = pairs["hash"].unique()
+    keys = KeySet.of(pairs["hash"].unique().to_numpy())
     sizes = sorted(set(pairs["size"].unique().to_list()))
     return NgramIndex(keys, pairs, totals, sizes)
 
@@ -76,10 +77,9 @@ def ngram_matches(words: Words, index: NgramIndex) -> pl.DataFrame:
     """Pieces found in each candidate, with the longest run of consecutive matching windows."""
     found = []
     for size in index.sizes:
-        docs, pos, hashes = words.windows(size)
-        hit = member(hashes, index.keys)
-        if hit.any():
-            found.append(pl.DataFrame({"doc": docs[hit], "pos": pos[hit], "hash": hashes[hit], "size": size}))
+        docs, pos, hashes = words.matching_windows(size, index.keys)
+        if len(docs):
+            found.append(pl.DataFrame({"doc": docs, "pos": pos, "hash": hashes, "size": size}))
     if not found:
         return _empty_matches()
     hits = (
@@ -116,7 +116,7 @@ class ShingleIndex:
     """Informative k-word shingles of each protected piece long enough to judge by containment."""
 
     k: int
-    keys: pl.Series
+    keys: KeySet
     pairs: pl.DataFrame  # hash, piece
     totals: pl.DataFrame  # piece, shingles
 
@@ -134,18 +134,17 @@ def build_shingle_index(
         pairs.group_by("piece").agg(pl.len().alias("shingles")).filter(pl.col("shingles") >= min_shingles)
     )
     pairs = pairs.join(totals.select("piece"), on="piece", how="semi")
-    return ShingleIndex(k, pairs["hash"].unique(), pairs, totals)
+    return ShingleIndex(k, KeySet.of(pairs["hash"].unique().to_numpy()), pairs, totals)
 
 
 def containment_matches(words: Words, index: ShingleIndex, threshold: float) -> pl.DataFrame:
     """Pieces whose shingles the candidate contains at ``threshold`` or more."""
-    if not len(index.keys):
+    if not index.keys.size:
         return _empty_matches()
-    docs, pos, hashes = words.windows(index.k)
-    hit = member(hashes, index.keys)
-    if not hit.any():
+    docs, pos, hashes = words.matching_windows(index.k, index.keys)
+    if not len(docs):
         return _empty_matches()
-    hits = pl.DataFrame({"doc": docs[hit], "pos": pos[hit], "hash": hashes[hit]}).join(index.pairs, on="hash")
+    hits = pl.DataFrame({"doc": docs, "pos": pos, "hash": hashes}).join(index.pairs, on="hash")
     return (
         hits.group_by("doc", "piece")
         .agg(

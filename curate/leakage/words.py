@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from curate.frame import Which, text_expr
-from curate.minhash_kernels import ROLES, leak_tokens, string_hashes
+from curate.minhash_kernels import ROLES, key_table, leak_tokens, string_hashes, window_hits
 from curate.utf8 import utf8_buffers
 
 # A number with its separators is one token ("3.5", "1,000"), so masking it is one word whichever
@@ -90,6 +90,28 @@ class Words:
         np.cumsum(self.hashes * _powers(_R, total), out=prefix[1:])
         doc_of = np.repeat(np.arange(len(self.offsets) - 1, dtype=np.int64), self.lengths)
         return prefix, _powers(_R_INV, total), doc_of
+
+    def matching_windows(self, n: int, keys: KeySet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``windows`` whose hash is one of ``keys`` (the same values, found in one compiled
+        pass without making every window)."""
+        return window_hits(
+            self.hashes, self.offsets, n, np.uint64(_R), np.uint64(_R_INV), keys.slots, keys.used, keys.seen
+        )
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """A set of window hashes that compiled loops test membership in."""
+
+    slots: np.ndarray
+    used: np.ndarray
+    seen: np.ndarray  # a bit filter: most hashes not in the set are ruled out by one bit
+    size: int
+
+    @classmethod
+    def of(cls, keys: np.ndarray) -> KeySet:
+        """The set of ``keys`` (distinct)."""
+        return cls(*key_table(keys.astype(np.uint64, copy=False)), len(keys))
 
 
 def _powers(base: int, count: int) -> np.ndarray:
@@ -168,11 +190,3 @@ def _splice(words: Words, rows: np.ndarray, replacement: Words) -> Words:
         hashes[at] = source.hashes
         weak[at] = source.weak if source.weak is not None else False
     return Words(offsets, hashes, weak)
-
-
-def member(values: np.ndarray, table: pl.Series) -> np.ndarray:
-    """Which ``values`` occur in ``table`` (a polars hash set: far faster than numpy's
-    searchsorted or isin on millions of random 64-bit keys)."""
-    if len(table) == 0 or len(values) == 0:
-        return np.zeros(len(values), bool)
-    return pl.Series(values, dtype=pl.UInt64).is_in(table.implode()).to_numpy()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curate.frame import text_expr
 from curate.leakage.spans import span_text
-from curate.leakage.words import example_words, hash_words, split_words
+from curate.leakage.words import KeySet, example_words, hash_words, split_words
 
 texts = st.lists(
     st.lists(st.sampled_from(["a", "b", "cat", "dog", "7"]), min_size=0, max_size=12), min_size=1, max_size=6
@@ -96,3 +97,15 @@ def test_the_compiled_walk_gives_the_words_of_the_decoded_text(
         assert got.hashes.tolist() == expected.hashes.tolist()
         assert got.weak is not None and expected.weak is not None
         assert got.weak.tolist() == expected.weak.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts, st.integers(min_value=1, max_value=5), st.integers(min_value=1, max_value=4))
+def test_matching_windows_are_the_windows_in_the_set(docs: list[list[str]], n: int, every: int) -> None:
+    words = hash_words(split_words(pl.Series([" ".join(d) for d in docs])))
+    doc, pos, hashes = words.windows(n)
+    wanted = set(hashes[::every].tolist())
+    keys = KeySet.of(np.array(sorted(wanted), dtype=np.uint64))
+    got = words.matching_windows(n, keys)
+    hit = np.isin(hashes, list(wanted))
+    assert [g.tolist() for g in got] == [doc[hit].tolist(), pos[hit].tolist(), hashes[hit].tolist()]
