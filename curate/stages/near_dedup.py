@@ -279,7 +279,7 @@ def _conflicting_answers(
     is not a conflict. Only the few records that share a prompt have their answers compared.
     """
     keyed = pl.DataFrame({"_row": rows, "key": prompt_keys}).filter(pl.col("key") != 0)
-    shared = keyed.filter(pl.len().over("key") > 1).sort("key", "_row")
+    shared = keyed.filter(pl.col("key").is_duplicated()).sort("key", "_row")  # a hash pass, no window
     if shared.height == 0:
         return frame, []
     shared_rows = shared["_row"].to_numpy()
