@@ -64,32 +64,52 @@ FIELDS: Final = 15
     F_CONTENT_BYTES,
 ) = range(FIELDS)
 
-# Byte strings as arrays: numba freezes global arrays as constants (a bytes argument is
-# rebuilt at every call).
-_K_MESSAGES: Final = np.frombuffer(b'"messages"', dtype=np.uint8)
-_K_ID: Final = np.frombuffer(b'"id"', dtype=np.uint8)
-_K_ROLE: Final = np.frombuffer(b'"role"', dtype=np.uint8)
-_K_CONTENT: Final = np.frombuffer(b'"content"', dtype=np.uint8)
-_V_USER: Final = np.frombuffer(b'"user"', dtype=np.uint8)
-_V_ASSISTANT: Final = np.frombuffer(b'"assistant"', dtype=np.uint8)
-_V_SYSTEM: Final = np.frombuffer(b'"system"', dtype=np.uint8)
-_OPEN_USER: Final = np.frombuffer(b'{"role":"user","content":', dtype=np.uint8)
-_OPEN_ASSISTANT: Final = np.frombuffer(b'{"role":"assistant","content":', dtype=np.uint8)
-_OPEN_SYSTEM: Final = np.frombuffer(b'{"role":"system","content":', dtype=np.uint8)
-_USER: Final = np.frombuffer(b"user", dtype=np.uint8)
-_ASSISTANT: Final = np.frombuffer(b"assistant", dtype=np.uint8)
-_SYSTEM: Final = np.frombuffer(b"system", dtype=np.uint8)
-
-# What the character after a backslash stands for (0: not a short escape).
-_SHORT_ESCAPES: Final = np.zeros(256, dtype=np.int64)
-for _letter, _meaning in zip(b'"\\/bfnrt', b'"\\/\b\f\n\r\t', strict=True):
-    _SHORT_ESCAPES[_letter] = _meaning
+# The scan's constants travel in one array, the ``table`` argument every kernel takes: code point
+# flags, then what each character after a backslash stands for (0: not a short escape), then
+# the byte strings it compares and writes, each named by its (start, length). A global array
+# costs a kernel an allocation at every use, and these are used several times a line.
+_ESCAPES_AT: Final = 0x10000
+_LITERALS_AT: Final = _ESCAPES_AT + 256
+_LITERALS: Final = (
+    b'"messages"',
+    b'"id"',
+    b'"role"',
+    b'"content"',
+    b'"user"',
+    b'"assistant"',
+    b'"system"',
+    b'{"role":"user","content":',
+    b'{"role":"assistant","content":',
+    b'{"role":"system","content":',
+    b"user",
+    b"assistant",
+    b"system",
+    b'{"messages":',
+    b"}",
+)
+_K_MESSAGES: Final = (65792, 10)
+_K_ID: Final = (65802, 4)
+_K_ROLE: Final = (65806, 6)
+_K_CONTENT: Final = (65812, 9)
+_V_USER: Final = (65821, 6)
+_V_ASSISTANT: Final = (65827, 11)
+_V_SYSTEM: Final = (65838, 8)
+_OPEN_USER: Final = (65846, 25)
+_OPEN_ASSISTANT: Final = (65871, 30)
+_OPEN_SYSTEM: Final = (65901, 27)
+_USER: Final = (65928, 4)
+_ASSISTANT: Final = (65932, 9)
+_SYSTEM: Final = (65941, 6)
+_PREFIX: Final = (65947, 12)
+_SUFFIX: Final = (65959, 1)
 
 
 @cache
 def char_table() -> np.ndarray:
-    """Flags for every code point of the Basic Multilingual Plane (see the module docstring)."""
-    table = np.zeros(0x10000, dtype=np.uint8)
+    """The scan's constants: flags for every code point of the Basic Multilingual Plane (see the
+    module docstring), the short escapes and the byte strings."""
+    table = np.zeros(_LITERALS_AT + sum(len(text) for text in _LITERALS), dtype=np.uint8)
+    table[_LITERALS_AT:] = np.frombuffer(b"".join(_LITERALS), dtype=np.uint8)
     seconds: set[int] = set()
     for cp in range(0x10000):
         parts = unicodedata.decomposition(chr(cp)).split()
@@ -110,6 +130,9 @@ def char_table() -> np.ndarray:
             or unicodedata.normalize("NFC", char) != char
         ):
             table[cp] |= UNSTABLE
+    escapes = table[_ESCAPES_AT : _ESCAPES_AT + 256]
+    for letter, meaning in zip(b'"\\/bfnrt', b'"\\/\b\f\n\r\t', strict=True):
+        escapes[letter] = meaning
     return table
 
 
@@ -244,7 +267,7 @@ def _content(
                 return -1, o, k, decoded, visible
             e = buf[i + 1]
             if e != 117:
-                cp = _SHORT_ESCAPES[e]
+                cp = table[_ESCAPES_AT + e]
                 if cp == 0:
                     return -1, o, k, decoded, visible
                 i += 2
@@ -310,31 +333,32 @@ def _content(
 
 
 @numba.njit(cache=True, nogil=True)
-def _literal(buf: np.ndarray, i: int, end: int, text: np.ndarray) -> bool:
-    n = len(text)
+def _literal(buf: np.ndarray, i: int, end: int, table: np.ndarray, text: tuple[int, int]) -> bool:
+    at, n = text
     if i + n > end:
         return False
     for j in range(n):  # noqa: SIM110 (numba compiles no generator)
-        if buf[i + j] != text[j]:
+        if buf[i + j] != table[at + j]:
             return False
     return True
 
 
 @numba.njit(cache=True, nogil=True)
-def _put_literal(out: np.ndarray, o: int, text: np.ndarray) -> int:
-    for j in range(len(text)):
-        out[o + j] = text[j]
-    return o + len(text)
+def _put_literal(out: np.ndarray, o: int, table: np.ndarray, text: tuple[int, int]) -> int:
+    at, n = text
+    for j in range(n):
+        out[o + j] = table[at + j]
+    return o + n
 
 
 @numba.njit(cache=True, nogil=True)
-def _role(buf: np.ndarray, i: int, end: int) -> tuple[int, int]:
+def _role(buf: np.ndarray, i: int, end: int, table: np.ndarray) -> tuple[int, int]:
     """A role string (opening quote at ``i``) written without escapes: (role code or 0, next)."""
-    if _literal(buf, i, end, _V_USER):
+    if _literal(buf, i, end, table, _V_USER):
         return _ROLE_USER, i + 6
-    if _literal(buf, i, end, _V_ASSISTANT):
+    if _literal(buf, i, end, table, _V_ASSISTANT):
         return _ROLE_ASSISTANT, i + 11
-    if _literal(buf, i, end, _V_SYSTEM):
+    if _literal(buf, i, end, table, _V_SYSTEM):
         return _ROLE_SYSTEM, i + 8
     return 0, i
 
@@ -366,13 +390,13 @@ def _messages(
         if i >= end or buf[i] != 0x7B:
             return -1, o, k, count, assistant, content_bytes
         i = _skip_ws(buf, i + 1, end)
-        if not _literal(buf, i, end, _K_ROLE):
+        if not _literal(buf, i, end, table, _K_ROLE):
             return -1, o, k, count, assistant, content_bytes
         i = _skip_ws(buf, i + 6, end)
         if i >= end or buf[i] != 0x3A:
             return -1, o, k, count, assistant, content_bytes
         i = _skip_ws(buf, i + 1, end)
-        role, i = _role(buf, i, end)
+        role, i = _role(buf, i, end, table)
         if role == 0:
             return -1, o, k, count, assistant, content_bytes
         if role == _ROLE_SYSTEM:
@@ -388,7 +412,7 @@ def _messages(
         if i >= end or buf[i] != 0x2C:
             return -1, o, k, count, assistant, content_bytes
         i = _skip_ws(buf, i + 1, end)
-        if not _literal(buf, i, end, _K_CONTENT):
+        if not _literal(buf, i, end, table, _K_CONTENT):
             return -1, o, k, count, assistant, content_bytes
         i = _skip_ws(buf, i + 9, end)
         if i >= end or buf[i] != 0x3A:
@@ -402,14 +426,14 @@ def _messages(
             key[k] = 0x1F
             k += 1
         if role == _ROLE_USER:
-            o = _put_literal(out, o, _OPEN_USER)
-            k = _put_literal(key, k, _USER)
+            o = _put_literal(out, o, table, _OPEN_USER)
+            k = _put_literal(key, k, table, _USER)
         elif role == _ROLE_ASSISTANT:
-            o = _put_literal(out, o, _OPEN_ASSISTANT)
-            k = _put_literal(key, k, _ASSISTANT)
+            o = _put_literal(out, o, table, _OPEN_ASSISTANT)
+            k = _put_literal(key, k, table, _ASSISTANT)
         else:
-            o = _put_literal(out, o, _OPEN_SYSTEM)
-            k = _put_literal(key, k, _SYSTEM)
+            o = _put_literal(out, o, table, _OPEN_SYSTEM)
+            k = _put_literal(key, k, table, _SYSTEM)
         key[k] = 0x1F
         k += 1
         i, o, k, decoded, visible = _content(buf, i + 1, end, out, o, key, k, table)
@@ -493,7 +517,7 @@ def _line(
     i += 1
     while True:
         i = _skip_ws(buf, i, end)
-        if _literal(buf, i, end, _K_MESSAGES) and not seen_messages:
+        if _literal(buf, i, end, table, _K_MESSAGES) and not seen_messages:
             i = _skip_ws(buf, i + 10, end)
             if i >= end or buf[i] != 0x3A:
                 return False, o0, k0
@@ -514,7 +538,7 @@ def _line(
             row[F_MESSAGES] = count
             row[F_ASSISTANT] = assistant
             row[F_CONTENT_BYTES] = content_bytes
-        elif _literal(buf, i, end, _K_ID) and not seen_id:
+        elif _literal(buf, i, end, table, _K_ID) and not seen_id:
             i = _skip_ws(buf, i + 4, end)
             if i >= end or buf[i] != 0x3A:
                 return False, o0, k0
@@ -601,23 +625,21 @@ def canonical_spans(
     ends: np.ndarray,
     verbatim: np.ndarray,
     table: np.ndarray,
-    prefix: np.ndarray,
-    suffix: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The canonical messages of each span ``buf[starts[r]:ends[r]]`` (spans ``scan_lines``
-    judged fast), each wrapped in ``prefix`` and ``suffix``: copied where ``verbatim[r]``,
+    judged fast), each as an example (``{"messages":...}``): copied where ``verbatim[r]``,
     written anew otherwise. Returns bytes and offsets; offsets[-1] is -1 where a span no longer
     reads as it did (its input changed)."""
     n = len(starts)
     total = 0
     for r in range(n):
-        total += ends[r] - starts[r] + len(prefix) + len(suffix)
+        total += ends[r] - starts[r] + _PREFIX[1] + _SUFFIX[1]
     out = np.empty(total + 16, dtype=np.uint8)
     key = np.empty(1 << 16, dtype=np.uint8)
     offsets = np.zeros(n + 1, dtype=np.int64)
     o = 0
     for r in range(n):
-        o = _put_literal(out, o, prefix)
+        o = _put_literal(out, o, table, _PREFIX)
         a = starts[r]
         b = ends[r]
         if verbatim[r]:
@@ -633,7 +655,7 @@ def canonical_spans(
             if i != b:
                 offsets[n] = -1
                 return out[:o], offsets
-        o = _put_literal(out, o, suffix)
+        o = _put_literal(out, o, table, _SUFFIX)
         offsets[r + 1] = o
     return out[:o], offsets
 

@@ -10,7 +10,6 @@ curate.example_store); other inputs get the example text itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
 
 import numpy as np
 import polars as pl
@@ -18,9 +17,6 @@ import pyarrow as pa
 import xxhash
 
 from curate import chat_kernels as kernels
-
-EXAMPLE_PREFIX: Final = np.frombuffer(b'{"messages":', dtype=np.uint8)
-EXAMPLE_SUFFIX: Final = np.frombuffer(b"}", dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -69,9 +65,7 @@ def examples_of_spans(
 ) -> pl.Series:
     """Example JSON (``{"messages": ...}``) of each messages span of ``data``; raises
     ValueError where a span does not read as a plain messages array."""
-    text, offsets = kernels.canonical_spans(
-        data, starts, ends, verbatim, kernels.char_table(), EXAMPLE_PREFIX, EXAMPLE_SUFFIX
-    )
+    text, offsets = kernels.canonical_spans(data, starts, ends, verbatim, kernels.char_table())
     if len(offsets) > 1 and offsets[-1] < 0:
         raise ValueError("a span no longer holds the messages it held when it was read")
     array = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(text))
