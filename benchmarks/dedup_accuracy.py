@@ -38,11 +38,12 @@ def run_stage(planted: Planted, dedup: dict[str, object]) -> tuple[pl.DataFrame,
         path = Path(folder) / "planted.jsonl"
         write_jsonl(planted.records, path)
         frame, _ = ingest([InputSpec(str(path), "input")], 16_000_000)
-    ctx = BuildContext(config=load_config(None, {"dedup": dedup}))
-    frame = exact_dedup.run(frame, ctx)
-    started = time.perf_counter()
-    frame = near_dedup.run(frame, ctx)
-    return frame, time.perf_counter() - started, ctx
+        # Inside: ingest leaves the example text in the file, and the stages read it back.
+        ctx = BuildContext(config=load_config(None, {"dedup": dedup}))
+        frame = exact_dedup.run(frame, ctx)
+        started = time.perf_counter()
+        frame = near_dedup.run(frame, ctx)
+        return frame, time.perf_counter() - started, ctx
 
 
 def score(planted: Planted, groups: np.ndarray) -> dict[str, object]:

@@ -247,13 +247,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {DATA.resolve()} holds no alpaca.jsonl", file=sys.stderr)
         return 0
     sys.path.insert(0, str(ROOT))
+    from curate.example_store import with_examples
+
     alpaca = read_chat(DATA / "alpaca.jsonl", args.rows)
     benchmarks = {name: read_chat(DATA / f"{name}.jsonl") for name in BENCHMARKS}
     rows, labels = plant(alpaca, benchmarks, args.per_kind)
     with tempfile.TemporaryDirectory() as folder:
         train = Path(folder) / "alpaca_planted.jsonl"
         write_jsonl(train, rows)
-        frame = ingest_frame(train, [DATA / f"{name}.jsonl" for name in BENCHMARKS])
+        # The text is read back now: ingest leaves it in the input file, which goes with the folder.
+        frame = with_examples(ingest_frame(train, [DATA / f"{name}.jsonl" for name in BENCHMARKS]))
     n_items = frame.filter(pl.col("origin") == "benchmark").height
     print(f"{len(rows):,} Alpaca rows, {len(labels):,} planted, {n_items:,} protected items")
     base_out, base_seconds = plain_13gram(rows, benchmarks)

@@ -35,7 +35,7 @@ def test_planted_benchmark_items_are_found_and_clean_rows_left_alone() -> None:
         train = Path(folder) / "planted.jsonl"
         lr.write_jsonl(train, rows)
         frame = lr.ingest_frame(train, [shared_file(f"{name}.jsonl") for name in lr.BENCHMARKS])
-    out, _ = lr.run_stage(frame)
+        out, _ = lr.run_stage(frame)  # inside: the stage reads example text back from the input file
     result = lr.score(out, labels)
     for kind, (hit, total) in result["per_kind"].items():
         assert hit / total >= (0.95 if kind == "template" else 0.99), (kind, hit, total)
@@ -61,5 +61,5 @@ def test_plain_13_grams_miss_short_items_the_stage_finds() -> None:
         train = Path(folder) / "planted.jsonl"
         lr.write_jsonl(train, rows)
         frame = lr.ingest_frame(train, [shared_file("truthfulqa.jsonl")])
-    out, _ = lr.run_stage(frame)
+        out, _ = lr.run_stage(frame)
     assert lr.score(out, labels)["recall"] >= 0.99
