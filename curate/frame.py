@@ -95,12 +95,17 @@ def _append_reason(
     read = sorted({column, *reason.meta.root_names()})
     # Most rows hit have no reason yet: their list is just the new one, built without a concat.
     first, more = rows[~had], rows[had]
-    # with_columns, not select: a message with no column in it must still give one value per row
+    # with_columns, not select: a message with no column in it must still give one value per row.
+    # Built a slice of rows at a time: a message format's intermediates over a million rows took
+    # over a gigabyte at once.
     appended = [
-        frame.select(pl.col(read).gather(first)).with_columns(pl.concat_list(reason).alias(column))[column],
-        frame.select(pl.col(read).gather(more)).with_columns(
+        frame.select(pl.col(read).gather(part)).with_columns(pl.concat_list(reason).alias(column))[column]
+        for part in _parts(first)
+    ] + [
+        frame.select(pl.col(read).gather(part)).with_columns(
             pl.col(column).list.concat(pl.concat_list(reason))
-        )[column],
+        )[column]
+        for part in _parts(more)
     ]
     # Row i reads itself from the old column, or its new list from the appended ones.
     source = np.arange(frame.height, dtype=np.int64)
@@ -115,6 +120,13 @@ def _append_reason(
             pl.when(pl.Series(hit)).then(pl.lit("rejected")).otherwise(pl.col("status")).alias("status")
         )
     return frame.with_columns(updated)
+
+
+REASON_SLICE_ROWS: Final = 100_000
+
+
+def _parts(rows: np.ndarray) -> list[np.ndarray]:
+    return [rows[start : start + REASON_SLICE_ROWS] for start in range(0, len(rows), REASON_SLICE_ROWS)]
 
 
 def _reason(code: str, message: pl.Expr | str, ref: pl.Expr | str | None) -> pl.Expr:

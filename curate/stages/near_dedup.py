@@ -269,6 +269,20 @@ def _kept_rows(frame: pl.DataFrame, group: np.ndarray) -> np.ndarray:
     return kept_rows(group, priority, score)
 
 
+def _shared_keys(rows: np.ndarray, keys: np.ndarray) -> pl.DataFrame:
+    """Rows whose non-zero key another row has too, sorted by key then row. A numpy sort of the
+    keys, not polars' is_duplicated: its hash table took over a gigabyte on a million rows."""
+    order = np.argsort(keys, kind="stable")  # stable: rows stay in order within a key
+    ordered = keys[order]
+    same = ordered[1:] == ordered[:-1]
+    repeated = np.zeros(len(ordered), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    repeated &= ordered != 0
+    picked = order[repeated]
+    return pl.DataFrame({"_row": rows[picked], "key": keys[picked]})
+
+
 def _conflicting_answers(
     frame: pl.DataFrame, rows: np.ndarray, prompt_keys: np.ndarray, settings: Any
 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
@@ -278,8 +292,7 @@ def _conflicting_answers(
     as the same when their MinHash estimate reaches the near-dup threshold, so a re-worded copy
     is not a conflict. Only the few records that share a prompt have their answers compared.
     """
-    keyed = pl.DataFrame({"_row": rows, "key": prompt_keys}).filter(pl.col("key") != 0)
-    shared = keyed.filter(pl.col("key").is_duplicated()).sort("key", "_row")  # a hash pass, no window
+    shared = _shared_keys(rows, prompt_keys)
     if shared.height == 0:
         return frame, []
     shared_rows = shared["_row"].to_numpy()
