@@ -19,7 +19,10 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
+from curate.chat_kernels import place
+from curate.chat_lines import examples_of_spans
 from curate.errors import CurateError
+from curate.utf8 import utf8_buffers
 
 SPAN_COLUMNS: Final = ("span_start", "span_len", "verbatim", "content_bytes")
 # Spans closer than this are read in one call: fewer reads, a little text read for nothing. Small,
@@ -42,7 +45,7 @@ def with_examples(frame: pl.DataFrame) -> pl.DataFrame:
     pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # rows, text, offsets
     for (source,), group in wanted.group_by("source", maintain_order=True):
         texts = read_examples(str(source), group)
-        text, offsets = _buffers(texts)
+        text, offsets = utf8_buffers(texts)
         group_rows = group["_row"].to_numpy()
         lengths[group_rows] = np.diff(offsets)
         pieces.append((group_rows, text, offsets))
@@ -50,7 +53,7 @@ def with_examples(frame: pl.DataFrame) -> pl.DataFrame:
     np.cumsum(lengths, out=offsets[1:])
     data = np.empty(int(offsets[-1]), dtype=np.uint8)
     for group_rows, text, group_offsets in pieces:
-        _place(data, offsets, group_rows, text, group_offsets)
+        place(data, offsets, group_rows, text, group_offsets)
     validity = pa.py_buffer(np.packbits(need.to_numpy(), bitorder="little"))
     array = pa.LargeStringArray.from_buffers(
         frame.height, pa.py_buffer(offsets), pa.py_buffer(data), validity
@@ -61,8 +64,6 @@ def with_examples(frame: pl.DataFrame) -> pl.DataFrame:
 
 def read_examples(source: str, spans: pl.DataFrame) -> pl.Series:
     """Example JSON of ``spans`` (rows of one input with span_start, span_len, verbatim)."""
-    from curate.chat_lines import examples_of_spans
-
     starts = spans["span_start"].to_numpy()
     ends = starts + spans["span_len"].to_numpy()
     in_order = bool(np.all(starts[1:] >= starts[:-1]))
@@ -107,18 +108,3 @@ def _read_runs(source: str, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nd
     finally:
         os.close(descriptor)
     return buffer, local
-
-
-def _buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    from curate.utf8 import utf8_buffers
-
-    return utf8_buffers(texts)
-
-
-def _place(
-    data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, text: np.ndarray, text_offsets: np.ndarray
-) -> None:
-    """Copy each row's text into its place in the aligned buffer."""
-    from curate.chat_kernels import place
-
-    place(data, offsets, rows, text, text_offsets)

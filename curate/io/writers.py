@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from curate.example_store import with_examples
+from curate.example_store import SPAN_COLUMNS, with_examples
 
 
 @contextmanager
@@ -62,8 +62,6 @@ def rejected_lines(frame: pl.DataFrame) -> pl.Series:
 
 
 WRITE_SLICE_ROWS = 50_000  # rows written at a time: only one slice's texts are in memory
-# Build-time columns that say where a text lives in its input: meaningless outside the build.
-INTERNAL_COLUMNS = ("span_start", "span_len", "verbatim", "content_bytes")
 
 
 def _write(handle: BinaryIO, lines: pl.Series) -> int:
@@ -102,7 +100,7 @@ def write_build(
     if (frame["status"] == "general_eval").any():
         writers["general_eval"] = ("general_eval.jsonl", example_lines)
     counts = {filename: 0 for filename, _ in writers.values()}
-    columns = [c for c in frame.columns if c not in INTERNAL_COLUMNS]
+    columns = [c for c in frame.columns if c not in SPAN_COLUMNS]
     passes = 0
 
     def slices(*_: object) -> Iterator[pl.DataFrame]:
