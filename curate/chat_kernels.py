@@ -364,26 +364,6 @@ def _role(buf: np.ndarray, i: int, end: int, table: np.ndarray) -> tuple[int, in
 
 
 @numba.njit(cache=True, nogil=True)
-def _expect(buf: np.ndarray, i: int, end: int, byte: int) -> int:
-    """The index after ``byte`` where it comes next (JSON whitespace aside), else -1."""
-    i = _skip_ws(buf, i, end)
-    if i >= end or buf[i] != byte:
-        return -1
-    return i + 1
-
-
-@numba.njit(cache=True, nogil=True)
-def _member(buf: np.ndarray, i: int, end: int, table: np.ndarray, name: tuple[int, int]) -> int:
-    """The index of the value of member ``name`` (``"name": value``) where it comes next, else
-    -1; ``name`` is a quoted key among the table's byte strings."""
-    i = _skip_ws(buf, i, end)
-    if not _literal(buf, i, end, table, name):
-        return -1
-    i = _expect(buf, i + name[1], end, 0x3A)
-    return -1 if i < 0 else _skip_ws(buf, i, end)
-
-
-@numba.njit(cache=True, nogil=True)
 def _messages(
     buf: np.ndarray,
     i: int,
@@ -406,11 +386,16 @@ def _messages(
     content_bytes = 0
     expected = _ROLE_USER
     while True:
-        i = _expect(buf, i, end, 0x7B)
-        if i >= 0:
-            i = _member(buf, i, end, table, _K_ROLE)
-        if i < 0:
+        i = _skip_ws(buf, i, end)
+        if i >= end or buf[i] != 0x7B:
             return -1, o, k, count, assistant, content_bytes
+        i = _skip_ws(buf, i + 1, end)
+        if not _literal(buf, i, end, table, _K_ROLE):
+            return -1, o, k, count, assistant, content_bytes
+        i = _skip_ws(buf, i + 6, end)
+        if i >= end or buf[i] != 0x3A:
+            return -1, o, k, count, assistant, content_bytes
+        i = _skip_ws(buf, i + 1, end)
         role, i = _role(buf, i, end, table)
         if role == 0:
             return -1, o, k, count, assistant, content_bytes
@@ -423,10 +408,17 @@ def _messages(
             expected = _ROLE_USER if role == _ROLE_ASSISTANT else _ROLE_ASSISTANT
         if role == _ROLE_ASSISTANT:
             assistant += 1
-        i = _expect(buf, i, end, 0x2C)
-        if i >= 0:
-            i = _member(buf, i, end, table, _K_CONTENT)
-        if i < 0 or i >= end or buf[i] != 0x22:
+        i = _skip_ws(buf, i, end)
+        if i >= end or buf[i] != 0x2C:
+            return -1, o, k, count, assistant, content_bytes
+        i = _skip_ws(buf, i + 1, end)
+        if not _literal(buf, i, end, table, _K_CONTENT):
+            return -1, o, k, count, assistant, content_bytes
+        i = _skip_ws(buf, i + 9, end)
+        if i >= end or buf[i] != 0x3A:
+            return -1, o, k, count, assistant, content_bytes
+        i = _skip_ws(buf, i + 1, end)
+        if i >= end or buf[i] != 0x22:
             return -1, o, k, count, assistant, content_bytes
         if count:
             out[o] = 0x2C
@@ -451,10 +443,10 @@ def _messages(
         out[o] = 0x7D
         o += 1
         count += 1
-        i = _expect(buf, i, end, 0x7D)
-        if i < 0:
-            return -1, o, k, count, assistant, content_bytes
         i = _skip_ws(buf, i, end)
+        if i >= end or buf[i] != 0x7D:
+            return -1, o, k, count, assistant, content_bytes
+        i = _skip_ws(buf, i + 1, end)
         if i >= end:
             return -1, o, k, count, assistant, content_bytes
         if buf[i] == 0x2C:
@@ -516,17 +508,20 @@ def _line(
     row: np.ndarray,
 ) -> tuple[bool, int, int]:
     """Judge one line; fill ``row`` and return (fast, out end, key end)."""
-    i = _expect(buf, start, end, 0x7B)
-    if i < 0:
+    i = _skip_ws(buf, start, end)
+    if i >= end or buf[i] != 0x7B:
         return False, o, k
     seen_id = False
     seen_messages = False
     o0, k0 = o, k
+    i += 1
     while True:
-        messages = -1 if seen_messages else _member(buf, i, end, table, _K_MESSAGES)
-        identity = -1 if seen_id or messages >= 0 else _member(buf, i, end, table, _K_ID)
-        if messages >= 0:
-            i = messages
+        i = _skip_ws(buf, i, end)
+        if _literal(buf, i, end, table, _K_MESSAGES) and not seen_messages:
+            i = _skip_ws(buf, i + 10, end)
+            if i >= end or buf[i] != 0x3A:
+                return False, o0, k0
+            i = _skip_ws(buf, i + 1, end)
             if i >= end or buf[i] != 0x5B:
                 return False, o0, k0
             raw_start = i
@@ -543,8 +538,12 @@ def _line(
             row[F_MESSAGES] = count
             row[F_ASSISTANT] = assistant
             row[F_CONTENT_BYTES] = content_bytes
-        elif identity >= 0:
-            kind, id_start, id_end, i = _id_value(buf, identity, end)
+        elif _literal(buf, i, end, table, _K_ID) and not seen_id:
+            i = _skip_ws(buf, i + 4, end)
+            if i >= end or buf[i] != 0x3A:
+                return False, o0, k0
+            i = _skip_ws(buf, i + 1, end)
+            kind, id_start, id_end, i = _id_value(buf, i, end)
             if kind == ID_NONE:
                 return False, o0, k0
             seen_id = True
