@@ -1,4 +1,4 @@
-"""Ask glibc's allocator to give freed memory back to the system promptly during a build.
+"""Ask the allocators to give freed memory back to the system promptly during a build.
 
 A build's stages allocate and free large temporary arrays (tens of MB each, on worker threads).
 glibc raises its mmap threshold after such a free, so later arrays of that size come from the
@@ -6,17 +6,40 @@ heap of the thread's arena and stay resident when freed; the next stage's peak t
 of memory nobody uses. Fixing the thresholds keeps big arrays on mmap (returned on free) and
 bounds the arenas. Measured on a million-row build: peak RSS about 8% lower, no slower.
 Elsewhere than glibc this does nothing.
+
+Polars allocates through its own jemalloc, which it sets to keep freed pages for 0.5 s and then
+to release them lazily (MADV_FREE, still counted as resident until the kernel needs them) for
+another second: a stage's freed temporaries were still resident under the next stage's peak.
+Polars appends ``_RJEM_MALLOC_CONF`` to its settings when it loads, so ``tune_allocators``
+must run before.
+Purging after 300 ms on jemalloc's background thread lowered a million-row build's peak by
+about 6%; purging at once (decay 0) lowered it more but made the build 25% slower.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+import sys
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 THRESHOLD_BYTES = 256 << 10
+POLARS_JEMALLOC_ENV = "_RJEM_MALLOC_CONF"
+POLARS_JEMALLOC_CONF = "background_thread:true,dirty_decay_ms:300,muzzy_decay_ms:0"
+
+
+def tune_allocators() -> bool:
+    """Both allocators' settings; True where each took them (polars' only if not yet loaded).
+
+    A setting the user made in the environment is left as it is.
+    """
+    polars_loaded = "polars" in sys.modules
+    if not polars_loaded:
+        os.environ.setdefault(POLARS_JEMALLOC_ENV, POLARS_JEMALLOC_CONF)
+    return return_freed_memory() and not polars_loaded
 
 
 def return_freed_memory() -> bool:

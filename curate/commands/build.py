@@ -90,12 +90,13 @@ def build_folder(config: CurateConfig, out_flag: Path | None) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from curate.memory import tune_allocators
+
+    tune_allocators()  # before anything loads polars
     from curate.console import RichProgress, print_problems
     from curate.context import BuildContext
-    from curate.memory import return_freed_memory
     from curate.pipeline import run_build
 
-    return_freed_memory()
     config = resolve_config(args)
     target = build_folder(config, args.out)
     started = time.perf_counter()

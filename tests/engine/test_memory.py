@@ -1,15 +1,54 @@
-"""The allocator settings a build makes are taken on this (glibc) machine and harmless twice."""
+"""The allocator settings a build makes: taken on this (glibc) machine, harmless twice, and made
+for polars before it loads."""
 
 from __future__ import annotations
 
+import os
 import platform
+import subprocess
+import sys
 
 import pytest
 
-from curate.memory import return_freed_memory
+from curate.memory import POLARS_JEMALLOC_CONF, POLARS_JEMALLOC_ENV, return_freed_memory, tune_allocators
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt thresholds are glibc's")
 def test_glibc_takes_the_thresholds() -> None:
     assert return_freed_memory() is True
     assert return_freed_memory() is True
+
+
+def _tuned_environment(preset: str | None) -> str:
+    """What ``_RJEM_MALLOC_CONF`` holds after tune_allocators in a fresh interpreter, and
+    whether polars loaded after it (polars reads the setting when it loads)."""
+    env = {k: v for k, v in os.environ.items() if k != POLARS_JEMALLOC_ENV}
+    if preset is not None:
+        env[POLARS_JEMALLOC_ENV] = preset
+    code = (
+        "import os, sys\n"
+        "from curate.memory import tune_allocators\n"
+        "assert 'polars' not in sys.modules\n"
+        "tuned = tune_allocators()\n"
+        "import polars\n"
+        f"print(tuned, os.environ[{POLARS_JEMALLOC_ENV!r}])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt thresholds are glibc's")
+def test_polars_allocator_is_set_before_polars_loads() -> None:
+    # Polars puts its own defaults first; the later settings are the ones jemalloc keeps.
+    assert _tuned_environment(None).startswith("True ")
+    assert _tuned_environment(None).endswith(f",{POLARS_JEMALLOC_CONF}")
+
+
+def test_a_users_allocator_setting_is_kept() -> None:
+    assert _tuned_environment("dirty_decay_ms:0").endswith(",dirty_decay_ms:0")
+
+
+def test_too_late_once_polars_is_loaded() -> None:
+    import polars  # noqa: F401  (this test process has it already; the setting can no longer apply)
+
+    assert tune_allocators() is False

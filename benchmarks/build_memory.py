@@ -1,0 +1,143 @@
+"""Where a big build's memory goes: RSS before, during and after each step of `curate build`.
+
+Runs the build in this process (as `curate build --input FILE --out DIR` would) with a thread
+sampling RSS every 10 ms, and prints per step: RSS when it starts, the peak while it runs, the
+peak above its start (its working memory), and the frame's size. The steps are ingest, each
+stage, the writers, and the manifest with the reports. `build_scale.py` gives the whole
+build's peak against the file size; this says which step to look at.
+
+Usage: python benchmarks/build_memory.py [FILE]   (default: the Alpaca x20 file of build_scale.py)
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from curate.memory import tune_allocators
+
+tune_allocators()  # as `curate build` does, before polars loads
+# ruff: noqa: E402  (the imports below load polars)
+from build_scale import make_scaled  # benchmarks/ is on sys.path when run as a script
+
+from curate import cli, pipeline
+from curate import manifest as manifest_module
+from curate.commands import build as build_command
+from curate.io import writers
+
+
+def rss_mb() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+class Sampler:
+    """The highest RSS seen since the last ``reset``."""
+
+    def __init__(self) -> None:
+        self.peak = rss_mb()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                self.peak = max(self.peak, rss_mb())
+            time.sleep(0.01)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.peak = rss_mb()
+
+
+SAMPLER = Sampler()
+ROWS: list[tuple[str, int, int, int, str]] = []
+
+
+@contextmanager
+def step(name: str, frame_size: Callable[[], str] = lambda: "") -> Iterator[None]:
+    start = rss_mb()
+    SAMPLER.reset()
+    yield
+    time.sleep(0.03)  # let the sampler see the end of the step
+    ROWS.append((name, start, SAMPLER.peak, rss_mb(), frame_size()))
+
+
+def _frame_mb(frame: Any) -> str:
+    return f"{frame.estimated_size() / 1e6:,.0f}"
+
+
+def instrument() -> None:
+    """Wrap ingest, every stage, the writers and the reports in ``step``."""
+    ingest = pipeline.ingest
+
+    def timed_ingest(*args: Any, **kwargs: Any) -> Any:
+        holder: list[Any] = []
+        with step("ingest", lambda: _frame_mb(holder[0][0])):
+            holder.append(ingest(*args, **kwargs))
+        return holder[0]
+
+    pipeline.ingest = timed_ingest
+
+    def wrap(name: str, stage: Callable[..., Any]) -> Callable[..., Any]:
+        def run(frame: Any, ctx: Any) -> Any:
+            holder: list[Any] = []
+            with step(name, lambda: _frame_mb(holder[0])):
+                holder.append(stage(frame, ctx))
+            return holder[0]
+
+        return run
+
+    pipeline.STAGES[:] = [(name, wrap(name, stage)) for name, stage in pipeline.STAGES]
+    write_build = writers.write_build
+
+    def timed_write_build(frame: Any, folder: Path) -> Any:
+        with step("write"):
+            return write_build(frame, folder)
+
+    writers.write_build = timed_write_build
+    manifest = manifest_module.build_manifest
+
+    def timed_manifest(*args: Any) -> Any:
+        with step("manifest"):
+            return manifest(*args)
+
+    manifest_module.build_manifest = timed_manifest
+    write_reports = build_command._write_reports
+
+    def timed_reports(*args: Any) -> None:
+        with step("reports"):
+            write_reports(*args)
+
+    build_command._write_reports = timed_reports
+
+
+def main() -> int:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else make_scaled(20)
+    size_mb = path.stat().st_size / 1e6
+    imported = rss_mb()
+    instrument()
+    with tempfile.TemporaryDirectory() as tmp:
+        code = cli.main(["build", "--input", str(path), "--out", f"{tmp}/build"])
+    if code:
+        return code
+    print(f"file: {path.name}  {size_mb:,.0f} MB; RSS after imports {imported} MB")
+    print(f"{'step':18s} {'start':>7s} {'peak':>7s} {'+work':>7s} {'end':>7s} {'frame':>7s}  (MB)")
+    for name, start, peak, end, frame in ROWS:
+        print(f"{name:18s} {start:7d} {peak:7d} {peak - start:7d} {end:7d} {frame:>7s}")
+    overall = max(row[2] for row in ROWS)
+    print(f"peak RSS {overall:,} MB = {overall / size_mb:.2f}x the file (target <= 2x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
