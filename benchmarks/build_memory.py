@@ -76,49 +76,33 @@ def _frame_mb(frame: Any) -> str:
     return f"{frame.estimated_size() / 1e6:,.0f}"
 
 
+def _measured(
+    call: Callable[..., Any], name: str, frame_of: Callable[[Any], Any] | None
+) -> Callable[..., Any]:
+    """``call`` run inside ``step(name)``; ``frame_of`` finds the frame in what it returns."""
+
+    def measured(*args: Any, **kwargs: Any) -> Any:
+        result: list[Any] = []
+        size = (lambda: _frame_mb(frame_of(result[0]))) if frame_of else (lambda: "")
+        with step(name, size):
+            result.append(call(*args, **kwargs))
+        return result[0]
+
+    return measured
+
+
 def instrument() -> None:
-    """Wrap ingest, every stage, the writers and the reports in ``step``."""
-    ingest = pipeline.ingest
-
-    def timed_ingest(*args: Any, **kwargs: Any) -> Any:
-        holder: list[Any] = []
-        with step("ingest", lambda: _frame_mb(holder[0][0])):
-            holder.append(ingest(*args, **kwargs))
-        return holder[0]
-
-    pipeline.ingest = timed_ingest
-
-    def wrap(name: str, stage: Callable[..., Any]) -> Callable[..., Any]:
-        def run(frame: Any, ctx: Any) -> Any:
-            holder: list[Any] = []
-            with step(name, lambda: _frame_mb(holder[0])):
-                holder.append(stage(frame, ctx))
-            return holder[0]
-
-        return run
-
-    pipeline.STAGES[:] = [(name, wrap(name, stage)) for name, stage in pipeline.STAGES]
-    write_build = writers.write_build
-
-    def timed_write_build(frame: Any, folder: Path) -> Any:
-        with step("write"):
-            return write_build(frame, folder)
-
-    writers.write_build = timed_write_build
-    manifest = manifest_module.build_manifest
-
-    def timed_manifest(*args: Any) -> Any:
-        with step("manifest"):
-            return manifest(*args)
-
-    manifest_module.build_manifest = timed_manifest
-    write_reports = build_command._write_reports
-
-    def timed_reports(*args: Any) -> None:
-        with step("reports"):
-            write_reports(*args)
-
-    build_command._write_reports = timed_reports
+    """Measure ingest, every stage, the writers, the manifest and the reports."""
+    pipeline.ingest = _measured(pipeline.ingest, "ingest", lambda result: result[0])  # type: ignore[assignment]
+    pipeline.STAGES[:] = [
+        (name, _measured(stage, name, lambda frame: frame)) for name, stage in pipeline.STAGES
+    ]
+    for owner, attribute, name in (
+        (writers, "write_build", "write"),
+        (manifest_module, "build_manifest", "manifest"),
+        (build_command, "_write_reports", "reports"),
+    ):
+        setattr(owner, attribute, _measured(getattr(owner, attribute), name, None))
 
 
 def main() -> int:
