@@ -31,6 +31,9 @@ ANSWER_LOWER = "_q_answer_lower"  # lower-cased once: phrase patterns match it w
 PROMPT_LOWER = "_q_prompt_lower"
 ALL_TEXT = "_q_all_text"  # every message, system and tool included (PII can be anywhere)
 ANSWER_TURNS = "_q_answer_turns"  # assistant turns with text (tool-call-only turns left out)
+# Rows decoded at a time: json_decode's working memory is about 5x the JSON it decodes (118 MB
+# for 50,000 Alpaca rows' 22 MB), while its cost per call is small.
+DECODE_ROWS: Final = 5_000
 
 
 def _contents(role: str | None) -> pl.Expr:
@@ -42,12 +45,22 @@ def _contents(role: str | None) -> pl.Expr:
     )
 
 
+def _decoded(examples: pl.Series) -> pl.Series:
+    """The messages of each example JSON, decoded ``DECODE_ROWS`` at a time."""
+    parts = [
+        examples.slice(at, DECODE_ROWS).str.json_decode(_DTYPE).struct.field("messages")
+        for at in range(0, max(len(examples), 1), DECODE_ROWS)
+    ]
+    return pl.concat(parts, rechunk=False).alias(MESSAGES)
+
+
 def with_texts(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add the decoded text columns; null where the row holds no canonical example."""
+    """Add the decoded text columns; null where the row holds no canonical example. The example
+    JSON and the decoded messages are dropped once read: nothing after needs them."""
     canonical = pl.col("example")
     if frame["dedup_key"].null_count():  # masking copies every text: only when some row needs it
         canonical = pl.when(pl.col("dedup_key").is_not_null()).then(canonical)
-    frame = frame.with_columns(canonical.str.json_decode(_DTYPE).struct.field("messages").alias(MESSAGES))
+    frame = frame.with_columns(_decoded(frame.select(canonical).to_series())).drop("example")
     is_text_turn = (pl.element().struct.field("role") == "assistant") & ~(
         pl.element().struct.field("tool_calls").list.len().fill_null(0) > 0
     )
@@ -60,11 +73,12 @@ def with_texts(frame: pl.DataFrame) -> pl.DataFrame:
         .list.eval(pl.element().filter(is_text_turn).struct.field("content").fill_null(""))
         .alias(ANSWER_TURNS),
     )
-    return frame.with_columns(
+    frame = frame.with_columns(
         pl.col(LAST_ANSWER).str.strip_chars_end().str.split("\n").list.last().alias(LAST_LINE),
         pl.col(ANSWER).str.to_lowercase().alias(ANSWER_LOWER),
         pl.col(PROMPT).str.to_lowercase().alias(PROMPT_LOWER),
     )
+    return frame.drop(MESSAGES)
 
 
 def drop_texts(frame: pl.DataFrame) -> pl.DataFrame:
