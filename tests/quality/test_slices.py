@@ -11,7 +11,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from curate.example_store import with_examples
 from curate.ingest import InputSpec, ingest
+from curate.quality import texts
 from curate.stages import quality
 from tests.conftest import SAMPLES, shared_file
 from tests.quality.helpers import chat, frame_of, run_quality
@@ -71,3 +73,19 @@ def test_invalid_rows_and_slice_edges(tmp_path: Path, monkeypatch: pytest.Monkey
     frame = frame_of(tmp_path, records)
     for slice_rows in (1, 2, 5):
         _both(frame, monkeypatch, slice_rows)
+
+
+def test_texts_decoded_in_parts_equal_decoded_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "Which plan suits a family of four?"
+    records: list[Any] = [
+        chat(question, "The Family plan: four seats and shared storage."),
+        {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": " "}]},
+        chat(question, "Family.", "It costs 12 a month.", system="You are a support agent."),
+        "not an object",  # no canonical example: null texts
+    ] * 3
+    frame = with_examples(frame_of(tmp_path, records))
+    whole = texts.with_texts(frame)
+    monkeypatch.setattr(texts, "DECODE_ROWS", 5)  # several parts, and a short last one
+    assert_frame_equal(texts.with_texts(frame), whole, check_exact=True)
