@@ -14,9 +14,6 @@ import polars as pl
 
 from curate.reasons import stage_of
 
-REASON_DTYPE: Final = pl.Struct({"code": pl.Utf8, "stage": pl.Utf8, "message": pl.Utf8, "ref": pl.Utf8})
-REASONS_DTYPE: Final = pl.List(REASON_DTYPE)
-
 # Where a record came from. Benchmark rows are protected items: never trained on, never output.
 Origin = Literal["input", "eval", "general", "benchmark"]
 ORIGINS: Final[tuple[str, ...]] = ("input", "eval", "general", "benchmark")
@@ -24,14 +21,22 @@ ORIGINS: Final[tuple[str, ...]] = ("input", "eval", "general", "benchmark")
 # During the build a usable row is "ok"; the split stage turns it into its final status.
 STATUSES: Final[tuple[str, ...]] = ("ok", "train", "eval", "general_eval", "rejected", "protected")
 
+# Columns of a few distinct values are categorical in the frame: a string costs 16 bytes a row
+# (polars' string views) even when null or repeated, a category 4; on a million rows each such
+# column took 16 MB. The build folder's files hold plain strings (``plain_strings``).
+LABEL: Final = pl.Categorical()
+
+REASON_DTYPE: Final = pl.Struct({"code": pl.Utf8, "stage": pl.Utf8, "message": pl.Utf8, "ref": pl.Utf8})
+REASONS_DTYPE: Final = pl.List(REASON_DTYPE)
+
 BASE_SCHEMA: Final[dict[str, pl.DataType]] = {
     "id": pl.Utf8(),  # content id (records.content_id), or raw-<hash> for unparseable lines
-    "source": pl.Utf8(),  # the input path as given
+    "source": LABEL,  # the input path as given
     "line": pl.Int64(),  # 1-based line (JSONL) or row (Parquet, JSON arrays, datasets)
     "source_id": pl.Utf8(),  # the record's own "id" field, where it has one
-    "origin": pl.Utf8(),  # input | eval | general | benchmark
-    "format": pl.Utf8(),  # chat | sharegpt | alpaca, null where undetectable
-    "status": pl.Utf8(),
+    "origin": LABEL,  # input | eval | general | benchmark
+    "format": LABEL,  # chat | sharegpt | alpaca, null where undetectable
+    "status": LABEL,
     "reasons": REASONS_DTYPE,  # why the row is rejected; empty while it is usable
     "flags": REASONS_DTYPE,  # soft flags: marked, not rejected (quality signals, conflicting answers)
     "example": pl.Utf8(),  # canonical example JSON when valid; the parsed record as JSON otherwise
@@ -51,6 +56,11 @@ BASE_SCHEMA: Final[dict[str, pl.DataType]] = {
 MESSAGES_DTYPE: Final = pl.Struct(
     {"messages": pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8, "weight": pl.Int64}))}
 )
+
+
+def plain_strings(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with its categorical columns as strings, as the build folder's files hold them."""
+    return frame.with_columns(pl.col(pl.Categorical).cast(pl.Utf8))
 
 
 def reject(

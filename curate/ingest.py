@@ -23,7 +23,7 @@ import polars as pl
 
 from curate import chat_lines
 from curate.errors import InputError
-from curate.frame import BASE_SCHEMA, REASONS_DTYPE
+from curate.frame import BASE_SCHEMA, LABEL, REASONS_DTYPE
 from curate.io.readers import Kind, Line, Row, detect_kind, iter_records, sha256_of
 from curate.reasons import stage_of
 from curate.records import Format, raw_id
@@ -329,9 +329,10 @@ def _finish(part: pl.DataFrame, spec: InputSpec) -> pl.DataFrame:
         pl.lit(None, dtype).alias(name) for name, dtype in BASE_SCHEMA.items() if name not in part.columns
     ]
     return part.with_columns(*missing).with_columns(
-        source=pl.lit(spec.path, pl.Utf8),
-        origin=pl.lit(spec.origin, pl.Utf8),
-        status=pl.when(valid).then(pl.lit(usable)).otherwise(pl.lit("rejected")),
+        source=pl.lit(spec.path, pl.Utf8).cast(LABEL),
+        origin=pl.lit(spec.origin, pl.Utf8).cast(LABEL),
+        format=pl.col("format").cast(LABEL),
+        status=pl.when(valid).then(pl.lit(usable)).otherwise(pl.lit("rejected")).cast(LABEL),
         reasons=pl.col("reasons").fill_null(pl.lit([], dtype=REASONS_DTYPE)),
         flags=pl.lit([], dtype=REASONS_DTYPE),
     )

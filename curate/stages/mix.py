@@ -20,6 +20,7 @@ import polars as pl
 import xxhash
 
 from curate.context import BuildContext
+from curate.frame import LABEL
 
 NAME = "mix"
 
@@ -27,7 +28,7 @@ NAME = "mix"
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     config = ctx.config.mix
     if "split" not in frame.columns:
-        frame = frame.with_columns(split=pl.lit(None, pl.Utf8))
+        frame = frame.with_columns(split=pl.lit(None, LABEL))
     usable = pl.col("status") == "ok"
     is_general = usable & (pl.col("origin") == "general")
     frame = frame.with_row_index("_row")
@@ -57,7 +58,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     )
     frame = frame.join(picks, on="_row", how="left", maintain_order="left")
     frame = frame.with_columns(
-        split=pl.when(is_general).then(pl.col("_split")).otherwise(pl.col("split")),
+        split=pl.when(is_general).then(pl.col("_split")).otherwise(pl.col("split")).cast(LABEL),
         mix_repeats=pl.col("_repeats").cast(pl.Int32),
     ).drop("_row", "_split", "_repeats")
     ctx.findings[NAME] = composition(frame, config.ratio, requested, heldout, config.oversample)

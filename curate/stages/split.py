@@ -13,6 +13,7 @@ import polars as pl
 import xxhash
 
 from curate.context import BuildContext
+from curate.frame import LABEL
 
 NAME = "split"
 
@@ -44,4 +45,4 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         .then(pl.lit("train"))
         .otherwise(pl.lit(None, pl.Utf8))
     )
-    return frame.with_columns(split=split)
+    return frame.with_columns(split=split.cast(LABEL))

@@ -20,12 +20,13 @@ REASON_CODE = r"^[a-z]+\.[a-z0-9-]+$"
 BASE = pa.DataFrameSchema(
     {
         "id": pa.Column(pl.Utf8, nullable=False),
-        "source": pa.Column(pl.Utf8, nullable=False),
+        # Columns of a few values are categorical in the frame (frame.LABEL), strings in the files.
+        "source": pa.Column(pl.Categorical, nullable=False),
         "line": pa.Column(pl.Int64, pa.Check.ge(1)),
         "source_id": pa.Column(pl.Utf8, nullable=True),
-        "origin": pa.Column(pl.Utf8, pa.Check.isin(ORIGINS)),
-        "format": pa.Column(pl.Utf8, pa.Check.isin(["chat", "sharegpt", "alpaca"]), nullable=True),
-        "status": pa.Column(pl.Utf8, pa.Check.isin(STATUSES)),
+        "origin": pa.Column(pl.Categorical, pa.Check.isin(ORIGINS)),
+        "format": pa.Column(pl.Categorical, pa.Check.isin(["chat", "sharegpt", "alpaca"]), nullable=True),
+        "status": pa.Column(pl.Categorical, pa.Check.isin(STATUSES)),
         "example": pa.Column(pl.Utf8, nullable=True),
         "raw": pa.Column(pl.Utf8, nullable=True),
         "dedup_key": pa.Column(pl.Int64, nullable=True),
