@@ -85,9 +85,7 @@ def finalize(frame: pl.DataFrame) -> pl.DataFrame:
     leftover = (pl.col("status") == "ok") & (pl.col("origin") == "general") & pl.col("split").is_null()
     frame = reject(frame, leftover, "mix.not-sampled", "general record not needed for the configured mix")
     frame = frame.with_columns(
-        status=pl.when(pl.col("status") == "ok")
-        .then(pl.col("split").cast(LABEL))
-        .otherwise(pl.col("status"))
+        status=pl.when(pl.col("status") == "ok").then(pl.col("split").cast(LABEL)).otherwise(pl.col("status"))
     )
     stray = frame.filter(pl.col("status").is_null() | (pl.col("status") == "ok"))
     if stray.height:  # a stage bug, not a data problem: fail loudly rather than lose records
