@@ -55,9 +55,7 @@ def strings(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pl.Series
     lengths = (ends - starts).astype(np.int64)
     offsets = np.zeros(len(starts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    gathered = kernels.gather(data, starts.astype(np.int64), offsets)
-    array = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(gathered))
-    return pl.Series(pl.from_arrow(array))
+    return string_series(kernels.gather(data, starts.astype(np.int64), offsets), offsets)
 
 
 def examples_of_spans(
@@ -65,10 +63,22 @@ def examples_of_spans(
 ) -> pl.Series:
     """Example JSON (``{"messages": ...}``) of each messages span of ``data``; raises
     ValueError where a span does not read as a plain messages array."""
+    return string_series(*example_bytes(data, starts, ends, verbatim))
+
+
+def example_bytes(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, verbatim: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``examples_of_spans`` as UTF-8 bytes back to back and their offsets."""
     text, offsets = kernels.canonical_spans(data, starts, ends, verbatim, kernels.char_table())
     if len(offsets) > 1 and offsets[-1] < 0:
         raise ValueError("a span no longer holds the messages it held when it was read")
-    array = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(text))
+    return text, offsets
+
+
+def string_series(text: np.ndarray, offsets: np.ndarray) -> pl.Series:
+    """The strings ``text[offsets[i]:offsets[i + 1]]`` (polars copies them into its own layout)."""
+    array = pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(text))
     return pl.Series(pl.from_arrow(array))
 
 

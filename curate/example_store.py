@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 
 from curate.chat_kernels import place
-from curate.chat_lines import examples_of_spans
+from curate.chat_lines import example_bytes, string_series
 from curate.errors import CurateError
 from curate.utf8 import utf8_buffers
 
@@ -70,11 +70,14 @@ def read_examples(source: str, spans: pl.DataFrame) -> pl.Series:
     order = np.arange(len(starts)) if in_order else np.argsort(starts, kind="stable")
     buffer, local = _read_runs(source, starts[order], ends[order])
     try:
-        texts = examples_of_spans(
+        text, offsets = example_bytes(
             buffer, local, local + (ends[order] - starts[order]), spans["verbatim"].to_numpy()[order]
         )
     except ValueError:
         raise CurateError("changed during the build", source, "run the build again") from None
+    del buffer  # before polars copies the texts: three copies of a slice's text at once were too many
+    texts = string_series(text, offsets)
+    del text
     if in_order:
         return texts
     inverse = np.empty_like(order)
@@ -99,12 +102,22 @@ def _read_runs(source: str, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nd
         raise CurateError(f"cannot be read again during the build ({error.strerror})", source) from None
     try:
         for run, (a, b) in enumerate(zip(run_start.tolist(), run_end.tolist(), strict=True)):
-            data = os.pread(descriptor, b - a, a)
-            if len(data) != b - a:
+            # Straight into the buffer: a pread's bytes object was a second copy of the slice.
+            if _read_into(descriptor, buffer[at[run] : at[run + 1]], a) != b - a:
                 raise CurateError("changed during the build", source, "run the build again")
-            buffer[at[run] : at[run + 1]] = np.frombuffer(data, dtype=np.uint8)
             first, last = run_first[run], run_last[run]
             local[first:last] = starts[first:last] - a + at[run]
     finally:
         os.close(descriptor)
     return buffer, local
+
+
+def _read_into(descriptor: int, into: np.ndarray, offset: int) -> int:
+    """Read ``len(into)`` bytes at ``offset`` into ``into``; the count read (short at end of file)."""
+    done = 0
+    while done < len(into):
+        got = os.preadv(descriptor, [into[done:]], offset + done)
+        if got == 0:
+            break
+        done += got
+    return done

@@ -11,6 +11,7 @@ from typing import Final
 
 import polars as pl
 
+from curate.frame import LABEL
 from curate.quality import words
 from curate.quality.rows import only_where
 
@@ -112,5 +113,5 @@ def add_guess(
         .then(pl.when(top_script == "cjk").then(cjk).otherwise(top_script))
         .otherwise(latin)
     )
-    frame = frame.with_columns(guess.alias(out))
+    frame = frame.with_columns(guess.cast(LABEL).alias(out))  # a few values on a million rows
     return frame.drop(c for c in frame.columns if c.startswith(tmp))
