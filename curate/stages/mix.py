@@ -31,12 +31,14 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         frame = frame.with_columns(split=pl.lit(None, LABEL))
     usable = pl.col("status") == "ok"
     is_general = usable & (pl.col("origin") == "general")
-    frame = frame.with_row_index("_row")
-    general = frame.filter(is_general).select("_row", "id")
-    n_domain = frame.filter(usable & (pl.col("split") == "train") & (pl.col("origin") == "input")).height
+    # Only the general rows' columns are read and written: joining picks onto the whole frame
+    # copied every column of a million rows (+126 MB) to change a few.
+    general = frame.lazy().with_row_index("_row").filter(is_general).select("_row", "id").collect()
+    n_domain = frame.lazy().filter(usable & (pl.col("split") == "train") & (pl.col("origin") == "input"))
+    n_domain_rows = n_domain.select(pl.len()).collect().item()
     available = general.height
     heldout = _heldout_count(available, config.heldout_fraction, config.heldout_max)
-    requested = round(config.ratio / (1.0 - config.ratio) * n_domain) if available else 0
+    requested = round(config.ratio / (1.0 - config.ratio) * n_domain_rows) if available else 0
     left = available - heldout
     sampled = requested if config.oversample and left else min(requested, left)
     # Position in a seeded shuffle decides: first the held-out slice, then the train sample.
@@ -51,16 +53,20 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         .when(pos < min(sampled, left))
         .then(pl.lit("train"))
         .otherwise(pl.lit(None, pl.Utf8))
+        .cast(LABEL)
         .alias("_split"),
         pl.when((pl.col("_pos") >= heldout) & (pos < min(sampled, left)))
         .then(_repeats(pos, sampled, left))
+        .cast(pl.Int32)
         .alias("_repeats"),
     )
-    frame = frame.join(picks, on="_row", how="left", maintain_order="left")
+    rows = picks["_row"]
     frame = frame.with_columns(
-        split=pl.when(is_general).then(pl.col("_split")).otherwise(pl.col("split")).cast(LABEL),
-        mix_repeats=pl.col("_repeats").cast(pl.Int32),
-    ).drop("_row", "_split", "_repeats")
+        frame["split"].cast(LABEL).scatter(rows, picks["_split"]),
+        pl.Series("mix_repeats", [None], pl.Int32)
+        .new_from_index(0, frame.height)
+        .scatter(rows, picks["_repeats"]),
+    )
     ctx.findings[NAME] = composition(frame, config.ratio, requested, heldout, config.oversample)
     return frame
 
@@ -93,6 +99,16 @@ def composition(
 ) -> dict[str, Any]:
     """What the manifest says under "mix": records and tokens per source, ratios, accounting."""
     usable = pl.col("status") == "ok"
+    # Only the columns read here: filtering the whole frame copied every column of its rows.
+    needed = [
+        "status",
+        "split",
+        "origin",
+        "reasons",
+        "mix_repeats",
+        *(["tokens"] if "tokens" in frame.columns else []),
+    ]
+    frame = frame.select(needed)
     train = frame.filter(usable & (pl.col("split") == "train"))
     copies = pl.col("mix_repeats").fill_null(1)
     tokens = pl.col("tokens") * copies if "tokens" in frame.columns else pl.lit(0)
