@@ -45,6 +45,8 @@ check: lint typecheck test
 
 bench: setup
 	$(BIN)/python benchmarks/build_scale.py
+	$(BIN)/python benchmarks/build_floor.py
+	$(BIN)/python benchmarks/build_memory.py
 	$(BIN)/python benchmarks/dedup_speed.py
 	$(BIN)/python benchmarks/dedup_accuracy.py
 	$(BIN)/python benchmarks/quality_speed.py
