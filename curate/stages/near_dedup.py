@@ -10,6 +10,7 @@ Groups span every origin; benchmark rows take no part (leakage handles them).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,48 +42,22 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     if not (settings.near or semantic or settings.conflicting_answers):
         return frame
     frame = frame.with_row_index("_row")
-    n = frame.height
     canonical = pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark")
     # Rows that are compared: usable ones. Exact copies join through their exact cluster.
     compared = frame.select(canonical & (pl.col("status") == "ok")).to_series().to_numpy()
     exact_member = frame.select(canonical & _exact_rejected()).to_series().to_numpy()
     compared_rows = np.flatnonzero(compared)
-
-    edges_a: list[np.ndarray] = []
-    edges_b: list[np.ndarray] = []
-    exact_cluster = frame["cluster_id"].to_numpy(allow_copy=True)
-    linked = exact_member & ~np.isnan(exact_cluster.astype(np.float64))
-    edges_a.append(np.flatnonzero(linked))
-    edges_b.append(exact_cluster[linked].astype(np.int64))
-
-    index: minhash.Index | None = None
     texts = _Texts(frame, compared_rows, settings.text, prompts=settings.conflicting_answers)
-    if settings.near and len(compared_rows):
-        index = _minhash_index(texts, ctx)
-        a, b = minhash.similar_pairs(index, settings.threshold)
-        edges_a.append(compared_rows[a])
-        edges_b.append(compared_rows[b])
-    near_labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
-
-    semantic_sim = None
-    if semantic and len(compared_rows) > 1:
-        # One embedding per MinHash group: its members are near-identical text already.
-        components, first = np.unique(near_labels[compared_rows], return_index=True)
-        representatives = compared_rows[first]
-        vectors, a, b = _semantic_pairs(frame, representatives, settings, ctx)
-        edges_a.append(representatives[a])
-        edges_b.append(representatives[b])
-        vector_of = np.full(n, -1, dtype=np.int64)
-        vector_of[components] = np.arange(len(components))
-        semantic_sim = (near_labels, vector_of, vectors)
-    labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
-
-    frame, rejected = _assign_groups(
-        frame, labels, compared | exact_member, index, compared_rows, semantic_sim
-    )
+    labels, signatures, semantic_sim = _components(frame, compared_rows, exact_member, texts, semantic, ctx)
+    groups = _groups(frame, labels, compared | exact_member, signatures, compared_rows, semantic_sim)
+    near_ran = signatures is not None
+    # Freed before the reasons are built, the stage's peak: the signatures and embeddings are
+    # 67 MB on a million rows, and the frame's reason lists grow by 116 MB there.
+    del labels, signatures, semantic_sim
+    frame, rejected = _reject_members(frame, groups)
     findings: dict[str, Any] = {}
     if settings.conflicting_answers:
-        if index is None:  # near dedup is off: decode the prompts on their own
+        if not near_ran:  # no MinHash pass took the prompts on the way: decode them on their own
             texts.keep_prompt_keys()
         keys = texts.prompt_keys
         frame, findings["conflicting_answers"] = _conflicting_answers(frame, compared_rows, keys, settings)
@@ -107,6 +82,53 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     )
     ctx.findings[NAME] = findings
     return frame.drop("_row")
+
+
+_SemanticSim = tuple[np.ndarray, np.ndarray, np.ndarray]  # MinHash labels, vector of each label, vectors
+
+
+def _components(
+    frame: pl.DataFrame,
+    compared_rows: np.ndarray,
+    exact_member: np.ndarray,
+    texts: _Texts,
+    semantic: bool,
+    ctx: BuildContext,
+) -> tuple[np.ndarray, np.ndarray | None, _SemanticSim | None]:
+    """Each row's group label over exact, MinHash and embedding edges; the 8-bit signatures of
+    the compared rows (None without a MinHash pass) and what semantic similarity needs."""
+    settings = ctx.config.dedup
+    n = frame.height
+    edges_a: list[np.ndarray] = []
+    edges_b: list[np.ndarray] = []
+    exact_cluster = frame["cluster_id"].to_numpy(allow_copy=True)
+    linked = exact_member & ~np.isnan(exact_cluster.astype(np.float64))
+    edges_a.append(np.flatnonzero(linked))
+    edges_b.append(exact_cluster[linked].astype(np.int64))
+
+    signatures: np.ndarray | None = None
+    if settings.near and len(compared_rows):
+        index = _minhash_index(texts, ctx)
+        a, b = minhash.similar_pairs(index, settings.threshold)
+        edges_a.append(compared_rows[a])
+        edges_b.append(compared_rows[b])
+        signatures = index.small  # the band keys go with the index: 67 MB on a million rows
+        del index
+    near_labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
+
+    semantic_sim = None
+    if semantic and len(compared_rows) > 1:
+        # One embedding per MinHash group: its members are near-identical text already.
+        components, first = np.unique(near_labels[compared_rows], return_index=True)
+        representatives = compared_rows[first]
+        vectors, a, b = _semantic_pairs(frame, representatives, settings, ctx)
+        edges_a.append(representatives[a])
+        edges_b.append(representatives[b])
+        vector_of = np.full(n, -1, dtype=np.int64)
+        vector_of[components] = np.arange(len(components))
+        semantic_sim = (near_labels, vector_of, vectors)
+    labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
+    return labels, signatures, semantic_sim
 
 
 def _words(
@@ -194,30 +216,39 @@ def _semantic_pairs(
     return vectors, np.concatenate(firsts), np.concatenate(seconds)
 
 
-def _assign_groups(
+@dataclass(frozen=True)
+class _Groups:
+    """Per row: its group (-1 outside one), the row its group keeps (-1 outside one), and for a
+    rejected member its similarity to the kept row and whether only embeddings joined them."""
+
+    group: np.ndarray  # int64
+    kept_row: np.ndarray  # int64
+    similarity: np.ndarray  # float32, NaN where not rejected
+    by_embedding: np.ndarray  # bool
+
+
+def _groups(
     frame: pl.DataFrame,
     labels: np.ndarray,
     member: np.ndarray,
-    index: minhash.Index | None,
+    signatures: np.ndarray | None,
     compared_rows: np.ndarray,
-    semantic_sim: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Name each group by its kept row and reject the other usable members (counted per code)."""
+    semantic_sim: _SemanticSim | None,
+) -> _Groups:
+    """Each group's kept row, and each other member's similarity to it (for the reason message)."""
     n = len(labels)
     size = np.bincount(labels, minlength=n)
     grouped = member & (size[labels] > 1)
     group = np.where(grouped, labels, -1)
-    frame = frame.with_columns(_group=pl.Series(group))
     kept_row = _kept_rows(frame, group)
 
-    # Similarity of each rejected record to the kept one, for the reason message.
     similarity = np.full(n, np.nan, dtype=np.float32)
     position = np.full(n, -1, dtype=np.int64)
     position[compared_rows] = np.arange(len(compared_rows))
     losers = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(n)) & (position >= 0))
-    if index is not None and len(losers):
+    if signatures is not None and len(losers):
         similarity[losers] = minhash.estimate_jaccard(
-            index.small, position[losers], position[kept_row[losers]]
+            signatures, position[losers], position[kept_row[losers]]
         )
     by_embedding = np.zeros(n, dtype=bool)
     if semantic_sim is not None and len(losers):
@@ -228,14 +259,20 @@ def _assign_groups(
         by_embedding[losers[joined]] = True
         cosine = (vectors[vector_of[mine[joined]]] * vectors[vector_of[theirs[joined]]]).sum(axis=1)
         similarity[losers[joined]] = cosine
+    return _Groups(group, kept_row, similarity, by_embedding)
 
+
+def _reject_members(frame: pl.DataFrame, groups: _Groups) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Name each group by its kept row and reject the other usable members (counted per code)."""
+    kept_row = groups.kept_row
+    frame = frame.with_columns(_group=pl.Series(groups.group))
     frame = frame.with_columns(
         cluster_id=pl.when(pl.col("_group") >= 0)
         .then(pl.Series(kept_row).cast(pl.Int64))
         .otherwise(pl.col("cluster_id")),
         _kept=pl.Series(np.maximum(kept_row, 0)),
-        _similarity=pl.Series(similarity).round(2),
-        _semantic=pl.Series(by_embedding),
+        _similarity=pl.Series(groups.similarity).round(2),
+        _semantic=pl.Series(groups.by_embedding),
     )
     frame = frame.with_columns(
         _kept_id=pl.col("id").gather(pl.col("_kept")), _kept_origin=pl.col("origin").gather(pl.col("_kept"))
