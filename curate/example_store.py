@@ -116,7 +116,7 @@ def _read_into(descriptor: int, into: np.ndarray, offset: int) -> int:
     """Read ``len(into)`` bytes at ``offset`` into ``into``; the count read (short at end of file)."""
     done = 0
     while done < len(into):
-        got = os.preadv(descriptor, [into[done:]], offset + done)
+        got = os.preadv(descriptor, [into[done:].data], offset + done)
         if got == 0:
             break
         done += got

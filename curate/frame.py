@@ -109,9 +109,9 @@ def _append_reason(
     read = sorted({column, *reason.meta.root_names()})
     slices = []
     for start in range(0, frame.height, REASON_SLICE_ROWS):
-        rows = slice(start, start + REASON_SLICE_ROWS)
+        span = slice(start, start + REASON_SLICE_ROWS)
         part = frame.slice(start, REASON_SLICE_ROWS).select(read)
-        slices.append(_spliced(part, column, reason, hit[rows], had[rows]))
+        slices.append(_spliced(part, column, reason, hit[span], had[span]))
     # rechunk: gathering from a multi-chunk nested column is a hundred times slower
     updated: list[pl.Series | pl.Expr] = [pl.concat(slices, rechunk=True).alias(column)]
     if set_status:

@@ -329,8 +329,8 @@ def _finish(part: pl.DataFrame, spec: InputSpec) -> pl.DataFrame:
         pl.lit(None, dtype).alias(name) for name, dtype in BASE_SCHEMA.items() if name not in part.columns
     ]
     return part.with_columns(*missing).with_columns(
-        source=pl.lit(spec.path, pl.Utf8).cast(LABEL),
-        origin=pl.lit(spec.origin, pl.Utf8).cast(LABEL),
+        source=pl.lit(spec.path, LABEL),
+        origin=pl.lit(spec.origin, LABEL),
         format=pl.col("format").cast(LABEL),
         status=pl.when(valid).then(pl.lit(usable)).otherwise(pl.lit("rejected")).cast(LABEL),
         reasons=pl.col("reasons").fill_null(pl.lit([], dtype=REASONS_DTYPE)),

@@ -11,8 +11,7 @@ Polars allocates through its own jemalloc, which it sets to keep freed pages for
 to release them lazily (MADV_FREE, still counted as resident until the kernel needs them) for
 another second: a stage's freed temporaries were still resident under the next stage's peak.
 Polars appends ``_RJEM_MALLOC_CONF`` to its settings when it loads, so ``tune_allocators``
-must run before.
-Purging after 300 ms on jemalloc's background thread lowered a million-row build's peak by
+must run before. Purging after 300 ms on jemalloc's background thread lowered a million-row build's peak by
 about 6%; purging at once (decay 0) lowered it more but made the build 25% slower.
 """
 

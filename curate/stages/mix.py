@@ -34,11 +34,12 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     # Only the general rows' columns are read and written: joining picks onto the whole frame
     # copied every column of a million rows (+126 MB) to change a few.
     general = frame.lazy().with_row_index("_row").filter(is_general).select("_row", "id").collect()
-    n_domain = frame.lazy().filter(usable & (pl.col("split") == "train") & (pl.col("origin") == "input"))
-    n_domain_rows = n_domain.select(pl.len()).collect().item()
+    n_domain = frame.select(
+        (usable & (pl.col("split") == "train") & (pl.col("origin") == "input")).sum()
+    ).item()
     available = general.height
     heldout = _heldout_count(available, config.heldout_fraction, config.heldout_max)
-    requested = round(config.ratio / (1.0 - config.ratio) * n_domain_rows) if available else 0
+    requested = round(config.ratio / (1.0 - config.ratio) * n_domain) if available else 0
     left = available - heldout
     sampled = requested if config.oversample and left else min(requested, left)
     # Position in a seeded shuffle decides: first the held-out slice, then the train sample.
