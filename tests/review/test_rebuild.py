@@ -82,6 +82,12 @@ def test_a_rebuild_applies_reject_and_edit_from_the_default_store(project: Path)
     assert review["counts"] == {"accepted": 0, "rejected": 1, "edited": 1, "not_applied": 0}
     assert review["edited"][0]["id"] == edited_id
     assert manifest["counts"]["records"] == len(CHATS)  # nothing lost
+    # categorical in the build's memory, plain strings in the file
+    decided = pl.read_parquet(build / "examples.parquet").filter(pl.col("review").is_not_null())
+    assert decided.schema["review"] == decided.schema["reviewer"] == pl.String
+    assert sorted(decided.select("id", "review", "reviewer").rows()) == sorted(
+        [(declined, "rejected", "ana"), (edited_id, "edited", "ana")]
+    )
 
     # the reviewer changes their mind: undo the edit, and the next build follows
     with ReviewStore(project / "reviews.sqlite") as store:
