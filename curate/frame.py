@@ -26,8 +26,14 @@ STATUSES: Final[tuple[str, ...]] = ("ok", "train", "eval", "general_eval", "reje
 # column took 16 MB. The build folder's files hold plain strings (``plain_strings``).
 LABEL: Final = pl.Categorical()
 
-REASON_DTYPE: Final = pl.Struct({"code": pl.Utf8, "stage": pl.Utf8, "message": pl.Utf8, "ref": pl.Utf8})
+# A reason's message is categorical in the frame: the 985k near-duplicates of a million-row build
+# share about a hundred messages (the kept record's id is in ``ref``), and as strings they took
+# 16 bytes a row plus their text (about 70 MB). The build folder's files hold strings.
+REASON_DTYPE: Final = pl.Struct({"code": pl.Utf8, "stage": pl.Utf8, "message": LABEL, "ref": pl.Utf8})
 REASONS_DTYPE: Final = pl.List(REASON_DTYPE)
+WRITTEN_REASONS_DTYPE: Final = pl.List(
+    pl.Struct({"code": pl.Utf8, "stage": pl.Utf8, "message": pl.Utf8, "ref": pl.Utf8})
+)
 
 BASE_SCHEMA: Final[dict[str, pl.DataType]] = {
     "id": pl.Utf8(),  # content id (records.content_id), or raw-<hash> for unparseable lines
@@ -60,7 +66,8 @@ MESSAGES_DTYPE: Final = pl.Struct(
 
 def plain_strings(frame: pl.DataFrame) -> pl.DataFrame:
     """The frame with its categorical columns as strings, as the build folder's files hold them."""
-    return frame.with_columns(pl.col(pl.Categorical).cast(pl.Utf8))
+    lists = [pl.col(c).cast(WRITTEN_REASONS_DTYPE) for c in ("reasons", "flags") if c in frame.columns]
+    return frame.with_columns(pl.col(pl.Categorical).cast(pl.Utf8), *lists)
 
 
 def reject(
@@ -154,7 +161,10 @@ def _reason(code: str, message: pl.Expr | str, ref: pl.Expr | str | None) -> pl.
     else:
         ref_expr = ref.cast(pl.Utf8)
     return pl.struct(
-        code=pl.lit(code), stage=pl.lit(stage_of(code)), message=message_expr.cast(pl.Utf8), ref=ref_expr
+        code=pl.lit(code),
+        stage=pl.lit(stage_of(code)),
+        message=message_expr.cast(pl.Utf8).cast(LABEL),
+        ref=ref_expr,
     )
 
 

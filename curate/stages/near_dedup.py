@@ -283,11 +283,13 @@ def _reject_members(frame: pl.DataFrame, groups: _Groups) -> tuple[pl.DataFrame,
     ).row(0, named=True)
     frame = frame.with_columns(_near=loser & ~pl.col("_semantic"), _by_embedding=loser & pl.col("_semantic"))
     rejections = [
-        ("_near", "dedup.near", "near-duplicate of {} ({} record, estimated similarity {})"),
-        ("_by_embedding", "dedup.semantic", "semantic duplicate of {} ({} record, cosine {})"),
+        ("_near", "dedup.near", "near-duplicate of the kept {} record (estimated similarity {})"),
+        ("_by_embedding", "dedup.semantic", "semantic duplicate of the kept {} record (cosine {})"),
     ]
     for column, code, template in rejections:
-        message = pl.format(template, "_kept_id", "_kept_origin", "_similarity")
+        # The kept record's id is the reason's ref: left out of the message, the messages of a
+        # million duplicates are a few hundred distinct values (categorical in the frame).
+        message = pl.format(template, "_kept_origin", "_similarity")
         frame = reject(frame, pl.col(column), code, message, ref=pl.col("_kept_id"))
     frame = frame.drop(
         "_group", "_kept", "_kept_id", "_kept_origin", "_similarity", "_semantic", "_near", "_by_embedding"

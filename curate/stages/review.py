@@ -248,7 +248,10 @@ def _apply_accepts(
         ]
     )
     accepted_flag = pl.struct(
-        code=pl.lit("review.accepted"), stage=pl.lit("review"), message=note, ref=pl.lit(None, pl.Utf8)
+        code=pl.lit("review.accepted"),
+        stage=pl.lit("review"),
+        message=note.cast(LABEL),
+        ref=pl.lit(None, pl.Utf8),
     )
     frame = frame.with_columns(
         flags=pl.when(restorable)

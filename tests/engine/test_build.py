@@ -10,6 +10,8 @@ import orjson
 import polars as pl
 import pytest
 
+from curate.frame import WRITTEN_REASONS_DTYPE
+
 CHAT = {
     "messages": [
         {"role": "user", "content": "How do I reset my thermostat?"},
@@ -120,6 +122,9 @@ def assert_accounted(build: Path, expected_records: int) -> dict:
     assert sum(manifest["counts"]["by_first_reason"].values()) == status.get("rejected", 0)
     frame = pl.read_parquet(build / "examples.parquet")
     assert frame.height == expected_records
+    # categorical in the build's memory; the file holds plain strings, nested ones included
+    assert frame.schema["reasons"] == frame.schema["flags"] == WRITTEN_REASONS_DTYPE
+    assert not [name for name, dtype in frame.schema.items() if dtype == pl.Categorical]
     assert frame.select(pl.struct("source", "line").n_unique()).item() == expected_records
     return manifest
 

@@ -32,7 +32,9 @@ def _frame(hits: list[bool], had: list[bool]) -> pl.DataFrame:
 def _when_then(frame: pl.DataFrame, column: str, message: pl.Expr, ref: pl.Expr) -> pl.DataFrame:
     """The plain reading: one when/then over every row."""
     set_status = column == "reasons"
-    reason = pl.struct(code=pl.lit("dedup.near"), stage=pl.lit("near_dedup"), message=message, ref=ref)
+    reason = pl.struct(
+        code=pl.lit("dedup.near"), stage=pl.lit("near_dedup"), message=message.cast(LABEL), ref=ref
+    )
     hit = pl.col("hit")
     out = frame.with_columns(
         pl.when(hit).then(pl.col(column).list.concat(pl.concat_list(reason))).otherwise(pl.col(column))
