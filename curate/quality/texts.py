@@ -36,13 +36,20 @@ ANSWER_TURNS = "_q_answer_turns"  # assistant turns with text (tool-call-only tu
 DECODE_ROWS: Final = 5_000
 
 
-def _contents(role: str | None) -> pl.Expr:
+def _contents(turns: pl.Expr | None = None) -> pl.Expr:
+    """Each row's message contents ("" for none), or those of the messages where ``turns`` (an
+    expression over one message) holds. The turns are picked by position (``list.gather``),
+    which keeps pointing into the decoded text: a ``filter`` copied each role's text, and the
+    texts of a slice were then held two or three times over."""
     messages = pl.col(MESSAGES)
-    if role is None:
-        return messages.list.eval(pl.element().struct.field("content").fill_null(""))
-    return messages.list.eval(
-        pl.element().filter(pl.element().struct.field("role") == role).struct.field("content").fill_null("")
-    )
+    contents = messages.list.eval(pl.element().struct.field("content").fill_null(""))
+    if turns is None:
+        return contents
+    return contents.list.gather(messages.list.eval(turns.arg_true()))
+
+
+def _role(role: str) -> pl.Expr:
+    return pl.element().struct.field("role") == role
 
 
 def _decoded(examples: pl.Series) -> pl.Series:
@@ -57,28 +64,53 @@ def _decoded(examples: pl.Series) -> pl.Series:
 def with_texts(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the decoded text columns; null where the row holds no canonical example. The example
     JSON and the decoded messages are dropped once read: nothing after needs them."""
+    return texts_of_messages(with_messages(frame))
+
+
+def with_messages(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with ``MESSAGES`` (null where the row holds no canonical example) in place of
+    the example JSON. ``with_texts`` in two steps, so that a caller holding the frame can let
+    the JSON go before the texts are built: ``frame = with_messages(frame)`` first."""
     canonical = pl.col("example")
     if frame["dedup_key"].null_count():  # masking copies every text: only when some row needs it
         canonical = pl.when(pl.col("dedup_key").is_not_null()).then(canonical)
-    frame = frame.with_columns(_decoded(frame.select(canonical).to_series())).drop("example")
-    is_text_turn = (pl.element().struct.field("role") == "assistant") & ~(
-        pl.element().struct.field("tool_calls").list.len().fill_null(0) > 0
-    )
-    frame = frame.with_columns(
-        _contents("user").list.join("\n").alias(PROMPT),
-        _contents("assistant").list.join("\n").alias(ANSWER),
-        _contents("assistant").list.last().alias(LAST_ANSWER),
+    return frame.with_columns(_decoded(frame.select(canonical).to_series())).drop("example")
+
+
+def texts_of_messages(frame: pl.DataFrame) -> pl.DataFrame:
+    """The text columns of a frame from ``with_messages``, which drops ``MESSAGES``."""
+    is_text_turn = _role("assistant") & ~(pl.element().struct.field("tool_calls").list.len().fill_null(0) > 0)
+    turns = frame.select(
+        _contents(_role("user")).alias(PROMPT),
+        _contents(_role("assistant")).alias(ANSWER),
         _contents(None).list.join("\n").alias(ALL_TEXT),
-        pl.col(MESSAGES)
-        .list.eval(pl.element().filter(is_text_turn).struct.field("content").fill_null(""))
-        .alias(ANSWER_TURNS),
+        _contents(is_text_turn).alias(ANSWER_TURNS),
     )
-    frame = frame.with_columns(
+    frame = frame.drop(MESSAGES).with_columns(
+        # The columns but ALL_TEXT share the decoded text: a join copies, so a row's only turn
+        # is taken as it is (most rows of most data sets have one prompt and one answer).
+        _joined(turns[PROMPT]),
+        _joined(turns[ANSWER]),
+        turns[ANSWER].list.last().alias(LAST_ANSWER),
+        turns[ALL_TEXT],
+        turns[ANSWER_TURNS],
+    )
+    del turns
+    return frame.with_columns(
         pl.col(LAST_ANSWER).str.strip_chars_end().str.split("\n").list.last().alias(LAST_LINE),
         pl.col(ANSWER).str.to_lowercase().alias(ANSWER_LOWER),
         pl.col(PROMPT).str.to_lowercase().alias(PROMPT_LOWER),
     )
-    return frame.drop(MESSAGES)
+
+
+def _joined(turns: pl.Series) -> pl.Series:
+    """``turns.list.join("\\n")``, sharing the text of single turns instead of copying it."""
+    single = (turns.list.len() == 1).fill_null(False)
+    joined = turns.list.first()  # a view of the turn's text; replaced where it is not the join
+    others = ~single
+    if others.any():
+        joined = joined.scatter(others.arg_true(), turns.filter(others).list.join("\n"))
+    return joined
 
 
 def drop_texts(frame: pl.DataFrame) -> pl.DataFrame:

@@ -22,7 +22,7 @@ from curate.context import BuildContext
 from curate.example_store import with_examples
 from curate.frame import flag, reject
 from curate.quality import score, signals
-from curate.quality.texts import ANSWER, drop_texts, with_texts
+from curate.quality.texts import ANSWER, drop_texts, texts_of_messages, with_messages
 from curate.reasons import describe
 
 NAME = "quality"
@@ -73,7 +73,11 @@ def _score_slice(
 
 def assess(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
     """Signals, score, flags and rejections; leaves the ``_q_*`` working columns for findings."""
-    frame = signals.compute(with_texts(frame), config)
+    # One step a statement: each frame a step replaces is freed then (the example JSON before
+    # the texts are built, the messages before the signals run).
+    frame = with_messages(frame)
+    frame = texts_of_messages(frame)
+    frame = signals.compute(frame, config)
     frame = frame.with_columns(score.strengths(config)).with_columns(score.score(config))
     curatable = pl.col(ANSWER).is_not_null() & (pl.col("status") != "protected")
     flagged = pl.any_horizontal(score.flagged(rule) for rule in score.RULES)
