@@ -6,21 +6,31 @@ rows out, the expression runs on the rest and the ruled-out rows take a known va
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 
 def only_where(
-    frame: pl.DataFrame, candidate: pl.Expr, signal: pl.Expr, elsewhere: pl.Expr | None = None
+    frame: pl.DataFrame,
+    candidate: pl.Expr,
+    signal: pl.Expr,
+    elsewhere: pl.Expr | None = None,
+    derived: Sequence[pl.Expr] = (),
 ) -> pl.Series:
     """``signal`` on the rows where ``candidate`` holds or is null, ``elsewhere`` (default False)
     on the others. The caller guarantees ``signal`` equals ``elsewhere`` where ``candidate`` is
-    false: typically ``candidate`` is a cheap necessary condition of a match."""
+    false: typically ``candidate`` is a cheap necessary condition of a match. ``derived`` are
+    columns the signal reads that are made on those rows only (named expressions over the
+    frame's columns): a text column held for every row costs as much as the text."""
     picked = frame.select(candidate.fill_null(True)).to_series()
     fallback = pl.lit(False) if elsewhere is None else elsewhere
     # Beside a full-length column, a literal fallback is broadcast to every row.
     base = frame.select(pl.int_range(pl.len()).alias("_row"), fallback.alias("_value"))["_value"]
     # Only the columns the signal reads are filtered: the frame's others (examples, decoded
     # messages) would cost more to copy than the regexes save.
-    needed = list(dict.fromkeys(signal.meta.root_names()))
-    values = frame.select(needed).filter(picked).select(signal).to_series()
+    made = {column.meta.output_name() for column in derived}
+    read = [name for expr in (signal, *derived) for name in expr.meta.root_names() if name not in made]
+    rows = frame.select(list(dict.fromkeys(read))).filter(picked)
+    values = rows.with_columns(derived).select(signal).to_series()
     return base.scatter(picked.arg_true(), values.cast(base.dtype))

@@ -30,6 +30,7 @@ from curate.quality.texts import (
     LAST_LINE,
     PROMPT,
     PROMPT_LOWER,
+    last_line,
 )
 from curate.utf8 import utf8_buffers
 
@@ -95,12 +96,9 @@ def _truncation_candidates(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
     """Rows truncated() can hold for (null without a last line), and the last line's rough word
     count: the conditions of its three cases that are cheap, read by a compiled loop."""
     candidate, words = line_kernels.truncation_candidates(
-        *utf8_buffers(frame[LAST_LINE]),
-        *utf8_buffers(frame[LAST_ANSWER]),
-        _DANGLING_WORDS,
-        TRUNCATION_MIN_WORDS,
+        *utf8_buffers(frame[LAST_ANSWER]), _DANGLING_WORDS, TRUNCATION_MIN_WORDS
     )
-    has_line = frame[LAST_LINE].is_not_null()
+    has_line = frame[LAST_ANSWER].is_not_null()  # a last answer has a last line, if empty
     return (
         pl.select(pl.when(has_line).then(pl.Series(candidate))).to_series(),
         pl.select(pl.when(has_line).then(pl.Series(words))).to_series(),
@@ -113,6 +111,7 @@ def truncated() -> pl.Expr:
     Lists, titles, code, quotes and one-line answers legitimately end without a full stop, so a
     missing full stop alone counts only on a long prose line of an answer that has other
     sentences; a dangling comma, colon or function word ("... and the") counts on any line.
+    Reads ``LAST_LINE`` (texts.last_line), made on the rows it runs on.
     """
     last_line = pl.col(LAST_LINE)
     line_words = _last_line_words()
@@ -280,10 +279,17 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     ):
         count = pl.col(ALL_TEXT).str.count_matches(pattern)
         jobs[_pii_count(kind)] = (pl.col(_PII_DIGITS[kind][0]) >= least, count, no_match)
+    derived = {_TRUNCATED: [last_line()]}
     # Each job is a few small eager steps; side by side on threads (polars releases the GIL)
     # they use the cores one job at a time would leave idle.
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        columns = dict(zip(jobs, pool.map(lambda job: only_where(frame, *job), jobs.values()), strict=True))
+        columns = dict(
+            zip(
+                jobs,
+                pool.map(lambda name: only_where(frame, *jobs[name], derived=derived.get(name, ())), jobs),
+                strict=True,
+            )
+        )
     return frame.with_columns(series.alias(name) for name, series in columns.items())
 
 

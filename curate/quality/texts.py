@@ -26,7 +26,7 @@ MESSAGES = "_q_messages"
 PROMPT = "_q_prompt"  # every user turn, joined
 ANSWER = "_q_answer"  # every assistant turn, joined
 LAST_ANSWER = "_q_last_answer"  # the final assistant turn (where a cut-off shows)
-LAST_LINE = "_q_last_line"  # its last non-blank line
+LAST_LINE = "_q_last_line"  # its last non-blank line: made for the rows that need it (last_line)
 ANSWER_LOWER = "_q_answer_lower"  # lower-cased once: phrase patterns match it without (?i)
 PROMPT_LOWER = "_q_prompt_lower"
 ALL_TEXT = "_q_all_text"  # every message, system and tool included (PII can be anywhere)
@@ -97,7 +97,6 @@ def texts_of_messages(frame: pl.DataFrame) -> pl.DataFrame:
     )
     del turns
     return frame.with_columns(
-        pl.col(LAST_ANSWER).str.strip_chars_end().str.split("\n").list.last().alias(LAST_LINE),
         pl.col(ANSWER).str.to_lowercase().alias(ANSWER_LOWER),
         pl.col(PROMPT).str.to_lowercase().alias(PROMPT_LOWER),
     )
@@ -111,6 +110,13 @@ def _joined(turns: pl.Series) -> pl.Series:
     if others.any():
         joined = joined.scatter(others.arg_true(), turns.filter(others).list.join("\n"))
     return joined
+
+
+def last_line() -> pl.Expr:
+    """``LAST_LINE``: the last answer's last line, trailing white space stripped. A copy of
+    most of the answer, so it is made on the rows a signal reads it for, not kept for every
+    row (line_kernels.last_line finds it for the cheap tests)."""
+    return pl.col(LAST_ANSWER).str.strip_chars_end().str.split("\n").list.last().alias(LAST_LINE)
 
 
 def drop_texts(frame: pl.DataFrame) -> pl.DataFrame:

@@ -9,7 +9,7 @@ import polars as pl
 
 from curate.example_store import with_examples
 from curate.quality import language, line_kernels, number_kernels, patterns, signals, words
-from curate.quality.texts import ANSWER_LOWER, LAST_ANSWER, LAST_LINE, PROMPT_LOWER, with_texts
+from curate.quality.texts import ANSWER_LOWER, LAST_ANSWER, LAST_LINE, PROMPT_LOWER, last_line, with_texts
 from curate.utf8 import utf8_buffers
 from tests.quality.helpers import chat, frame_of
 
@@ -59,13 +59,40 @@ def _frame(tmp_path: Path) -> pl.DataFrame:
 def test_truncation_candidates_cover_every_truncated_answer(tmp_path: Path) -> None:
     frame = _frame(tmp_path)
     candidate, words = signals._truncation_candidates(frame)
-    frame = frame.with_columns(words.alias(signals._LAST_LINE_WORDS))
+    frame = frame.with_columns(words.alias(signals._LAST_LINE_WORDS), last_line())
     truncated = frame.select(signals.truncated()).to_series()
     assert truncated.sum() >= 5  # the planted cut-offs are found
     assert not (truncated.fill_null(False) & ~candidate.fill_null(True)).any()
     assert candidate.null_count() == frame[LAST_LINE].null_count() >= 1
     spaces = frame[LAST_LINE].str.count_matches(" ", literal=True) + 1
     assert words.to_list() == spaces.to_list()
+
+
+def _kernel_lines(texts: pl.Series) -> tuple[list[int], list[int]]:
+    """The last line's bytes before it and its bytes, per text, as line_kernels.last_line finds it."""
+    data, offsets = utf8_buffers(texts)
+    bounds = [line_kernels.last_line(data, offsets[i], offsets[i + 1]) for i in range(len(texts))]
+    before = [start - offsets[i] for i, (start, _) in enumerate(bounds)]
+    return before, [stop - start for start, stop in bounds]
+
+
+def test_last_line_found_as_polars_finds_it() -> None:
+    """The compiled loop strips what polars' strip_chars_end strips (every code point tried
+    at the end of a text) and splits where its split("\\n") splits."""
+    code_points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    texts = pl.Series(
+        [f"x\n{chr(c)}" for c in code_points]
+        + ENDINGS
+        + ["", "\n", " \n \n ", "a\r\n", "one\n  two \t\n\u3000", "a\u200b", "a\u2080", "\u00a0\u1680b\u205f"]
+    )
+    frame = pl.DataFrame({LAST_ANSWER: texts})
+    stripped = frame.select(pl.col(LAST_ANSWER).str.strip_chars_end().str.len_bytes()).to_series()
+    line = frame.select(last_line().str.len_bytes()).to_series()
+    before, size = _kernel_lines(texts)
+    assert size == line.to_list()
+    assert before == (stripped - line).to_list()
+    # The 25 white-space code points leave "x" as the last line, the others themselves.
+    assert sum(b == 0 for b in before[: len(code_points)]) == 25
 
 
 def test_fences_counted_as_polars_counts_them(tmp_path: Path) -> None:
