@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
@@ -52,16 +53,29 @@ ECHO: Final = "_q_echo"
 NEW_WORDS: Final = "_q_new_words"
 
 
-@functools.cache
+# Code points asked of the regex engine at a time: the whole range at once held ~45 MB of
+# temporaries (the text, a list of every hit and its Python strings), in both slices' threads.
+_CODE_POINTS_AT_ONCE: Final = 1 << 16
+_TABLES: Final = threading.Lock()  # the slices' threads make each table once, not once each
+
+
 def _is_word() -> np.ndarray:
+    with _TABLES:
+        return _word_characters()
+
+
+@functools.cache
+def _word_characters() -> np.ndarray:
     """Code point -> whether it is a word character. Non-ASCII classes are asked of polars' own
     regex engine, once per process, so they follow its Unicode tables exactly."""
     table = np.zeros(_MAX_CODE_POINT + 1, dtype=np.bool_)
-    code_points = np.arange(0x80, _MAX_CODE_POINT + 1, dtype=np.uint32)
-    code_points = code_points[(code_points < 0xD800) | (code_points > 0xDFFF)]  # no surrogates
-    every = code_points.astype("<u4").tobytes().decode("utf-32-le")
-    hits = pl.Series([every]).str.extract_all(r"[\p{L}\p{N}]").explode().drop_nulls()
-    table[np.frombuffer("".join(hits.to_list()).encode("utf-32-le"), dtype="<u4")] = True
+    for first in range(0x80, _MAX_CODE_POINT + 1, _CODE_POINTS_AT_ONCE):
+        last = min(first + _CODE_POINTS_AT_ONCE, _MAX_CODE_POINT + 1)
+        code_points = np.arange(first, last, dtype=np.uint32)
+        code_points = code_points[(code_points < 0xD800) | (code_points > 0xDFFF)]  # no surrogates
+        text = code_points.astype("<u4").tobytes().decode("utf-32-le")
+        hits = pl.Series([text]).str.extract_all(r"[\p{L}\p{N}]").list.join("").item()
+        table[np.frombuffer(hits.encode("utf-32-le"), dtype="<u4")] = True
     for char in range(0x80):  # ASCII: [A-Za-z0-9']
         table[char] = chr(char).isalnum() or chr(char) == "'"
     return table
@@ -101,7 +115,8 @@ def add(
     adds some, a copy none). ``answer`` and ``prompt`` name lower-cased text columns;
     a null text has no words."""
     answers, prompts = utf8_buffers(frame[answer]), utf8_buffers(frame[prompt])
-    table = _stop_table(tuple(stop_words.items()))
+    with _TABLES:
+        table = _stop_table(tuple(stop_words.items()))
 
     def part(rows: range) -> tuple[np.ndarray, ...]:
         # Offsets are absolute into the data, so a run of rows needs only its offsets cut.
