@@ -19,7 +19,6 @@ import polars as pl
 
 from curate.config import QualitySection
 from curate.context import BuildContext
-from curate.example_store import with_examples
 from curate.frame import flag, reject
 from curate.quality import score, signals
 from curate.quality.texts import ANSWER, drop_texts, texts_of_messages, with_messages
@@ -65,16 +64,17 @@ def _score_slice(
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """One slice's columns the stage adds or writes (the rest of the frame is passed through
     whole rather than cut into slices and glued back), and its share of the findings."""
-    # Big builds keep most example text in the input files: each slice reads its own.
-    part = assess(with_examples(frame.slice(start, SLICE_ROWS)), config)
+    # Big builds keep most example text in the input files: each slice reads its own, a few
+    # thousand rows at a time as it decodes them (texts.with_messages).
+    part = assess(frame.slice(start, SLICE_ROWS), config)
     written = [c for c in drop_texts(part).columns if c in _MARKED or c not in frame.columns]
     return part.select(written), _slice_findings(part)
 
 
 def assess(frame: pl.DataFrame, config: QualitySection) -> pl.DataFrame:
     """Signals, score, flags and rejections; leaves the ``_q_*`` working columns for findings."""
-    # One step a statement: each frame a step replaces is freed then (the example JSON before
-    # the texts are built, the messages before the signals run).
+    # One step a statement: each frame a step replaces is freed then (the messages before the
+    # signals run).
     frame = with_messages(frame)
     frame = texts_of_messages(frame)
     frame = signals.compute(frame, config)
