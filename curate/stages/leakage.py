@@ -46,8 +46,10 @@ METHODS: dict[str, str] = {
     "semantic": "leakage.semantic",
 }
 # Candidates read and hashed at a time: each costs about 2.7 KB of words and 2.5 KB of decoded
-# user turns (+136 and +125 MB for a chunk of 50k rows of a million-row build).
-CHUNK_ROWS = 20_000
+# user turns (+136 and +125 MB for a chunk of 50k rows of a million-row build). The matching's
+# working memory on Alpaca x20 was +102 MB with 20k rows, +50 with 10k, in the same time; with
+# 5k rows the fixed cost of each chunk made it slower.
+CHUNK_ROWS = 10_000
 # Containment needs enough shingles to mean something; shorter items rely on the n-gram rule.
 MIN_SHINGLES = 8
 MAX_PIECES_PER_SHINGLE = 20
