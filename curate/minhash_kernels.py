@@ -407,26 +407,28 @@ def similar_pairs(
     while size < 2 * n:
         size *= 2
     mask = size - 1
-    table_keys = np.empty(size, dtype=np.int64)
-    table_rows = np.empty(size, dtype=np.int64)
+    # A slot holds a band key (32 bits) and its first row (-1: empty; ``n`` < 2**31): 8 bytes a
+    # slot, where two 64-bit arrays took 32 MB on a million rows.
+    table_keys = np.empty(size, dtype=np.uint32)
+    table_rows = np.empty(size, dtype=np.int32)
     parent = np.arange(n, dtype=np.int64)
     out_a = np.empty(n, dtype=np.int64)
     out_b = np.empty(n, dtype=np.int64)
     edges = 0
     for band in range(bands):
-        table_keys[:] = -1
+        table_rows[:] = -1
         for row in range(n):
             if not valid[row]:
                 continue
-            key = np.int64(keys[row, band])
+            key = keys[row, band]
             slot = np.int64(mix64(np.uint64(key)) & np.uint64(mask))
-            while table_keys[slot] != -1 and table_keys[slot] != key:
+            while table_rows[slot] != -1 and table_keys[slot] != key:
                 slot = (slot + 1) & mask
-            if table_keys[slot] == -1:
+            if table_rows[slot] == -1:
                 table_keys[slot] = key
                 table_rows[slot] = row
                 continue
-            first = table_rows[slot]
+            first = int(table_rows[slot])
             if _root(parent, first) == _root(parent, row):
                 continue
             agree = 0

@@ -46,8 +46,10 @@ METHODS: dict[str, str] = {
     "semantic": "leakage.semantic",
 }
 # Candidates read and hashed at a time: each costs about 2.7 KB of words and 2.5 KB of decoded
-# user turns (+136 and +125 MB for a chunk of 50k rows of a million-row build).
-CHUNK_ROWS = 20_000
+# user turns (+136 and +125 MB for a chunk of 50k rows of a million-row build). The matching's
+# working memory on Alpaca x20 was +102 MB with 20k rows, +50 with 10k, in the same time; with
+# 5k rows the fixed cost of each chunk made it slower.
+CHUNK_ROWS = 10_000
 # Containment needs enough shingles to mean something; shorter items rely on the n-gram rule.
 MIN_SHINGLES = 8
 MAX_PIECES_PER_SHINGLE = 20
@@ -370,36 +372,80 @@ def _apply(frame: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
     """Reject each leaking row once, for its best match, and fill the leak_* columns."""
     if matches.height == 0:
         return frame
-    best = matches.unique("_row", keep="first", maintain_order=True)
-    # Each row's values are taken from ``best`` by position, not by joining the frame: a join
-    # copies every column (+164 MB of a 350 MB frame on a million rows, for 29 leaks).
-    at = np.full(frame.height, best.height, dtype=np.int64)  # past the end: null
-    at[best["_row"].to_numpy()] = np.arange(best.height)
-
-    def placed(column: str) -> pl.Series:
-        return best[column].extend_constant(None, 1).gather(at)
-
+    best = matches.unique("_row", keep="first", maintain_order=True).sort("_row")
+    rows = best["_row"].to_numpy()
+    # Values are placed by position, not by joining the frame: a join copies every column (+164
+    # MB of a 350 MB frame on a million rows, for 29 leaks).
     frame = frame.with_columns(
-        leak_source=placed("source"),
-        leak_item=placed("item"),
-        leak_method=placed("method"),
-        leak_span=placed("span"),
-        _leak_ref=placed("item_row_id"),
+        [_placed(frame.height, rows, best[column]).alias(name) for name, column in _LEAK_SOURCES.items()]
     )
-    # One rejection per code, not per method: each rebuilds the frame's whole reason column.
-    for code in dict.fromkeys(METHODS.values()):
-        methods = [method for method, its_code in METHODS.items() if its_code == code]
-        frame = reject(
-            frame,
-            pl.col("leak_method").is_in(methods),
-            code,
-            pl.format(
-                'contains item {} of {} ({} match): "{}"',
-                pl.col("leak_item"),
-                pl.col("leak_source"),
-                pl.col("leak_method"),
-                pl.col("leak_span").str.slice(0, 160),
-            ),
-            ref=pl.col("_leak_ref"),
-        )
-    return frame.drop("_leak_ref")
+    return _reject_leaks(frame).drop("_leak_ref")
+
+
+# Each leak_* column (and the reason's ref) and the column of the best match that fills it.
+_LEAK_SOURCES = {
+    "leak_source": "source",
+    "leak_item": "item",
+    "leak_method": "method",
+    "leak_span": "span",
+    "_leak_ref": "item_row_id",
+}
+# Leaking rows closer than this are gathered as one run (``_placed``); longer null runs are not.
+_NULL_RUN_ROWS = 1 << 14
+
+
+def _placed(n: int, rows: np.ndarray, values: pl.Series) -> pl.Series:
+    """A column of ``n`` rows, null but for ``values`` at ``rows`` (ascending), made in pieces:
+    each run of leaking rows is gathered, and the long null runs between them are left as
+    columns of nulls, never written. A string column gathered whole writes a 16-byte view for
+    every row, null or not: 16 MB a column on a million rows, for 29 leaks.
+    """
+    breaks = np.flatnonzero(np.diff(rows) > _NULL_RUN_ROWS) + 1
+    pieces: list[pl.Series] = []
+    done = 0  # rows of the column made so far
+    for run in np.split(np.arange(len(rows)), breaks):
+        first, last = int(rows[run[0]]), int(rows[run[-1]])
+        at = np.full(last - first + 1, len(run), dtype=np.int64)  # past the end: null
+        at[rows[run] - first] = np.arange(len(run))
+        pieces += [_nulls(values.dtype, first - done), values.gather(run).extend_constant(None, 1).gather(at)]
+        done = last + 1
+    pieces.append(_nulls(values.dtype, n - done))
+    return pl.concat(pieces, rechunk=False)
+
+
+def _nulls(dtype: pl.DataType, n: int) -> pl.Series:
+    return pl.Series(dtype=dtype).extend_constant(None, n)
+
+
+# Rows rejected at a time (``_reject_leaks``).
+REJECT_SLICE_ROWS = 100_000
+
+
+def _reject_leaks(frame: pl.DataFrame) -> pl.DataFrame:
+    """Reject the rows whose leak_method is filled in, one reason code per method family.
+
+    ``reject`` rebuilds the frame's whole reason column on each call (+80 MB on a million rows
+    after near dedup), so two codes over the whole frame held three copies of it at once. Each
+    slice of rows is rejected on its own instead (a slice with no leak comes back as it was) and
+    the column is rebuilt once, from the slices.
+    """
+    parts = []
+    for start in range(0, frame.height, REJECT_SLICE_ROWS):
+        part = frame.slice(start, REJECT_SLICE_ROWS)
+        for code in dict.fromkeys(METHODS.values()):
+            methods = [method for method, its_code in METHODS.items() if its_code == code]
+            part = reject(
+                part,
+                pl.col("leak_method").is_in(methods),
+                code,
+                pl.format(
+                    'contains item {} of {} ({} match): "{}"',
+                    pl.col("leak_item"),
+                    pl.col("leak_source"),
+                    pl.col("leak_method"),
+                    pl.col("leak_span").str.slice(0, 160),
+                ),
+                ref=pl.col("_leak_ref"),
+            )
+        parts.append(part.select("reasons", "status"))
+    return frame.with_columns(pl.concat(parts, rechunk=True).get_columns())

@@ -26,7 +26,11 @@ from curate.stages.exact_dedup import ORIGIN_PRIORITY
 
 NAME = "near_dedup"
 
-BATCH_ROWS = 16_384  # texts hashed at once per thread: bounds the stage's working memory on large inputs
+# Texts hashed at once per thread: bounds the stage's working memory on large inputs. A batch
+# holds its texts twice (as read, and as UTF-8 buffers for the compiled walk) and their words:
+# the MinHash pass on Alpaca x20 peaked at +200 MB with 16k rows (the index is 135 of it), +168
+# with 8k, no slower.
+BATCH_ROWS = 8_192
 _PREVIEW = 120
 
 
@@ -52,9 +56,12 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     groups = _groups(frame, labels, compared | exact_member, signatures, compared_rows, semantic_sim)
     near_ran = signatures is not None
     # Freed before the reasons are built, the stage's peak: the signatures and embeddings are
-    # 67 MB on a million rows, and the frame's reason lists grow by 116 MB there.
+    # 67 MB on a million rows, and the frame's reason lists grow by 116 MB there; so are the
+    # groups' arrays once the columns the reasons read are made from them.
     del labels, signatures, semantic_sim
-    frame, rejected = _reject_members(frame, groups)
+    frame, rejected = _member_columns(frame, groups)
+    del groups
+    frame = _reject_members(frame)
     findings: dict[str, Any] = {}
     if settings.conflicting_answers:
         if not near_ran:  # no MinHash pass took the prompts on the way: decode them on their own
@@ -101,19 +108,19 @@ def _components(
     n = frame.height
     edges_a: list[np.ndarray] = []
     edges_b: list[np.ndarray] = []
-    exact_cluster = frame["cluster_id"].to_numpy(allow_copy=True)
-    linked = exact_member & ~np.isnan(exact_cluster.astype(np.float64))
-    edges_a.append(np.flatnonzero(linked))
-    edges_b.append(exact_cluster[linked].astype(np.int64))
+    exact_rows, exact_clusters = _exact_edges(frame, exact_member)
+    edges_a.append(exact_rows)
+    edges_b.append(exact_clusters)
 
     signatures: np.ndarray | None = None
     if settings.near and len(compared_rows):
         index = _minhash_index(texts, ctx)
         a, b = minhash.similar_pairs(index, settings.threshold)
-        edges_a.append(compared_rows[a])
-        edges_b.append(compared_rows[b])
         signatures = index.small  # the band keys go with the index: 67 MB on a million rows
         del index
+        edges_a.append(compared_rows[a])
+        edges_b.append(compared_rows[b])
+        del a, b
     near_labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
 
     semantic_sim = None
@@ -129,6 +136,16 @@ def _components(
         semantic_sim = (near_labels, vector_of, vectors)
     labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
     return labels, signatures, semantic_sim
+
+
+def _exact_edges(frame: pl.DataFrame, exact_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each exact copy with a cluster, and that cluster (the row its exact group kept). Read for
+    those rows only: the whole column as floats (its nulls as NaN) was 8 MB a million rows, held
+    through the MinHash pass."""
+    rows = np.flatnonzero(exact_member)
+    clusters = frame["cluster_id"].gather(rows)
+    linked = clusters.is_not_null().to_numpy()
+    return rows[linked], clusters.filter(linked).to_numpy().astype(np.int64, copy=False)
 
 
 def _words(
@@ -262,26 +279,29 @@ def _groups(
     return _Groups(group, kept_row, similarity, by_embedding)
 
 
-def _reject_members(frame: pl.DataFrame, groups: _Groups) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Name each group by its kept row and reject the other usable members (counted per code)."""
+def _member_columns(frame: pl.DataFrame, groups: _Groups) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Name each group by its kept row (``cluster_id``) and add what ``_reject_members`` reads:
+    which usable members it rejects for which code, and their kept row's id and origin and
+    their similarity to it. The rejected members are counted per code."""
     kept_row = groups.kept_row
-    frame = frame.with_columns(_group=pl.Series(groups.group))
+    grouped = groups.group >= 0
+    usable = frame.select(pl.col("status") == "ok").to_series().fill_null(False).to_numpy()
+    loser = grouped & (kept_row != np.arange(len(kept_row))) & usable
+    near, by_embedding = loser & ~groups.by_embedding, loser & groups.by_embedding
+    kept = pl.Series(np.maximum(kept_row, 0))
     frame = frame.with_columns(
-        cluster_id=pl.when(pl.col("_group") >= 0)
-        .then(pl.Series(kept_row).cast(pl.Int64))
-        .otherwise(pl.col("cluster_id")),
-        _kept=pl.Series(np.maximum(kept_row, 0)),
+        cluster_id=pl.when(pl.Series(grouped)).then(pl.Series(kept_row)).otherwise(pl.col("cluster_id")),
+        _kept_id=frame["id"].gather(kept),
+        _kept_origin=frame["origin"].gather(kept),
         _similarity=pl.Series(groups.similarity).round(2),
-        _semantic=pl.Series(groups.by_embedding),
+        _near=pl.Series(near),
+        _by_embedding=pl.Series(by_embedding),
     )
-    frame = frame.with_columns(
-        _kept_id=pl.col("id").gather(pl.col("_kept")), _kept_origin=pl.col("origin").gather(pl.col("_kept"))
-    )
-    loser = (pl.col("_group") >= 0) & (pl.col("cluster_id") != pl.col("_row")) & (pl.col("status") == "ok")
-    counts = frame.select(
-        near=(loser & ~pl.col("_semantic")).sum(), semantic=(loser & pl.col("_semantic")).sum()
-    ).row(0, named=True)
-    frame = frame.with_columns(_near=loser & ~pl.col("_semantic"), _by_embedding=loser & pl.col("_semantic"))
+    return frame, {"dedup.near": int(near.sum()), "dedup.semantic": int(by_embedding.sum())}
+
+
+def _reject_members(frame: pl.DataFrame) -> pl.DataFrame:
+    """Reject the members ``_member_columns`` picked, naming the record their group keeps."""
     rejections = [
         ("_near", "dedup.near", "near-duplicate of the kept {} record (estimated similarity {})"),
         ("_by_embedding", "dedup.semantic", "semantic duplicate of the kept {} record (cosine {})"),
@@ -291,10 +311,7 @@ def _reject_members(frame: pl.DataFrame, groups: _Groups) -> tuple[pl.DataFrame,
         # million duplicates are a few hundred distinct values (categorical in the frame).
         message = pl.format(template, "_kept_origin", "_similarity")
         frame = reject(frame, pl.col(column), code, message, ref=pl.col("_kept_id"))
-    frame = frame.drop(
-        "_group", "_kept", "_kept_id", "_kept_origin", "_similarity", "_semantic", "_near", "_by_embedding"
-    )
-    return frame, {"dedup.near": int(counts["near"]), "dedup.semantic": int(counts["semantic"])}
+    return frame.drop("_kept_id", "_kept_origin", "_similarity", "_near", "_by_embedding")
 
 
 def _kept_rows(frame: pl.DataFrame, group: np.ndarray) -> np.ndarray:

@@ -218,6 +218,15 @@ def test_similar_pairs_connect_what_every_verified_candidate_connects() -> None:
     assert len(np.unique(expected)) < len(sets) - 250  # the copies did join their bases
 
 
+def test_similar_pairs_take_any_32_bit_band_key() -> None:
+    """The hash table marks an empty slot by its row, not by a key value: the smallest and the
+    largest band keys are buckets like any other."""
+    small = np.repeat(np.arange(5, dtype=np.uint8)[:, None] // 2, 8, axis=1)  # rows 0-1, 2-3 alike
+    keys = np.array([[0xFFFFFFFF], [0xFFFFFFFF], [0], [0], [0]], dtype=np.uint32)
+    a, b = minhash.similar_pairs(minhash.Index(small, keys, np.ones(5, dtype=bool)), 0.5)
+    assert sorted(zip(a.tolist(), b.tolist(), strict=True)) == [(0, 1), (2, 3)]  # 4 differs from 2
+
+
 def test_sequence_keys_follow_the_word_order() -> None:
     from curate.minhash_kernels import sequence_keys
 

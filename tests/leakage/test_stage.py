@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -118,6 +119,42 @@ def test_template_rewrite_is_caught_without_embeddings(tmp_path: Path) -> None:
     assert row(out, 1)["reasons"][0]["code"] == "leakage.near"
     out, _ = run(tmp_path, input=[chat(rewrite)], benchmark=bench(), leakage={"template": False})
     assert row(out, 1)["status"] == "ok"
+
+
+def test_leaks_in_many_slices_are_rejected_as_in_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are rejected a slice at a time and leak_* columns made of pieces: with slices of two
+    rows and a piece per leak, every leak (the first row and the last among them) is rejected
+    with its own code and message, and the frame is the one a single slice gives."""
+    rewrite = (
+        "Omar sold clips to 12 of his friends in June, and then he sold half as many clips in July. "
+        "How many clips did Omar sell altogether in June and July?"
+    )
+    rows = [chat(MMLU_LIKE, "B"), chat(CLEAN[0]), chat(CLEAN[1]), chat(rewrite), chat(CLEAN[2]), chat(SHORT)]
+    whole, findings = run(tmp_path, input=rows, benchmark=bench())
+    monkeypatch.setattr(leakage, "REJECT_SLICE_ROWS", 2)
+    monkeypatch.setattr(leakage, "_NULL_RUN_ROWS", 0)
+    sliced, _ = run(tmp_path, input=rows, benchmark=bench())
+    assert sliced.equals(whole)
+    assert sliced["leak_span"].n_chunks() > 1  # the null runs between leaks were not gathered
+    codes = {line: [r["code"] for r in row(sliced, line)["reasons"]] for line in range(1, 7)}
+    assert codes == {1: ["leakage.ngram"], 2: [], 3: [], 4: ["leakage.near"], 5: [], 6: ["leakage.ngram"]}
+    assert row(sliced, 4)["leak_method"] == "template" and row(sliced, 2)["leak_item"] is None
+    assert row(sliced, 6)["reasons"][0]["message"].startswith("contains item tqa-1 of ")
+    assert findings["leaked"] == 3
+
+
+def test_placed_values_read_as_a_gather(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Leaking rows close together are gathered as one run; far apart, with nulls between."""
+    monkeypatch.setattr(leakage, "_NULL_RUN_ROWS", 3)
+    rows = np.array([0, 1, 4, 40, 99])
+    values = pl.Series(["a", "b", None, "d", "e"], dtype=pl.Categorical)
+    placed = leakage._placed(100, rows, values)
+    at = np.full(100, len(rows))
+    at[rows] = np.arange(len(rows))
+    assert placed.dtype == pl.Categorical and placed.len() == 100
+    gathered = values.extend_constant(None, 1).gather(at)
+    assert placed.cast(pl.Utf8).to_list() == gathered.cast(pl.Utf8).to_list()
+    assert placed.n_chunks() == 5  # runs [0..4], [40], [99] and the nulls between them
 
 
 def test_general_rows_are_decontaminated_too(tmp_path: Path) -> None:
