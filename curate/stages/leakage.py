@@ -16,6 +16,7 @@ Every match (train id, protected file, item id, method, span) goes to ``findings
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ import polars as pl
 
 from curate.config import LeakageSection
 from curate.context import BuildContext
-from curate.example_store import with_examples
+from curate.example_store import SPAN_COLUMNS, with_examples
 from curate.frame import MESSAGES_DTYPE, reject, text_expr
 from curate.leakage.lexical import (
     build_ngram_index,
@@ -86,8 +87,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         frame = frame.with_columns(split=pl.lit(None, pl.Utf8))
     frame = frame.with_row_index("_row")
     pieces = _pieces(with_examples(frame.filter(protected_mask())), config.answers)
-    # Every column: the example store reads each chunk's text from them (``_lexical``).
-    candidates = frame.filter(candidate_mask())
+    candidates = _Candidates.of(frame)
     summary: dict[str, Any] = {
         "protected_items": pieces["_item"].n_unique() if pieces.height else 0,
         "candidates": candidates.height,
@@ -169,8 +169,31 @@ def _pieces(protected: pl.DataFrame, answers: bool) -> pl.DataFrame:
     return pieces.with_row_index("piece").with_columns(pl.col("piece").cast(pl.Int64))
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    """The rows checked for leaks, read a chunk at a time: a copy of every candidate row was the
+    whole frame again where few rows are duplicates (+200 MB on Alpaca x20 without near dedup)."""
+
+    columns: pl.DataFrame  # every row; the columns a row's text is read from, and ``_row``
+    rows: np.ndarray  # the candidates, ascending
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> _Candidates:
+        read = [c for c in ("_row", "source", "example", "dedup_key", *SPAN_COLUMNS) if c in frame.columns]
+        rows = np.flatnonzero(frame.select(candidate_mask().fill_null(False)).to_series().to_numpy())
+        return cls(frame.select(read), rows)
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+    def read(self, rows: np.ndarray) -> pl.DataFrame:
+        """``rows`` (frame rows) with their example text."""
+        return with_examples(self.columns[rows])
+
+
 def _lexical(
-    candidates: pl.DataFrame, pieces: pl.DataFrame, config: LeakageSection, ctx: BuildContext
+    candidates: _Candidates, pieces: pl.DataFrame, config: LeakageSection, ctx: BuildContext
 ) -> pl.DataFrame:
     plain = hash_words(pieces["words"])
     ngram_index = build_ngram_index(plain, config.ngram, config.min_words)
@@ -193,8 +216,9 @@ def _lexical(
     exact: list[pl.DataFrame] = []
     short = pieces.filter(pl.col("n_words") < config.min_words)
     with ctx.task("checking leakage", candidates.height) as task:
-        for rows in candidates.iter_slices(CHUNK_ROWS):
-            chunk = with_examples(rows).select("_row", "example", "dedup_key")
+        for start in range(0, candidates.height, CHUNK_ROWS):
+            chunk = candidates.read(candidates.rows[start : start + CHUNK_ROWS])
+            chunk = chunk.select("_row", "example", "dedup_key")
             examples = chunk.select(pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example")))
             hashed, masked = example_words(examples.to_series())
             parts = [ngram_matches(hashed, ngram_index).with_columns(method=pl.lit("ngram"))]
@@ -247,7 +271,7 @@ def _no_matches() -> pl.DataFrame:
 def _rows_of(hits: pl.DataFrame, rows: pl.Series) -> pl.DataFrame:
     """Chunk positions replaced by frame rows; spans are cut later, only for matches reported."""
     return hits.select(
-        pl.Series("_row", rows.gather(hits["doc"].to_numpy()).to_list(), pl.UInt32),
+        rows.gather(hits["doc"]).cast(pl.UInt32).alias("_row"),
         "piece",
         "method",
         "score",
@@ -309,14 +333,14 @@ def _exact_turns(candidates: pl.DataFrame, short: pl.DataFrame) -> pl.DataFrame:
 
 
 def _semantic(
-    candidates: pl.DataFrame,
+    candidates: _Candidates,
     pieces: pl.DataFrame,
     lexical: pl.DataFrame,
     config: LeakageSection,
     ctx: BuildContext,
 ) -> pl.DataFrame:
     """Embedding matches for the candidates the lexical tests left clean (the rest are rejected anyway)."""
-    remaining = with_examples(candidates.join(lexical.select("_row").unique(), on="_row", how="anti"))
+    remaining = candidates.read(np.setdiff1d(candidates.rows, lexical["_row"].to_numpy()))
     texts = remaining.select(text_expr("user").alias("t"))["t"].fill_null("").to_list()
     questions = pieces.filter(pl.col("kind") == "question")
     shown = texts
@@ -332,8 +356,8 @@ def _semantic(
             progress=lambda n: ctx.progress.advance(task, n),
         )
     return found.select(
-        pl.Series("_row", remaining["_row"].gather(found["doc"].to_numpy()).to_list(), pl.UInt32),
-        pl.Series("piece", questions["piece"].gather(found["piece"].to_numpy()).to_list(), pl.Int64),
+        remaining["_row"].gather(found["doc"]).cast(pl.UInt32).alias("_row"),
+        questions["piece"].gather(found["piece"]).cast(pl.Int64).alias("piece"),
         pl.lit("semantic").alias("method"),
         "score",
         pl.lit(None, pl.Int64).alias("first"),
