@@ -32,10 +32,11 @@ from curate.commands import build as build_command
 from curate.io import writers
 
 
-def rss_mb() -> int:
+def rss_mb(field: str = "VmRSS") -> int:
+    """``field`` of /proc/self/status in MB: VmRSS, or its part RssFile (mapped files)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) // 1024
     return 0
 
@@ -123,6 +124,9 @@ def main() -> int:
         print(f"{name:18s} {start:7d} {peak:7d} {peak - start:7d} {end:7d} {frame:>7s}")
     overall = max(row[2] for row in ROWS)
     print(f"peak RSS {overall:,} MB = {overall / size_mb:.2f}x the file (target <= 2x)")
+    # Pages of the shared libraries (numba's LLVM, polars) count in RSS as far as the kernel has
+    # mapped them, which varied from 90 to 280 MB between runs of the same build on this machine.
+    print(f"mapped files at the end: {rss_mb('RssFile')} MB of RSS")
     return 0
 
 
