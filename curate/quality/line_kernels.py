@@ -121,25 +121,26 @@ def _ends_with_word(line: np.ndarray, start: int, stop: int, words: np.ndarray, 
 @njit(cache=True, nogil=True)
 def truncation_candidates(
     answers: np.ndarray,
-    answer_offsets: np.ndarray,
+    answer_starts: np.ndarray,
+    answer_stops: np.ndarray,
     words: tuple[np.ndarray, np.ndarray],
     min_words: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per row whether the truncation signal can hold (a superset of signals.truncated():
-    a code fence is open in the answer, its last line (``last_line``) may end dangling, on
-    punctuation or one of ``words`` (bytes and offsets, see ``dangling_words``), or it lacks
-    a clean end and has ``min_words`` words), and the line's spaces plus one (its rough word
-    count)."""
-    rows = len(answer_offsets) - 1
+    """Per answer (``answers[answer_starts[i]:answer_stops[i]]``) whether the truncation signal
+    can hold (a superset of signals.truncated(): a code fence is open in the answer, its last
+    line (``last_line``) may end dangling, on punctuation or one of ``words`` (bytes and
+    offsets, see ``dangling_words``), or it lacks a clean end and has ``min_words`` words), and
+    the line's spaces plus one (its rough word count)."""
+    rows = len(answer_starts)
     candidate = np.zeros(rows, dtype=np.bool_)
     line_words = np.zeros(rows, dtype=np.int64)
     for i in range(rows):
-        start, stop = last_line(answers, answer_offsets[i], answer_offsets[i + 1])
+        start, stop = last_line(answers, answer_starts[i], answer_stops[i])
         spaces = 0
         for k in range(start, stop):
             spaces += answers[k] == 0x20
         line_words[i] = spaces + 1
-        if _fences(answers, answer_offsets[i], answer_offsets[i + 1]) % 2 == 1:
+        if _fences(answers, answer_starts[i], answer_stops[i]) % 2 == 1:
             candidate[i] = True
         elif stop > start:
             kind = _END_KINDS[answers[stop - 1]]

@@ -6,9 +6,25 @@ rows out, the expression runs on the rest and the ruled-out rows take a known va
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Final
 
+import numpy as np
 import polars as pl
+
+from curate.utf8 import utf8_buffers
+
+# Rows whose text a compiled loop reads at a time. Its bytes are copied out of polars' string
+# views for it (curate.utf8): a 25,000-row slice's answers and messages copied at once were the
+# largest part of the slice's working memory.
+KERNEL_ROWS: Final = 5_000
+
+
+def buffers_by_rows(texts: pl.Series) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``utf8_buffers`` of ``texts``, ``KERNEL_ROWS`` at a time, each with the index of its first
+    row (one empty piece for no texts). Per-row kernels give the same read in pieces."""
+    for at in range(0, max(len(texts), 1), KERNEL_ROWS):
+        yield at, *utf8_buffers(texts.slice(at, KERNEL_ROWS))
 
 
 def only_where(

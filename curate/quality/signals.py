@@ -20,7 +20,7 @@ import polars as pl
 from curate.config import QualitySection
 from curate.frame import LABEL
 from curate.quality import language, line_kernels, number_kernels, patterns, word_kernels, words
-from curate.quality.rows import only_where
+from curate.quality.rows import buffers_by_rows, only_where
 from curate.quality.texts import (
     ALL_TEXT,
     ANSWER,
@@ -32,7 +32,6 @@ from curate.quality.texts import (
     PROMPT_LOWER,
     last_line,
 )
-from curate.utf8 import utf8_buffers
 
 PII_KINDS: Final = ("email", "phone", "card", "ssn", "secret")
 _WORKERS: Final = min(4, os.cpu_count() or 1)
@@ -92,16 +91,27 @@ def _open_fence() -> pl.Expr:
     return pl.col(LAST_ANSWER).str.count_matches("```") % 2 == 1
 
 
-def _truncation_candidates(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-    """Rows truncated() can hold for (null without a last line), and the last line's rough word
-    count: the conditions of its three cases that are cheap, read by a compiled loop."""
-    candidate, words = line_kernels.truncation_candidates(
-        *utf8_buffers(frame[LAST_ANSWER]), _DANGLING_WORDS, TRUNCATION_MIN_WORDS
-    )
+def _answer_reads(frame: pl.DataFrame) -> tuple[np.ndarray, pl.Series, pl.Series]:
+    """What compiled loops read in the answers' bytes: their profile (word_kernels.text_profile),
+    the rows truncated() can hold for (null without a last line: the conditions of its three
+    cases that are cheap) and the last line's rough word count. The last answer ends the answer
+    (texts.LAST_ANSWER), so one copy of the answers' bytes serves both, a piece at a time."""
+    last_bytes = frame[LAST_ANSWER].str.len_bytes().fill_null(0).to_numpy()
+    profiles, candidates, line_words = [], [], []
+    for at, data, offsets in buffers_by_rows(frame[ANSWER]):
+        stops = offsets[1:]
+        starts = stops - last_bytes[at : at + len(stops)]
+        profiles.append(word_kernels.text_profile(data, offsets))
+        candidate, words = line_kernels.truncation_candidates(
+            data, starts, stops, _DANGLING_WORDS, TRUNCATION_MIN_WORDS
+        )
+        candidates.append(candidate)
+        line_words.append(words)
     has_line = frame[LAST_ANSWER].is_not_null()  # a last answer has a last line, if empty
     return (
-        pl.select(pl.when(has_line).then(pl.Series(candidate))).to_series(),
-        pl.select(pl.when(has_line).then(pl.Series(words))).to_series(),
+        np.concatenate(profiles),
+        pl.select(pl.when(has_line).then(pl.Series(np.concatenate(candidates)))).to_series(),
+        pl.select(pl.when(has_line).then(pl.Series(np.concatenate(line_words)))).to_series(),
     )
 
 
@@ -232,19 +242,20 @@ def _min_turn_visible(zero_width: bool = True) -> pl.Expr:
     return pl.col(ANSWER_TURNS).list.eval(turn.str.strip_chars().str.len_chars()).list.min().cast(pl.Int64)
 
 
-def _profile(texts: pl.Series) -> np.ndarray:
-    return word_kernels.text_profile(*utf8_buffers(texts))
+def _digit_runs(texts: pl.Series, least: int) -> np.ndarray:
+    return np.concatenate(
+        [number_kernels.digit_runs(data, offsets, least) for _, data, offsets in buffers_by_rows(texts)]
+    )
 
 
 def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
     """Working columns whose regexes run only on rows a cheap test leaves: the truncation,
     missing-media, character-class and number checks on every row were most of the signals' time."""
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        answer_job = pool.submit(_profile, frame[ANSWER])
+        answer_job = pool.submit(_answer_reads, frame)
         least = min(patterns.PHONE_MIN_DIGITS, patterns.CARD_MIN_DIGITS, patterns.SSN_MIN_DIGITS)
-        runs_job = pool.submit(lambda: number_kernels.digit_runs(*utf8_buffers(frame[ALL_TEXT]), least))
-        answer, runs = answer_job.result(), runs_job.result()
-    may_be_truncated, last_line_words = _truncation_candidates(frame)
+        runs_job = pool.submit(_digit_runs, frame[ALL_TEXT], least)
+        (answer, may_be_truncated, last_line_words), runs = answer_job.result(), runs_job.result()
     unusual = (answer[:, word_kernels.NON_ASCII] | answer[:, word_kernels.CONTROL]) > 0
     # Null where there is no text, so those rows go through only_where and stay null.
     frame = frame.with_columns(

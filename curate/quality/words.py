@@ -18,6 +18,7 @@ import numpy as np
 import polars as pl
 
 from curate.quality import word_kernels as kernels
+from curate.quality.rows import KERNEL_ROWS
 from curate.utf8 import utf8_buffers
 
 N: Final = 3  # words per n-gram of the repetition and echo signals
@@ -114,26 +115,18 @@ def add(
     stays low) and ``NEW_WORDS`` (distinct answer words the prompt lacks: a restating answer
     adds some, a copy none). ``answer`` and ``prompt`` name lower-cased text columns;
     a null text has no words."""
-    answers, prompts = utf8_buffers(frame[answer]), utf8_buffers(frame[prompt])
     with _TABLES:
         table = _stop_table(tuple(stop_words.items()))
 
     def part(rows: range) -> tuple[np.ndarray, ...]:
-        # Offsets are absolute into the data, so a run of rows needs only its offsets cut.
-        cut = slice(rows.start, rows.stop + 1)
-        return kernels.word_stats(
-            answers[0],
-            answers[1][cut],
-            prompts[0],
-            prompts[1][cut],
-            _is_word(),
-            table,
-            len(stop_words),
-            _MIX[:N],
-        )
+        # Each part copies out its own rows' bytes: the whole slice's at once was the largest
+        # part of this step's memory.
+        answers = utf8_buffers(frame[answer].slice(rows.start, len(rows)))
+        prompts = utf8_buffers(frame[prompt].slice(rows.start, len(rows)))
+        return kernels.word_stats(*answers, *prompts, _is_word(), table, len(stop_words), _MIX[:N])
 
     # The kernel releases the GIL: parts run side by side, as polars runs the regex signals.
-    step = max(1, -(-frame.height // _WORKERS))
+    step = max(1, min(-(-frame.height // _WORKERS), KERNEL_ROWS))
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         parts = list(
             pool.map(part, (range(at, min(at + step, frame.height)) for at in range(0, frame.height, step)))

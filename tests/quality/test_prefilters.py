@@ -6,10 +6,28 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from curate.example_store import with_examples
-from curate.quality import language, line_kernels, number_kernels, patterns, signals, words
-from curate.quality.texts import ANSWER_LOWER, LAST_ANSWER, LAST_LINE, PROMPT_LOWER, last_line, with_texts
+from curate.quality import (
+    language,
+    line_kernels,
+    number_kernels,
+    patterns,
+    rows,
+    signals,
+    word_kernels,
+    words,
+)
+from curate.quality.texts import (
+    ANSWER,
+    ANSWER_LOWER,
+    LAST_ANSWER,
+    LAST_LINE,
+    PROMPT_LOWER,
+    last_line,
+    with_texts,
+)
 from curate.utf8 import utf8_buffers
 from tests.quality.helpers import chat, frame_of
 
@@ -58,7 +76,7 @@ def _frame(tmp_path: Path) -> pl.DataFrame:
 
 def test_truncation_candidates_cover_every_truncated_answer(tmp_path: Path) -> None:
     frame = _frame(tmp_path)
-    candidate, words = signals._truncation_candidates(frame)
+    _, candidate, words = signals._answer_reads(frame)
     frame = frame.with_columns(words.alias(signals._LAST_LINE_WORDS), last_line())
     truncated = frame.select(signals.truncated()).to_series()
     assert truncated.sum() >= 5  # the planted cut-offs are found
@@ -66,6 +84,25 @@ def test_truncation_candidates_cover_every_truncated_answer(tmp_path: Path) -> N
     assert candidate.null_count() == frame[LAST_LINE].null_count() >= 1
     spaces = frame[LAST_LINE].str.count_matches(" ", literal=True) + 1
     assert words.to_list() == spaces.to_list()
+
+
+def test_truncation_read_in_the_answer_equals_read_in_the_last_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last answer ends the answer: read there, a few rows at a time, the cheap tests find
+    what they find in the last answer's own bytes."""
+    frame = _frame(tmp_path)
+    data, offsets = utf8_buffers(frame[LAST_ANSWER])
+    own = line_kernels.truncation_candidates(
+        data, offsets[:-1], offsets[1:], signals._DANGLING_WORDS, signals.TRUNCATION_MIN_WORDS
+    )
+    monkeypatch.setattr(rows, "KERNEL_ROWS", 4)
+    profile, candidate, words = signals._answer_reads(frame)
+    has_line = frame[LAST_ANSWER].is_not_null().to_numpy()
+    assert candidate.to_list() == [bool(c) if h else None for c, h in zip(own[0], has_line, strict=True)]
+    assert words.to_list() == [int(w) if h else None for w, h in zip(own[1], has_line, strict=True)]
+    assert profile.tolist() == word_kernels.text_profile(*utf8_buffers(frame[ANSWER])).tolist()
+    assert 0 < candidate.sum() < has_line.sum()  # some rows are candidates, some are not
 
 
 def _kernel_lines(texts: pl.Series) -> tuple[list[int], list[int]]:

@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 
 from curate.example_store import with_examples
 from curate.ingest import InputSpec, ingest
-from curate.quality import texts
+from curate.quality import rows, texts, words
 from curate.stages import quality
 from tests.conftest import SAMPLES, shared_file
 from tests.quality.helpers import chat, frame_of, run_quality
@@ -89,3 +89,34 @@ def test_texts_decoded_in_parts_equal_decoded_at_once(
     whole = texts.with_texts(frame)
     monkeypatch.setattr(texts, "DECODE_ROWS", 5)  # several parts, and a short last one
     assert_frame_equal(texts.with_texts(frame), whole, check_exact=True)
+
+
+def _records(question: str) -> list[Any]:
+    return [
+        chat(question, "The Family plan: four seats and shared storage."),
+        {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": " "}]},
+        chat(question, "Family.", "It costs 12 a month.", system="You are a support agent."),
+        chat(question, "Call +1 (555) 010-4477 or mail help@example.org; the card 4111 1111 1111 1111."),
+        "not an object",  # no canonical example: null texts
+    ] * 3
+
+
+def test_texts_read_from_the_file_in_parts_equal_read_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = frame_of(tmp_path, _records("Which plan suits a family of four?"))
+    assert frame["example"].is_null().sum() >= 9  # the examples are left in the file
+    whole = texts.with_texts(with_examples(frame))
+    monkeypatch.setattr(texts, "DECODE_ROWS", 4)  # each part reads its own rows from the file
+    assert_frame_equal(texts.with_texts(frame), whole, check_exact=True)
+
+
+def test_compiled_reads_in_pieces_equal_one_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = frame_of(tmp_path, _records("Which plan suits a family of four?"))
+    whole, whole_findings = run_quality(frame)
+    monkeypatch.setattr(rows, "KERNEL_ROWS", 4)  # several pieces, and a short last one
+    monkeypatch.setattr(words, "KERNEL_ROWS", 4)
+    pieces, pieces_findings = run_quality(frame)
+    assert_frame_equal(pieces, whole, check_exact=True)
+    assert pieces_findings == whole_findings
+    assert whole["q_pii"].max() >= 2  # the numbers' compiled test found the phone and the card
