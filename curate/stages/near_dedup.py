@@ -263,10 +263,12 @@ def _groups(
     position = np.full(n, -1, dtype=np.int64)
     position[compared_rows] = np.arange(len(compared_rows))
     losers = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(n)) & (position >= 0))
-    if signatures is not None and len(losers):
-        similarity[losers] = minhash.estimate_jaccard(
-            signatures, position[losers], position[kept_row[losers]]
-        )
+    if signatures is not None:
+        # A slice of the losers at a time: their positions and their kept rows' positions in
+        # full were three more 8 MB arrays (985k losers) beside the signatures, the step's peak.
+        for start in range(0, len(losers), _ESTIMATE_ROWS):
+            part = losers[start : start + _ESTIMATE_ROWS]
+            similarity[part] = minhash.estimate_jaccard(signatures, position[part], position[kept_row[part]])
     by_embedding = np.zeros(n, dtype=bool)
     if semantic_sim is not None and len(losers):
         # Joined the kept record's group only through embeddings: a semantic duplicate.
@@ -277,6 +279,9 @@ def _groups(
         cosine = (vectors[vector_of[mine[joined]]] * vectors[vector_of[theirs[joined]]]).sum(axis=1)
         similarity[losers[joined]] = cosine
     return _Groups(group, kept_row, similarity, by_embedding)
+
+
+_ESTIMATE_ROWS = 1 << 16
 
 
 def _member_columns(frame: pl.DataFrame, groups: _Groups) -> tuple[pl.DataFrame, dict[str, int]]:
