@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import xxhash
 
 from curate import chat_kernels as kernels
+from curate.arrow_c import large_strings
 
 
 @dataclass(frozen=True)
@@ -77,9 +77,9 @@ def example_bytes(
 
 
 def string_series(text: np.ndarray, offsets: np.ndarray) -> pl.Series:
-    """The strings ``text[offsets[i]:offsets[i + 1]]`` (polars copies them into its own layout)."""
-    array = pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(text))
-    return pl.Series(pl.from_arrow(array))
+    """The strings ``text[offsets[i]:offsets[i + 1]]``. polars keeps ``text`` itself (its string
+    views point into it, texts of 12 bytes or fewer are copied into the views)."""
+    return large_strings(text, offsets)
 
 
 def fast_frame(result: Scan, data: np.ndarray, file_offset: int | None) -> pl.DataFrame:

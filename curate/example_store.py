@@ -17,8 +17,8 @@ from typing import Final
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
+from curate.arrow_c import large_strings
 from curate.chat_kernels import place
 from curate.chat_lines import example_bytes, string_series
 from curate.errors import CurateError
@@ -54,11 +54,8 @@ def with_examples(frame: pl.DataFrame) -> pl.DataFrame:
     data = np.empty(int(offsets[-1]), dtype=np.uint8)
     for group_rows, text, group_offsets in pieces:
         place(data, offsets, group_rows, text, group_offsets)
-    validity = pa.py_buffer(np.packbits(need.to_numpy(), bitorder="little"))
-    array = pa.LargeStringArray.from_buffers(
-        frame.height, pa.py_buffer(offsets), pa.py_buffer(data), validity
-    )
-    filled = pl.Series("example", pl.from_arrow(array))
+    validity = np.packbits(need.to_numpy(), bitorder="little")
+    filled = large_strings(data, offsets, validity).alias("example")
     return frame.with_columns(pl.coalesce(pl.col("example"), filled).alias("example"))
 
 
@@ -75,7 +72,7 @@ def read_examples(source: str, spans: pl.DataFrame) -> pl.Series:
         )
     except ValueError:
         raise CurateError("changed during the build", source, "run the build again") from None
-    del buffer  # before polars copies the texts: three copies of a slice's text at once were too many
+    del buffer  # before polars takes the texts: three copies of a slice's text at once were too many
     texts = string_series(text, offsets)
     del text
     if in_order:

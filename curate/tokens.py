@@ -199,12 +199,11 @@ def _sizes(examples: pl.Series) -> pl.DataFrame:
 def _exact_counts(contents: pl.Series, tokenizer_path: str, batch: int = 8192) -> pl.Series:
     """Sum of content tokens per row (template overhead is added by the caller)."""
     import numpy as np
-    import pyarrow.compute as pc
     from tokenizers import Tokenizer  # light (Rust); only needed for real counts
 
     tokenizer = Tokenizer.from_file(tokenizer_path)
-    # Flatten with arrow (null and empty lists contribute no values), count, and sum back per row.
-    texts = pc.list_flatten(contents.to_arrow()).to_pylist()
+    # Flatten (null and empty lists contribute no values), count, and sum back per row.
+    texts = contents.explode(empty_as_null=False, keep_nulls=False).to_list()
     counts = np.zeros(len(texts) + 1, dtype=np.int64)
     for start in range(0, len(texts), batch):
         encoded = tokenizer.encode_batch_fast(texts[start : start + batch], add_special_tokens=False)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import orjson
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "textual", "peft", "datasets")
 
@@ -24,4 +27,70 @@ def test_build_command_modules_are_light() -> None:
     heavy = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
     assert heavy == [], (
         f"the CLI imports {heavy} at start-up; import them inside the functions that need them"
+    )
+
+
+def _chat(question: str, answer: str) -> dict[str, object]:
+    return {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]}
+
+
+def _write_jsonl(path: Path, records: list[object], extra: bytes = b"") -> Path:
+    path.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records) + extra)
+    return path
+
+
+def test_build_of_jsonl_never_imports_pyarrow(tmp_path: Path) -> None:
+    """pyarrow's libraries are about 50 MB resident; only Parquet and Hugging Face inputs need them.
+
+    The inputs reach every path a JSONL build takes: plain chat lines (kept as spans in the
+    file), ShareGPT and Alpaca records (converted), a duplicate, a broken line, and eval,
+    benchmark and general files, so that leakage, mix and every writer run.
+    """
+    chats = [
+        _chat(f"How do I reset thermostat number {i} after a power cut?", f"Hold dial {i} down.")
+        for i in range(40)
+    ]
+    sharegpt = {
+        "conversations": [
+            {"from": "human", "value": "Where is the boiler fuse?"},
+            {"from": "gpt", "value": "Under the panel."},
+        ]
+    }
+    alpaca = {"instruction": "Name a warm colour.", "input": "", "output": "Orange is a warm colour."}
+    inputs = _write_jsonl(tmp_path / "in.jsonl", [*chats, chats[0], sharegpt, alpaca], b"{not json\n")
+    held_out = _write_jsonl(
+        tmp_path / "eval.jsonl", [_chat("How do I bleed a radiator safely?", "Use a radiator key.")]
+    )
+    protected = _write_jsonl(tmp_path / "bench.jsonl", [_chat("What is seven times eight?", "Fifty-six.")])
+    general = _write_jsonl(
+        tmp_path / "general.jsonl", [_chat(f"Tell me fact {i}.", f"Fact {i} is true.") for i in range(5)]
+    )
+    out = tmp_path / "build"
+    argv = [
+        "build",
+        "--input",
+        inputs,
+        "--eval",
+        held_out,
+        "--benchmark",
+        protected,
+        "--general",
+        general,
+        "--out",
+        out,
+    ]
+    code = (
+        "import sys\n"
+        "from curate.cli import main\n"
+        f"code = main({[str(a) for a in argv]!r})\n"
+        "print('modules:', code, ' '.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    (report,) = [line for line in result.stdout.splitlines() if line.startswith("modules:")]
+    exit_code, *modules = report.split()[1:]
+    assert exit_code == "0", result.stdout + result.stderr
+    assert (out / "train.jsonl").stat().st_size > 0 and (out / "examples.parquet").exists()
+    loaded = sorted(m for m in modules if m.split(".")[0] == "pyarrow")
+    assert loaded == [], (
+        f"a JSONL build imported {loaded[:5]}: import pyarrow only where Parquet or HF inputs need it"
     )
