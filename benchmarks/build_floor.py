@@ -34,12 +34,12 @@ JSONL_FILES = ("train.jsonl", "eval.jsonl", "rejected.jsonl")
 
 def import_seconds() -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import curate.pipeline, curate.io.writers"], check=True)
+    subprocess.run([sys.executable, "-c", "import curate.engines.local, curate.output.writers"], check=True)
     return time.perf_counter() - started
 
 
 def parquet_write_seconds(build: Path, out: Path) -> float:
-    """examples.parquet written from memory with the build's own settings (curate/io/writers.py)."""
+    """examples.parquet written from memory with the build's own settings (curate/output/writers.py)."""
     frame = pl.read_parquet(build / "examples.parquet")
     started = time.perf_counter()
     frame.write_parquet(out / "examples.parquet", compression="zstd", compression_level=1, statistics=True)

@@ -20,16 +20,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from curate.memory import tune_allocators
+from curate.cli.memory import tune_allocators
 
 tune_allocators()  # as `curate build` does, before polars loads
 # ruff: noqa: E402  (the imports below load polars)
 from build_scale import DATA, make_scaled  # benchmarks/ is on sys.path when run as a script
 
-from curate import cli, pipeline
-from curate import manifest as manifest_module
-from curate.commands import build as build_command
-from curate.io import writers
+from curate import cli
+from curate.cli.commands import build as build_command
+from curate.engines import local as pipeline
+from curate.output import manifest as manifest_module
+from curate.output import writers
 
 
 def rss_mb(field: str = "VmRSS") -> int:

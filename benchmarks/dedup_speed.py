@@ -31,11 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 from datasketch_documented import signatures_and_index  # noqa: E402
 
-from curate.config import load_config  # noqa: E402
-from curate.context import BuildContext  # noqa: E402
-from curate.frame import text_expr  # noqa: E402
-from curate.ingest import InputSpec, ingest  # noqa: E402
-from curate.stages import exact_dedup, near_dedup  # noqa: E402
+from curate.core.config import load_config  # noqa: E402
+from curate.core.context import BuildContext  # noqa: E402
+from curate.core.frame import text_expr  # noqa: E402
+from curate.ingest.inputs import InputSpec, ingest  # noqa: E402
+from curate.stages.dedup import exact as exact_dedup  # noqa: E402
+from curate.stages.dedup import near as near_dedup  # noqa: E402
 
 
 def rss_mb() -> float:

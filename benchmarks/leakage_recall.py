@@ -138,7 +138,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def ingest_frame(train: Path, benchmark_paths: list[Path]) -> pl.DataFrame:
     """The frame as the leakage stage sees it: inputs in the train split, benchmarks protected."""
-    from curate.ingest import InputSpec, ingest
+    from curate.ingest.inputs import InputSpec, ingest
 
     specs = [InputSpec(str(train), "input")] + [InputSpec(str(p), "benchmark") for p in benchmark_paths]
     frame, _ = ingest(specs, 16_000_000)
@@ -147,9 +147,9 @@ def ingest_frame(train: Path, benchmark_paths: list[Path]) -> pl.DataFrame:
 
 
 def run_stage(frame: pl.DataFrame, semantic: bool = False, **leakage: Any) -> tuple[pl.DataFrame, float]:
-    from curate.config import CurateConfig, LeakageSection
-    from curate.context import BuildContext
-    from curate.stages import leakage as stage
+    from curate.core.config import CurateConfig, LeakageSection
+    from curate.core.context import BuildContext
+    from curate.stages.leakage import stage
 
     config = CurateConfig(leakage=replace(LeakageSection(), **leakage))
     ctx = BuildContext(config=config, semantic=semantic)
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {DATA.resolve()} holds no alpaca.jsonl", file=sys.stderr)
         return 0
     sys.path.insert(0, str(ROOT))
-    from curate.example_store import with_examples
+    from curate.ingest.store import with_examples
 
     alpaca = read_chat(DATA / "alpaca.jsonl", args.rows)
     benchmarks = {name: read_chat(DATA / f"{name}.jsonl") for name in BENCHMARKS}

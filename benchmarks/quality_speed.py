@@ -1,7 +1,7 @@
 """Quality stage speed on real data (Alpaca, 52,002 records, or any chat JSONL given).
 
 Baseline, measured in the same run on the same frame: decoding every example's text with
-curate.frame.text_expr("all"), the floor any stage that reads message text pays. Prints the
+curate.core.frame.text_expr("all"), the floor any stage that reads message text pays. Prints the
 quality stage's time as a ratio to it, best of --repeat runs each, interleaved so machine load
 hits both alike. The examples are read into the frame first (ingest leaves them in the input
 files), so both sides time the work on text, not reading it back.
@@ -31,12 +31,12 @@ def main() -> int:
         print(f"skipped: {args.data} is absent (the shared real datasets are not on this machine)")
         return 0
     sys.path.insert(0, str(ROOT))
-    from curate.config import load_config
-    from curate.context import BuildContext
-    from curate.example_store import with_examples
-    from curate.frame import text_expr
-    from curate.ingest import InputSpec, ingest
-    from curate.stages import quality
+    from curate.core.config import load_config
+    from curate.core.context import BuildContext
+    from curate.core.frame import text_expr
+    from curate.ingest.inputs import InputSpec, ingest
+    from curate.ingest.store import with_examples
+    from curate.stages.quality import stage as quality
 
     frame, _ = ingest([InputSpec(str(args.data), "input", None)], 16_000_000)
     frame = with_examples(frame)

@@ -57,8 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     if not (DATA / "alpaca.jsonl").is_file():
         sys.exit(f"skipped: {DATA / 'alpaca.jsonl'} is absent")
-    from curate.gates import FRAME_COLUMNS, measure
-    from curate.report import write_reports
+    from curate.gates.rules import FRAME_COLUMNS, measure
+    from curate.report.write import write_reports
 
     build = base_build()
     manifest = orjson.loads((build / "manifest.json").read_bytes())

@@ -115,7 +115,7 @@ async def stock(build: Path) -> dict[str, float]:
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
-    from curate.frame import MESSAGES_DTYPE
+    from curate.core.frame import MESSAGES_DTYPE
 
     painted_at = first_paint(DataTable)
     started = time.perf_counter()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from curate.errors import CurateError
+from curate.core.errors import CurateError
 
 
 class TrainError(CurateError):

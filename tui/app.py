@@ -1,7 +1,7 @@
 """`curate review`: the Textual app where people decide what the model learns.
 
 ``make_app`` is the one way to build the app, shared by the CLI and the tests. The app is thin:
-the data and the decisions live in tui.model.ReviewModel and curate.review_store, and every
+the data and the decisions live in tui.model.ReviewModel and curate.review.store, and every
 decision is committed to SQLite before the screen shows it.
 """
 
@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
-from curate.review_store import DEFAULT_DB, ReviewStore
+from curate.review.store import DEFAULT_DB, ReviewStore
 from tui.model import SORT_KEYS, Filter, ReviewModel, Sort, messages_of
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.editor import EditorScreen

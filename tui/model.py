@@ -19,8 +19,8 @@ from typing import Any, Final
 import orjson
 import polars as pl
 
-from curate.errors import CurateError
-from curate.review_store import Decision, ReviewStore
+from curate.core.errors import CurateError
+from curate.review.store import Decision, ReviewStore
 
 # Columns the list needs; anything else is read with the row's details.
 _INDEX_COLUMNS: Final = (
@@ -260,7 +260,7 @@ class ReviewModel:
         """First-user-turn previews of every row in ``rows`` (computed once, for sorting)."""
         if self._preview_column is None:
             self.load_examples()
-            from curate.frame import MESSAGES_DTYPE
+            from curate.core.frame import MESSAGES_DTYPE
 
             assert self._examples is not None
             messages = self._examples.to_frame("example").select(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.context import BuildContext
-from curate.frame import reject
-from curate.tokens import choose_tokenizer, count_frame_tokens
+from curate.core.context import BuildContext
+from curate.core.frame import reject
+from curate.stages.tokens import choose_tokenizer, count_frame_tokens
 
 NAME = "length"
 

@@ -19,8 +19,8 @@ from typing import Any
 import polars as pl
 import xxhash
 
-from curate.context import BuildContext
-from curate.frame import LABEL
+from curate.core.context import BuildContext
+from curate.core.frame import LABEL
 
 NAME = "mix"
 

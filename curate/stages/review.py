@@ -1,4 +1,4 @@
-"""Review: apply reviewers' decisions from the review store (see curate/review_store.py).
+"""Review: apply reviewers' decisions from the review store (see curate/review/store.py).
 
 Runs after every automatic stage, so a decision can see and override what they did, and before
 the mix, so the general share is sized on the reviewed train set. Rules, per example id:
@@ -9,7 +9,7 @@ the mix, so the general share is sized on the reviewed train set. Rules, per exa
   original reasons move to ``flags`` and a ``review.accepted`` flag says who overrode them. A
   schema, length, dedup or leakage rejection is never lifted (dedup would put a copy back,
   leakage would train on a protected item): the row gets a ``review.not-overridable`` flag.
-- edit: the edited conversation is validated again (curate.validate.check_record) and replaces
+- edit: the edited conversation is validated again (curate.ingest.validate.check_record) and replaces
   ``example``, with the same override rule as accept. The row keeps the id the reviewer edited,
   so the decision stays keyed on the next build; its new content id is in the manifest. An edit
   that fails validation is not applied (``review.edit-invalid`` flag).
@@ -28,11 +28,11 @@ from typing import Any
 import orjson
 import polars as pl
 
-from curate.context import BuildContext
-from curate.example_store import SPAN_COLUMNS, with_examples
-from curate.frame import LABEL, REASONS_DTYPE, canonical_examples, flag, reject
-from curate.review_store import Decision, open_for_build
-from curate.validate import check_record
+from curate.core.context import BuildContext
+from curate.core.frame import LABEL, REASONS_DTYPE, canonical_examples, flag, reject
+from curate.ingest.store import SPAN_COLUMNS, with_examples
+from curate.ingest.validate import check_record
+from curate.review.store import Decision, open_for_build
 
 NAME = "review"
 
@@ -299,7 +299,7 @@ def _apply_edits(
         ),
     )
     if "tokens" in frame.columns:
-        from curate.tokens import choose_tokenizer, count_tokens
+        from curate.stages.tokens import choose_tokenizer, count_tokens
 
         choice = choose_tokenizer(ctx.config.validate.tokenizer)
         rows = frame.filter(target)

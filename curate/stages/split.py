@@ -12,8 +12,8 @@ from __future__ import annotations
 import polars as pl
 import xxhash
 
-from curate.context import BuildContext
-from curate.frame import LABEL
+from curate.core.context import BuildContext
+from curate.core.frame import LABEL
 
 NAME = "split"
 

@@ -11,7 +11,7 @@ import orjson
 import polars as pl
 import pytest
 
-from curate.gates import BASELINE_RATES, GATES
+from curate.gates.rules import BASELINE_RATES, GATES
 from tests.check.conftest import BAD, GOOD
 from tests.check.curate_builds import Plan, build
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from curate.cli import make_parser
-from curate.config import load_config
-from curate.gates import GATES
+from curate.core.config import load_config
+from curate.gates.rules import GATES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "ci.md"
 

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curate.gate_outputs import to_json, to_junit, to_markdown
-from curate.gates import GateReport, GateResult
+from curate.gates.outputs import to_json, to_junit, to_markdown
+from curate.gates.rules import GateReport, GateResult
 
 MEASURES = {"records": 3, "domain": 2, "train": 1, "eval": 1, "general_eval": 0}
 statuses = st.sampled_from(["pass", "warn", "fail", "skip"])

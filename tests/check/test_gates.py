@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curate.config import GateLevels, GatesSection
-from curate.frame import REASON_DTYPE
-from curate.gates import SEVERITY, evaluate, judge, load_frame, measure
+from curate.core.config import GateLevels, GatesSection
+from curate.core.frame import REASON_DTYPE
+from curate.gates.rules import SEVERITY, evaluate, judge, load_frame, measure
 
 levels = st.one_of(st.none(), st.floats(0, 1000, allow_nan=False))
 

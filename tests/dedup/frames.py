@@ -8,10 +8,11 @@ from typing import Any
 import orjson
 import polars as pl
 
-from curate.config import load_config
-from curate.context import BuildContext
-from curate.ingest import InputSpec, ingest
-from curate.stages import exact_dedup, near_dedup
+from curate.core.config import load_config
+from curate.core.context import BuildContext
+from curate.ingest.inputs import InputSpec, ingest
+from curate.stages.dedup import exact as exact_dedup
+from curate.stages.dedup import near as near_dedup
 
 
 def chat(user: str, assistant: str, **extra: Any) -> dict[str, Any]:

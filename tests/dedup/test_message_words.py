@@ -10,9 +10,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate import minhash
-from curate.message_words import ExampleWords, MessageWords, _decoded, words_of_examples
-from curate.minhash_kernels import ROLES
+from curate.stages.dedup import minhash
+from curate.stages.dedup.kernels import ROLES
+from curate.stages.dedup.message_words import ExampleWords, MessageWords, _decoded, words_of_examples
 
 texts = st.text(
     alphabet=st.sampled_from(
@@ -84,9 +84,9 @@ def test_roles_are_kept_apart() -> None:
 
 
 def test_plain_rows_take_the_compiled_walk_and_others_fall_back() -> None:
-    from curate.minhash_kernels import message_words
-    from curate.unicode_words import READ_BYTES, READ_LENGTH
-    from curate.utf8 import utf8_buffers
+    from curate.core.utf8 import utf8_buffers
+    from curate.stages.dedup.kernels import message_words
+    from curate.stages.dedup.unicode_words import READ_BYTES, READ_LENGTH
 
     rows = [
         '{"messages":[{"role":"user","content":"plain \\"text\\""}],"meta":{"k":[1,{"a":"}"}]}}',

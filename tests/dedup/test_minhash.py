@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate import minhash
+from curate.stages.dedup import minhash
 
 
 def words_of(texts: list[str | None]) -> list[list[int]]:
@@ -228,7 +228,7 @@ def test_similar_pairs_take_any_32_bit_band_key() -> None:
 
 
 def test_sequence_keys_follow_the_word_order() -> None:
-    from curate.minhash_kernels import sequence_keys
+    from curate.stages.dedup.kernels import sequence_keys
 
     hashes = np.array([5, 9, 9, 5, 5, 9], dtype=np.uint64)
     keys = sequence_keys(hashes, np.array([0, 2, 4, 4, 6], dtype=np.int64)).tolist()

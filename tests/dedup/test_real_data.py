@@ -10,7 +10,7 @@ import orjson
 import polars as pl
 import pytest
 
-from curate.ingest import InputSpec, ingest
+from curate.ingest.inputs import InputSpec, ingest
 from tests.conftest import SAMPLES, shared_file
 from tests.dedup.dedup_plants import load_alpaca, plant
 from tests.dedup.frames import context, dedup, frame_of

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from curate import embeddings
+from curate.stages import embeddings
 from tests.dedup.frames import chat, codes, context, dedup, frame_of
 
 

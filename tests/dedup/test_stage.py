@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.errors import ConfigError
-from curate.stages import near_dedup
+from curate.core.errors import ConfigError
+from curate.stages.dedup import near as near_dedup
 from tests.dedup.frames import chat, codes, context, dedup, frame_of, sharegpt
 
 TEXT = (
@@ -218,6 +218,6 @@ def test_bad_settings_are_config_errors(setting: dict) -> None:
 
 
 def test_stage_name_is_the_timings_key() -> None:
-    from curate.pipeline import STAGES
+    from curate.engines.local import STAGES
 
     assert ("near_dedup", near_dedup.run) in STAGES

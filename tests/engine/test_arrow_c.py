@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curate import arrow_c
-from curate.arrow_c import large_strings
-from curate.utf8 import utf8_buffers
+from curate.core.utf8 import utf8_buffers
+from curate.ingest import arrow_c
+from curate.ingest.arrow_c import large_strings
 
 # Short texts live inside polars' views, longer ones (over 12 bytes) point into our buffer.
 TEXTS = ["", "a", "héllo", "exactly12byt", "thirteen byte", "中文 and a longer sentence 😀", "\x00x"]

@@ -10,7 +10,7 @@ import orjson
 import polars as pl
 import pytest
 
-from curate.frame import WRITTEN_REASONS_DTYPE
+from curate.core.frame import WRITTEN_REASONS_DTYPE
 
 CHAT = {
     "messages": [
@@ -228,7 +228,7 @@ def test_every_input_kind(tmp_path: Path, run_curate, kind: str) -> None:
     assert manifest["counts"]["by_status"].get("rejected", 0) == 0
     # The same conversations get the same ids whatever the container or format.
     ids = {r["id"] for name in ("train.jsonl", "eval.jsonl") for r in read_jsonl(tmp_path / "b" / name)}
-    from curate.validate import check_record
+    from curate.ingest.validate import check_record
 
     assert ids == {check_record(r).id for r in rows}
 
@@ -301,7 +301,7 @@ def test_failed_build_leaves_previous_build_intact(tmp_path: Path, run_curate, m
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("curate.io.writers.write_build", explode)
+    monkeypatch.setattr("curate.output.writers.write_build", explode)
     code, _, err = run_curate("build", "--input", path, "--out", tmp_path / "b")
     assert code == 3 and "disk full" in err
     assert (tmp_path / "b" / "manifest.json").read_bytes() == before

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from curate.example_store import with_examples
-from curate.frame import BASE_SCHEMA
-from curate.ingest import InputSpec, ingest
+from curate.core.frame import BASE_SCHEMA
+from curate.ingest.inputs import InputSpec, ingest
+from curate.ingest.store import with_examples
 from tests.conftest import shared_file
 
 PIECES = [
@@ -111,7 +111,7 @@ def test_the_compiled_lane_takes_plain_lines_and_reads_them_back(tmp_path: Path)
 
 
 def test_a_file_changed_under_the_build_is_reported(tmp_path: Path) -> None:
-    from curate.errors import CurateError
+    from curate.core.errors import CurateError
 
     path = tmp_path / "chats.jsonl"
     record = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}

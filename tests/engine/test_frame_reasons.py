@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from curate import frame as build_frame
-from curate.frame import LABEL, REASONS_DTYPE, flag, reject
+from curate.core import frame as build_frame
+from curate.core.frame import LABEL, REASONS_DTYPE, flag, reject
 
 
 def _frame(hits: list[bool], had: list[bool]) -> pl.DataFrame:

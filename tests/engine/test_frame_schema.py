@@ -8,11 +8,11 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
-from curate.config import load_config
-from curate.context import BuildContext
-from curate.frame import ORIGINS, STATUSES
-from curate.ingest import ingest
-from curate.pipeline import STAGES, finalize, input_specs
+from curate.core.config import load_config
+from curate.core.context import BuildContext
+from curate.core.frame import ORIGINS, STATUSES
+from curate.engines.local import STAGES, finalize, input_specs
+from curate.ingest.inputs import ingest
 from tests.conftest import SAMPLES
 
 REASON_CODE = r"^[a-z]+\.[a-z0-9-]+$"

@@ -23,7 +23,7 @@ def test_import_curate_is_light() -> None:
 
 
 def test_build_command_modules_are_light() -> None:
-    modules = imported_after("import curate.cli, curate.pipeline, curate.commands.build")
+    modules = imported_after("import curate.cli, curate.engines.local, curate.cli.commands.build")
     heavy = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
     assert heavy == [], (
         f"the CLI imports {heavy} at start-up; import them inside the functions that need them"

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from curate.memory import POLARS_JEMALLOC_CONF, POLARS_JEMALLOC_ENV, return_freed_memory, tune_allocators
+from curate.cli.memory import POLARS_JEMALLOC_CONF, POLARS_JEMALLOC_ENV, return_freed_memory, tune_allocators
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt thresholds are glibc's")
@@ -27,7 +27,7 @@ def _tuned_environment(preset: str | None) -> str:
         env[POLARS_JEMALLOC_ENV] = preset
     code = (
         "import os, sys\n"
-        "from curate.memory import tune_allocators\n"
+        "from curate.cli.memory import tune_allocators\n"
         "assert 'polars' not in sys.modules\n"
         "tuned = tune_allocators()\n"
         "import polars\n"

@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from curate.ingest import InputSpec, ingest
-from curate.io.writers import write_build
-from curate.pipeline import finalize
+from curate.engines.local import finalize
+from curate.ingest.inputs import InputSpec, ingest
+from curate.output.writers import write_build
 
 
 def test_train_lines_repeat_by_mix_repeats(tmp_path: Path) -> None:

@@ -10,11 +10,11 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.example_store import with_examples
-from curate.ingest import InputSpec, ingest
-from curate.io.writers import example_lines, rejected_lines
-from curate.records import load_schema
-from curate.validate import chat_shape_ok, check_record
+from curate.core.records import load_schema
+from curate.ingest.inputs import InputSpec, ingest
+from curate.ingest.store import with_examples
+from curate.ingest.validate import chat_shape_ok, check_record
+from curate.output.writers import example_lines, rejected_lines
 
 text = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=60
@@ -165,8 +165,8 @@ def test_rejected_schema_matches_rejected_lines(tmp_path: Path) -> None:
 @settings(max_examples=400, deadline=None)
 @given(record=record_like | conversations())
 def test_fast_lane_agrees_with_the_full_checks(record: dict) -> None:
-    from curate.records import to_chat
-    from curate.validate import is_plain_valid_chat, semantic_problems
+    from curate.core.records import to_chat
+    from curate.ingest.validate import is_plain_valid_chat, semantic_problems
 
     if not is_plain_valid_chat(record):
         return
@@ -176,7 +176,7 @@ def test_fast_lane_agrees_with_the_full_checks(record: dict) -> None:
 
 
 def test_fast_lane_takes_the_common_case() -> None:
-    from curate.validate import is_plain_valid_chat
+    from curate.ingest.validate import is_plain_valid_chat
 
     assert is_plain_valid_chat(
         {

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.frame import MESSAGES_DTYPE
-from curate.tokens import TokenizerChoice, choose_tokenizer, count_tokens
+from curate.core.frame import MESSAGES_DTYPE
+from curate.stages.tokens import TokenizerChoice, choose_tokenizer, count_tokens
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_estimate_without_tokenizer() -> None:
 
 
 def test_missing_tokenizer_path_is_a_config_error(tmp_path: Path) -> None:
-    from curate.errors import ConfigError
+    from curate.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="no tokenizer.json"):
         choose_tokenizer(str(tmp_path / "nope"))

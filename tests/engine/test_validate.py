@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from curate.validate import check_line, check_record
+from curate.ingest.validate import check_line, check_record
 
 
 def codes(record: object) -> list[str]:

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import polars as pl
 
-from curate.config import CurateConfig, LeakageSection, MixSection
-from curate.context import BuildContext
-from curate.ingest import InputSpec, ingest
+from curate.core.config import CurateConfig, LeakageSection, MixSection
+from curate.core.context import BuildContext
+from curate.ingest.inputs import InputSpec, ingest
 
 
 def chat(user: str, assistant: str = "Here is my answer.", id: str | None = None) -> dict[str, Any]:

@@ -13,9 +13,9 @@ import orjson
 import polars as pl
 import pytest
 
-from curate.config import load_config
-from curate.context import BuildContext
-from curate.pipeline import run_build
+from curate.core.config import load_config
+from curate.core.context import BuildContext
+from curate.engines.local import run_build
 from tests.conftest import SAMPLES
 
 DATA = SAMPLES / "data"

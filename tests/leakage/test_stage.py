@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from curate.stages import leakage
+from curate.stages.leakage import stage as leakage
 from tests.leakage.frames import chat, context, frame_of
 
 MMLU_LIKE = (

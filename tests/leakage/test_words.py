@@ -9,9 +9,9 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.frame import text_expr
-from curate.leakage.spans import span_text
-from curate.leakage.words import KeySet, example_words, hash_words, split_words
+from curate.core.frame import text_expr
+from curate.stages.leakage.spans import span_text
+from curate.stages.leakage.words import KeySet, example_words, hash_words, split_words
 
 texts = st.lists(
     st.lists(st.sampled_from(["a", "b", "cat", "dog", "7"]), min_size=0, max_size=12), min_size=1, max_size=6

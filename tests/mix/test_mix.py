@@ -8,9 +8,9 @@ import orjson
 import polars as pl
 import pytest
 
-from curate.config import load_config
-from curate.errors import ConfigError
-from curate.pipeline import finalize
+from curate.core.config import load_config
+from curate.core.errors import ConfigError
+from curate.engines.local import finalize
 from curate.stages import mix
 from tests.conftest import SAMPLES
 from tests.leakage.frames import chat, context, frame_of

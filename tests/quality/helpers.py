@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 import polars as pl
 
-from curate.config import load_config
-from curate.context import BuildContext
-from curate.ingest import InputSpec, ingest
-from curate.stages import quality
+from curate.core.config import load_config
+from curate.core.context import BuildContext
+from curate.ingest.inputs import InputSpec, ingest
+from curate.stages.quality import stage as quality
 
 
 def chat(user: str, *answers: str, system: str | None = None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from curate.ingest import InputSpec, ingest
+from curate.ingest.inputs import InputSpec, ingest
 from tests.conftest import shared_file
 from tests.quality.helpers import codes, run_quality
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.example_store import with_examples
-from curate.quality import (
+from curate.core.utf8 import utf8_buffers
+from curate.ingest.store import with_examples
+from curate.stages.quality import (
     language,
     line_kernels,
     number_kernels,
@@ -19,7 +20,7 @@ from curate.quality import (
     word_kernels,
     words,
 )
-from curate.quality.texts import (
+from curate.stages.quality.texts import (
     ANSWER,
     ANSWER_LOWER,
     LAST_ANSWER,
@@ -28,7 +29,6 @@ from curate.quality.texts import (
     last_line,
     with_texts,
 )
-from curate.utf8 import utf8_buffers
 from tests.quality.helpers import chat, frame_of
 
 QUESTION = "Tell me about the sea."

@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from curate.ingest import InputSpec, ingest
+from curate.ingest.inputs import InputSpec, ingest
 from tests.conftest import SAMPLES
 from tests.quality.helpers import codes, run_quality
 

@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from curate.example_store import with_examples
-from curate.ingest import InputSpec, ingest
-from curate.quality import rows, texts, words
-from curate.stages import quality
+from curate.ingest.inputs import InputSpec, ingest
+from curate.ingest.store import with_examples
+from curate.stages.quality import rows, texts, words
+from curate.stages.quality import stage as quality
 from tests.conftest import SAMPLES, shared_file
 from tests.quality.helpers import chat, frame_of, run_quality
 

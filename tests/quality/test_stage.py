@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.config import QualitySection, load_config
-from curate.errors import ConfigError
-from curate.frame import reject
-from curate.quality.score import RULES
-from curate.reasons import REASONS
+from curate.core.config import QualitySection, load_config
+from curate.core.errors import ConfigError
+from curate.core.frame import reject
+from curate.core.reasons import REASONS
+from curate.stages.quality.score import RULES
 from tests.quality.helpers import chat, codes, frame_of, run_quality
 
 Q = "How long does a Halo Mini battery last?"

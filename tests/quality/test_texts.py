@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 from polars.testing import assert_series_equal
 
-from curate.example_store import with_examples
-from curate.quality import texts
+from curate.ingest.store import with_examples
+from curate.stages.quality import texts
 from tests.quality.helpers import chat, frame_of
 
 QUESTION = "Which plan suits a family of four?"

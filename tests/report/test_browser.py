@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from curate.report import write_reports
-from curate.report_charts import PALETTE, SERIES_COLOURS
+from curate.report.charts import PALETTE, SERIES_COLOURS
+from curate.report.write import write_reports
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 pytestmark = pytest.mark.skipif(

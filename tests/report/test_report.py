@@ -11,8 +11,8 @@ import orjson
 import polars as pl
 import pytest
 
-from curate.report import write_reports
-from curate.report_charts import PALETTE
+from curate.report.charts import PALETTE
+from curate.report.write import write_reports
 from tests.report.conftest import HOSTILE, PLAN
 
 

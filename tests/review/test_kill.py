@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from curate.review_store import ReviewStore
+from curate.review.store import ReviewStore
 from tests.tui.builds import make_build
 
 ROOT = Path(__file__).resolve().parents[2]

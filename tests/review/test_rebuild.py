@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from curate.cli import main
-from curate.review_store import ReviewStore
+from curate.review.store import ReviewStore
 
 CHATS = [
     ("How do I reset my password?", "Click 'Forgot password' on the sign-in page and follow the link."),
@@ -125,7 +125,7 @@ def test_export_and_bad_build_are_one_line_errors_or_files(
 def test_review_and_build_agree_on_a_configured_store(project: Path) -> None:
     import argparse
 
-    from curate.commands.review import store_and_reviewer
+    from curate.cli.commands.review import store_and_reviewer
 
     with (project / "curate.toml").open("a") as handle:
         handle.write('\n[review]\ndb = "store/decisions.sqlite"\nreviewer = "cfg-ana"\n')

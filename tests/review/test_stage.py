@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 import polars as pl
 
-from curate.config import CurateConfig
-from curate.context import BuildContext
-from curate.frame import BASE_SCHEMA, REASONS_DTYPE
-from curate.records import content_id
-from curate.review_store import Decision
+from curate.core.config import CurateConfig
+from curate.core.context import BuildContext
+from curate.core.frame import BASE_SCHEMA, REASONS_DTYPE
+from curate.core.records import content_id
+from curate.review.store import Decision
 from curate.stages.review import apply_decisions
 
 MESSAGES = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from curate.review_store import ReviewStore, ReviewStoreError, export_decisions, open_for_build
+from curate.review.store import ReviewStore, ReviewStoreError, export_decisions, open_for_build
 
 
 def test_latest_decision_wins_and_nothing_is_overwritten(tmp_path: Path) -> None:

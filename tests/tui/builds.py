@@ -1,7 +1,7 @@
 """A small, fixed examples.parquet with one row of each kind the review app shows.
 
 Hand-made (not run through the pipeline) so the snapshots do not change when a stage does;
-the columns and dtypes are the build's (curate.frame.BASE_SCHEMA plus the stages' columns).
+the columns and dtypes are the build's (curate.core.frame.BASE_SCHEMA plus the stages' columns).
 tests/review/test_rebuild.py covers a parquet the real pipeline wrote.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from curate.frame import BASE_SCHEMA, REASONS_DTYPE
+from curate.core.frame import BASE_SCHEMA, REASONS_DTYPE
 
 BENCH_QUESTION = (
     "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from curate.review_store import ReviewStore
+from curate.review.store import ReviewStore
 from tui.app import ReviewApp
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.editor import EditorScreen, to_text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.review_store import ReviewStore
+from curate.review.store import ReviewStore
 from tests.tui.builds import make_build
 from tui.diff import changed_spans, overlap_spans
 from tui.model import Filter, ReviewModel, Sort, first_user_turn
@@ -91,7 +91,7 @@ def test_overlap_spans_exact_then_shared_runs() -> None:
 
 def test_the_engine_side_never_imports_textual() -> None:
     code = (
-        "import sys, curate, curate.review_store, curate.stages.review, curate.commands.review;"
+        "import sys, curate, curate.review.store, curate.stages.review, curate.cli.commands.review;"
         "import tui.model, tui.diff;"
         "print(sorted(m for m in ('textual', 'torch', 'transformers') if m in sys.modules))"
     )

@@ -1,1 +1,0 @@
-"""Readers (input files of every accepted kind) and writers (the build folder)."""
