@@ -12,7 +12,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# CHATCURATE_SHARED_DATA points a worktree elsewhere than ../shared/data at the datasets.
+SHARED_DATA = Path(os.environ.get("CHATCURATE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SAMPLES = ROOT / "samples"
 
 

@@ -35,6 +35,10 @@ class BuildSection:
     format: FormatName = "auto"  # force one input format for every file; "auto" detects per record
     # per-file format override: {"data/x.json" = "sharegpt"}
     formats: dict[str, FormatName] = field(default_factory=dict)
+    # training kind: chat examples ("sft") or preference pairs ("preference"); "auto" takes the kind
+    # most input records have. Records of the other kind are rejected (pref.wrong-kind); general
+    # chat data stays allowed in a preference build, for the forgetting measure
+    kind: Literal["auto", "sft", "preference"] = "auto"
 
 
 @dataclass
