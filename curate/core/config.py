@@ -229,6 +229,16 @@ class GateLevels:
     fail: float | None = None
 
 
+@dataclass
+class BandLevels:
+    """A gate bad on both sides: ``{ warn_below = 0.25, warn_above = 0.75 }``; a level left out is off."""
+
+    warn_below: float | None = None
+    warn_above: float | None = None
+    fail_below: float | None = None
+    fail_above: float | None = None
+
+
 def _levels(warn: float | None, fail: float | None) -> Any:
     return field(default_factory=lambda: GateLevels(warn, fail))
 
@@ -250,6 +260,11 @@ class GatesSection:
     general_share: GateLevels = _levels(0.5, 0.8)  # share of train records drawn from general data
     # The configured mix ratio minus the general share reached (general data ran short).
     general_shortfall: GateLevels = _levels(0.05, None)
+    # Preference builds only. Share of kept pairs whose chosen answer is the longer one: far above
+    # one half teaches the model that longer wins (it rambles), far below that shorter wins.
+    chosen_longer_share: BandLevels = field(default_factory=lambda: BandLevels(0.25, 0.75, None, None))
+    # Share of valid pairs whose chosen and rejected answers are the same (rejected as pref.identical)
+    identical_pair_rate: GateLevels = _levels(0.01, 0.1)
     # With --baseline: fail when a rate above is worse than the baseline build's by more than this
     # (absolute, 0.02 = two percentage points); warn when worse by more than half of it.
     baseline_margin: float = 0.02

@@ -6,10 +6,14 @@ import copy
 from pathlib import Path
 
 import orjson
+import polars as pl
 import pytest
 
 from tests.preference.pairs import build, codes, pair, question, rows, write_jsonl
 
+BENCHMARK_QUESTION = (
+    "A train leaves the station at nine carrying forty passengers and stops at three villages going north"
+)
 CHAT = {
     "messages": [
         {"role": "user", "content": "Which fuse does the kettle in the kitchen need for safe use?"},
@@ -65,6 +69,10 @@ PLANTED: dict[str, dict] = {
         "chosen": [{"role": "assistant", "content": pair(13)["chosen"][0]["content"].upper()}],
     },
     "chat_in_preference_build": CHAT,
+    "benchmark_in_rejected": {
+        **pair(14),
+        "rejected": [{"role": "assistant", "content": "Well, as they say: " + BENCHMARK_QUESTION}],
+    },
 }
 EXPECTED = {
     "identical": "pref.identical",
@@ -81,6 +89,7 @@ EXPECTED = {
     "exact_copy_of_12": "dedup.exact",
     "near_copy_of_13": "dedup.near",
     "chat_in_preference_build": "pref.wrong-kind",
+    "benchmark_in_rejected": "leakage.ngram",
 }
 CLEAN = 40
 
@@ -95,7 +104,12 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, s
         records.append(record)
         lines[len(records)] = name
     data = write_jsonl(tmp / "pairs.jsonl", [*records, "not an object"])
-    return build(tmp, [data], "[split]\neval_fraction = 0.3\n"), lines, data
+    bench = [
+        {"messages": [{"role": "user", "content": BENCHMARK_QUESTION}, {"role": "assistant", "content": "B"}]}
+    ]
+    benchmark = write_jsonl(tmp / "bench.jsonl", bench)
+    folder = build(tmp, [data], "[split]\neval_fraction = 0.3\n", benchmarks=[benchmark])
+    return folder, lines, data
 
 
 def test_each_code_on_its_planted_pair(planted: tuple[Path, dict[int, str], Path]) -> None:
@@ -107,7 +121,7 @@ def test_each_code_on_its_planted_pair(planted: tuple[Path, dict[int, str], Path
     assert not missed, missed
     flags = {f["code"] for f in by_line[[k for k, v in lines.items() if v == "empty_chosen"][0]]["flags"]}
     assert "quality.empty-answer" in flags
-    clean = frame.filter(frame["line"] <= CLEAN)
+    clean = frame.filter((frame["line"] <= CLEAN) & (pl.col("origin") == "input"))
     assert set(clean["status"].to_list()) <= {"train", "eval"}, clean.filter(
         ~clean["status"].is_in(["train", "eval"])
     )
@@ -115,26 +129,26 @@ def test_each_code_on_its_planted_pair(planted: tuple[Path, dict[int, str], Path
 
 def test_pairs_of_one_prompt_are_kept_together(planted: tuple[Path, dict[int, str], Path]) -> None:
     folder, _, _ = planted
-    frame = rows(folder)
-    same_prompt = frame.filter(
-        frame["line"].is_in([1, CLEAN + 3])
-    )  # pair(100) and the pair sharing its prompt
+    frame = rows(folder).filter(pl.col("origin") == "input")
+    # pair(100) and the pair sharing its prompt
+    same_prompt = frame.filter(pl.col("line").is_in([1, CLEAN + 3]))
     assert same_prompt["status"].n_unique() == 1 and same_prompt["status"][0] in ("train", "eval")
     assert same_prompt["cluster_id"].n_unique() == 1 and same_prompt["cluster_id"][0] is not None
 
 
 def test_nothing_lost(planted: tuple[Path, dict[int, str], Path]) -> None:
     folder, _, data = planted
-    n_lines = len(data.read_bytes().splitlines())
+    n_lines = len(data.read_bytes().splitlines())  # the benchmark item is protected, never written
     written = {
         name: [orjson.loads(line) for line in (folder / name).read_bytes().splitlines()]
         for name in ("train.jsonl", "eval.jsonl", "rejected.jsonl")
     }
     ids = [r["id"] for records in written.values() for r in records]
     assert len(ids) == n_lines  # exact copies share their content id, so lines are counted
-    assert sorted(ids) == sorted(rows(folder)["id"].to_list())
+    frame = rows(folder).filter(pl.col("origin") != "benchmark")
+    assert sorted(ids) == sorted(frame["id"].to_list())
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
-    assert sum(v for k, v in manifest["counts"]["by_status"].items()) == n_lines
+    assert sum(v for k, v in manifest["counts"]["by_status"].items()) == n_lines + 1  # + protected
     assert all(
         {"prompt", "chosen", "rejected"} <= r.keys() for r in written["train.jsonl"] + written["eval.jsonl"]
     )
@@ -154,3 +168,28 @@ def test_general_chat_is_allowed_in_a_preference_build(tmp_path: Path) -> None:
     folder = build(tmp_path, [data], general=[general])
     frame = rows(folder).filter(rows(folder)["origin"] == "general")
     assert "pref.wrong-kind" not in codes(frame.row(0, named=True))
+
+
+def test_length_bias_gate_and_report(planted: tuple[Path, dict[int, str], Path]) -> None:
+    from curate.gates.rules import check_build
+
+    folder, _, _ = planted
+    gates = {result.name: result for result in check_build(folder).results}
+    bias = orjson.loads((folder / "manifest.json").read_bytes())["findings"]["preference"]["length_bias"]
+    # Every planted chosen answer is the longer one: the gate warns above 0.75.
+    assert bias["kept"]["chosen_longer_share"] > 0.9
+    assert gates["chosen_longer_share"].status == "warn"
+    assert gates["chosen_longer_share"].value == bias["kept"]["chosen_longer_share"]
+    # 2 identical pairs among the valid ones: above the 1 % warn level
+    assert bias["identical_pairs"] == 2 and gates["identical_pair_rate"].status == "warn"
+    report = (folder / "report.md").read_text()
+    assert "## Preference pairs" in report and "chosen longer" in report
+    assert "Length ratio of the kept pairs" in (folder / "report.html").read_text()
+
+
+def test_chat_build_has_no_pair_gates(tmp_path: Path) -> None:
+    from curate.gates.rules import check_build
+
+    data = write_jsonl(tmp_path / "chats.jsonl", [CHAT])
+    names = {result.name for result in check_build(build(tmp_path, [data])).results}
+    assert "chosen_longer_share" not in names and "identical_pair_rate" not in names
