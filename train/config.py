@@ -79,6 +79,20 @@ class TrainSection:
     """Stop after this many eval checks without improvement; 0 turns early stopping off (needs eval_every)."""
     save_every: int = 50
     """Optimizer steps between checkpoints that ``--resume`` continues from."""
+    objective: str = "sft"
+    """``sft`` (next-token loss on assistant turns) or ``dpo`` (preference pairs; see [dpo])."""
+
+
+@dataclass
+class DpoSection:
+    """Preference tuning (``train run --method dpo``) on a preference build, with TRL's DPOTrainer."""
+
+    beta: float = 0.1
+    """How far the tuned model may move from the reference (the base): larger keeps it closer."""
+    loss_type: str = "sigmoid"
+    """TRL's DPO loss: ``sigmoid`` (the DPO paper), ``ipo``, ``hinge``, ``robust`` ..."""
+    learning_rate: float = 0.0
+    """Peak learning rate for DPO; 0 means train.learning_rate."""
 
 
 @dataclass
@@ -115,6 +129,7 @@ class TrainConfig:
     lora: LoraSection = field(default_factory=LoraSection)
     train: TrainSection = field(default_factory=TrainSection)
     eval: EvalSection = field(default_factory=EvalSection)
+    dpo: DpoSection = field(default_factory=DpoSection)
     output: OutputSection = field(default_factory=OutputSection)
 
     def to_dict(self) -> dict[str, Any]:
@@ -126,6 +141,7 @@ SECTIONS: dict[str, type] = {
     "lora": LoraSection,
     "train": TrainSection,
     "eval": EvalSection,
+    "dpo": DpoSection,
     "output": OutputSection,
 }
 
@@ -217,6 +233,9 @@ def _check_values(cfg: TrainConfig) -> list[str]:
         t.early_stopping_patience == 0 or t.eval_every > 0,
         "train.early_stopping_patience needs train.eval_every above 0",
     )
+    need(t.objective in ("sft", "dpo"), f"train.objective must be sft or dpo, got {t.objective!r}")
+    need(cfg.dpo.beta > 0, f"dpo.beta must be above 0, got {cfg.dpo.beta}")
+    need(cfg.dpo.learning_rate >= 0, f"dpo.learning_rate must be 0 or more, got {cfg.dpo.learning_rate}")
     need(t.save_every >= 1, f"train.save_every must be at least 1, got {t.save_every}")
     e = cfg.eval
     need(e.max_examples >= 0, f"eval.max_examples must be 0 or more, got {e.max_examples}")
