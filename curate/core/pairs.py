@@ -81,6 +81,21 @@ def pair_of(example: dict[str, Any]) -> Pair:
     )
 
 
+def trl_record(pair: Pair) -> dict[str, Any]:
+    """The pair as TRL's conversational record (what a reviewer's edit or swap records)."""
+    record: dict[str, Any] = {"prompt": pair.prompt, "chosen": pair.chosen, "rejected": pair.rejected}
+    if pair.score_chosen is not None:
+        record["score_chosen"] = pair.score_chosen
+    if pair.score_rejected is not None:
+        record["score_rejected"] = pair.score_rejected
+    return record
+
+
+def swapped_record(example_json: str) -> dict[str, Any]:
+    """A frame example's pair with chosen and rejected (and their scores) exchanged."""
+    return trl_record(pair_of(orjson.loads(example_json)).swapped())
+
+
 def is_pair_example(example: dict[str, Any]) -> bool:
     return "prompt_turns" in example and "rejected" in example
 
