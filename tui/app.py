@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -22,6 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
+from curate.core.pairs import is_pair_example, pair_of, trl_record
 from curate.review.store import DEFAULT_DB, ReviewStore
 from tui.model import SORT_KEYS, Filter, ReviewModel, Sort, messages_of
 from tui.screens.confirm import ConfirmScreen
@@ -31,11 +33,18 @@ from tui.screens.group import GroupScreen
 from tui.screens.help import HelpScreen
 from tui.screens.leakage import LeakageScreen
 from tui.screens.note import NoteScreen
+from tui.screens.pair import PairScreen
 from tui.widgets.detail import DetailPane
 from tui.widgets.example_list import ExampleList, ListHeader
 
 DETAIL_DELAY_S = 0.06
-ACTION_WORDS = {"accept": "accepted", "reject": "rejected", "edit": "edited", "note": "noted"}
+ACTION_WORDS = {
+    "accept": "accepted",
+    "reject": "rejected",
+    "edit": "edited",
+    "note": "noted",
+    "swap": "swapped",
+}
 
 
 class ReviewApp(App[None]):
@@ -55,6 +64,8 @@ class ReviewApp(App[None]):
         Binding("s", "sort", "sort"),
         Binding("d", "group", "dups"),
         Binding("c", "leakage", "leak"),
+        Binding("p", "pair", "a preference pair's answers side by side", show=False),
+        Binding("w", "swap", "swap a pair's chosen and rejected answers", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("j,down", "move(1)", "down", show=False, key_display="j/↓"),
@@ -80,6 +91,8 @@ class ReviewApp(App[None]):
             "sort",
             "group",
             "leakage",
+            "pair",
+            "swap",
             "move",
             "reverse_sort",
             "page",
@@ -213,9 +226,63 @@ class ReviewApp(App[None]):
         self.model.decide([row], action)
         self.after_decision(f"{ACTION_WORDS[action]} {self.model.index['id'][row]}")
 
+    def pair_in_force(self, row: int) -> dict[str, Any] | None:
+        """The row's preference pair as the next build will see it (after an edit or a swap), or
+        None when the row is not a pair."""
+        decision = self.model.decision_for(row)
+        if decision and decision.action in ("edit", "swap") and isinstance(decision.messages, dict):
+            return dict(decision.messages)
+        try:
+            example = orjson.loads(self.model.example_text(row))
+        except orjson.JSONDecodeError:
+            return None
+        return (
+            trl_record(pair_of(example)) if isinstance(example, dict) and is_pair_example(example) else None
+        )
+
+    def swap_row(self) -> dict[str, Any] | None:
+        """Swap the current pair's answers (recorded as ``swap`` with the swapped pair); the pair now."""
+        row = self.list.current_row()
+        record = None if row is None else self.pair_in_force(row)
+        if row is None or record is None:
+            self.notify("this row is not a preference pair: nothing to swap", severity="warning")
+            return None
+        swapped = {**record, "chosen": record["rejected"], "rejected": record["chosen"]}
+        for a, b in (("score_chosen", "score_rejected"), ("score_rejected", "score_chosen")):
+            swapped.pop(a, None)
+            if b in record:
+                swapped[a] = record[b]
+        self.model.decide([row], "swap", messages=swapped)
+        self.after_decision(f"swapped {self.model.index['id'][row]}", advance=False)
+        return swapped
+
+    def action_swap(self) -> None:
+        self.swap_row()
+
+    def action_pair(self) -> None:
+        row = self.list.current_row()
+        record = None if row is None else self.pair_in_force(row)
+        if row is None or record is None:
+            self.notify("this row is not a preference pair", severity="warning")
+            return
+        decision = self.model.decision_for(row)
+        index = self.model.index
+        self.push_screen(
+            PairScreen(
+                str(index["id"][row]),
+                record,
+                str(index["status"][row]),
+                decision.action if decision else None,
+            )
+        )
+
     def action_edit(self) -> None:
         row = self.list.current_row()
         if row is None:
+            return
+        pair = self.pair_in_force(row)
+        if pair is not None:  # a pair is edited whole: prompt, chosen and rejected
+            self._edit(row, pair)
             return
         decision = self.model.decision_for(row)
         example = self.model.example_text(row)
@@ -225,13 +292,16 @@ class ReviewApp(App[None]):
             self.notify("this row is not a chat conversation: nothing to edit", severity="warning")
             return
 
-        def saved(result: list[dict[str, Any]] | None) -> None:
+        self._edit(row, messages)
+
+    def _edit(self, row: int, payload: Any) -> None:
+        def saved(result: Any) -> None:
             if result is None:
                 return
             self.model.decide([row], "edit", messages=result)
             self.after_decision(f"edited {self.model.index['id'][row]}", advance=False)
 
-        self.push_screen(EditorScreen(messages, example), saved)
+        self.push_screen(EditorScreen(payload, self.model.example_text(row)), saved)
 
     def action_note(self) -> None:
         row = self.list.current_row()
@@ -436,6 +506,8 @@ class ReviewApp(App[None]):
             )  # type: ignore[misc]
         yield SystemCommand("Duplicate group", "members side by side", self.action_group)
         yield SystemCommand("Leakage match", "the protected item this row matches", self.action_leakage)
+        yield SystemCommand("Pair", "a preference pair's chosen and rejected side by side", self.action_pair)
+        yield SystemCommand("Swap", "swap a preference pair's chosen and rejected answers", self.action_swap)
         yield SystemCommand("Help", "every key", self.action_help)
 
 
