@@ -121,5 +121,6 @@ def test_missing_default_model_is_one_line_not_a_silent_estimate(tmp_path: Path)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "make setup" in lines[0] and 'tokenizer = "estimate"' in lines[0], result.stderr
+    assert len(lines) == 1, result.stderr
+    assert "make setup" in lines[0] and 'tokenizer = "estimate"' in lines[0]
     assert not (tmp_path / "out").exists()
