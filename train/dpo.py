@@ -146,7 +146,7 @@ def fit_dpo(cfg: TrainConfig, say: Any = print) -> dict[str, Any]:
     from datasets import Dataset
     from peft import LoraConfig
     from transformers import set_seed
-    from trl import DPOConfig, DPOTrainer  # heavy: only a DPO run needs TRL
+    from trl import DPOConfig, DPOTrainer  # type: ignore[attr-defined]  # heavy: only DPO needs TRL
 
     from train.run import precision_of, run_dir
 

@@ -28,8 +28,13 @@ def _validator(fmt: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(load_schema(fmt))
 
 
-def to_pair(record: dict[str, Any]) -> tuple[str, Pair | None, list[Reason]]:
-    """The record's pair format, its pair (None when invalid) and the reasons it is invalid."""
+# curate.ingest.validate.semantic_problems, passed in by validate (which imports this module)
+ChatChecks = Callable[[list[dict[str, Any]]], list[Reason]]
+
+
+def to_pair(record: dict[str, Any], chat_checks: ChatChecks) -> tuple[str, Pair | None, list[Reason]]:
+    """The record's pair format, its pair (None when invalid) and the reasons it is invalid;
+    ``chat_checks`` judges the prompt and each side as a conversation."""
     fmt = pair_format(record)
     try:
         _validator(fmt)(record)
@@ -55,7 +60,7 @@ def to_pair(record: dict[str, Any]) -> tuple[str, Pair | None, list[Reason]]:
     pair = Pair(
         prompt, chosen, rejected, record.get("score_chosen"), record.get("score_rejected"), meta or None
     )
-    problems = pair_problems(pair)
+    problems = pair_problems(pair, chat_checks)
     return fmt, (None if problems else pair), problems
 
 
@@ -80,11 +85,9 @@ def _last_user(messages: list[dict[str, Any]]) -> int:
     return users[-1] if users else -1
 
 
-def pair_problems(pair: Pair) -> list[Reason]:
+def pair_problems(pair: Pair, semantic_problems: ChatChecks) -> list[Reason]:
     """What a schema cannot say: the prompt is a valid conversation ending on a user turn, and
     each answer is assistant turns only."""
-    from curate.ingest.validate import semantic_problems  # validate imports this module
-
     problems: list[Reason] = []
     if not pair.prompt:
         problems.append(("pref.role-order", "the prompt is empty"))

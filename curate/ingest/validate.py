@@ -111,7 +111,7 @@ def check_record(record: Any, format_override: Format | None = None, origin: str
 
 def _checked_pair(record: dict[str, Any], source_id: str | None, origin: str) -> Checked:
     """A preference pair (curate.ingest.preference): its canonical pair, or why it has none."""
-    fmt, pair, problems = to_pair(record)
+    fmt, pair, problems = to_pair(record, semantic_problems)
     if pair is None:
         return _bad(record, fmt, source_id, problems)
     text, pair_id, key, n_messages, n_assistant = checked_pair(pair)
