@@ -70,3 +70,23 @@ def test_sample_gates(sample: Path) -> None:
     assert report.exit_code == 0
     trl = [orjson.loads(line) for line in (sample / "eval.jsonl").read_bytes().splitlines()]
     assert len(trl) == 20 and all({"prompt", "chosen", "rejected"} <= set(row) for row in trl)
+
+
+def test_frame_schema_holds_at_every_stage_boundary_of_a_pair_build() -> None:
+    from curate.core.config import load_config
+    from curate.core.context import BuildContext
+    from curate.engines.recipe import STAGES, finalize, input_specs
+    from curate.ingest.inputs import ingest
+    from tests.engine.test_frame_schema import BASE
+
+    config = load_config(
+        PAIRS / "curate.toml", {"validate": {"tokenizer": "estimate"}, "review": {"apply": False}}
+    )
+    ctx = BuildContext(config=config)
+    frame, _ = ingest(input_specs(ctx), config.validate.max_line_bytes)
+    rows = frame.height
+    for name, stage in STAGES:
+        frame = stage(frame, ctx)
+        BASE.validate(frame)
+        assert frame.height == rows, f"stage {name} dropped rows"
+    BASE.validate(finalize(frame))
