@@ -41,7 +41,7 @@ STAGES: list[tuple[str, Stage]] = [
     (quality.NAME, quality.run),
     (pair_checks.ANSWERS_NAME, pair_checks.run_answers),
     (exact_dedup.NAME, exact_dedup.run),
-    (near_dedup.NAME, pair_dedup.pairs_aside(near_dedup.run)),
+    (near_dedup.NAME, near_dedup.run),
     (pair_dedup.NAME, pair_dedup.run),
     (split.NAME, split.run),
     (leakage.NAME, both_sides(leakage.run, leakage.NAME)),

@@ -1,9 +1,9 @@
 """Pair dedup and grouping: copies of whole pairs go, pairs sharing a prompt stay together.
 
 Exact copies of a whole pair are rejected by exact dedup (a pair's dedup key covers the prompt
-and both answers). Chat near dedup leaves pairs aside (``pairs_aside``): over prompt and chosen
-answer it would take two pairs of one prompt, whose answers are short beside a long prompt, for
-copies. Here instead:
+and both answers). Chat near dedup leaves pairs aside: over prompt and chosen answer it would
+take two pairs of one prompt, whose answers are short beside a long prompt, for copies. Here
+instead:
 
 * ``dedup.near``: MinHash over the whole pair (prompt, chosen and rejected) at the near-dup
   threshold; the group keeps one pair (eval before input, best quality, first seen).
@@ -17,7 +17,6 @@ copies. Here instead:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,28 +27,9 @@ from curate.core.frame import reject
 from curate.core.pairs import Pair, normalised, text_key
 from curate.stages.dedup import minhash
 from curate.stages.dedup.exact import ORIGIN_PRIORITY
-from curate.stages.preference.rows import is_pair, pair_rows, pairs_at
+from curate.stages.preference.rows import pair_rows, pairs_at
 
 NAME = "pair_dedup"
-
-Stage = Callable[[pl.DataFrame, BuildContext], pl.DataFrame]
-
-
-def pairs_aside(stage: Stage) -> Stage:
-    """``stage`` (chat near dedup) run with the pairs out of its sight: their dedup key is hidden,
-    which is how it tells a valid example, and put back after."""
-
-    def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
-        pairs = frame.select(is_pair().fill_null(False)).to_series()
-        if not pairs.any():
-            return stage(frame, ctx)
-        keys = frame["dedup_key"]
-        hidden = frame.with_columns(
-            dedup_key=pl.when(pl.Series(pairs)).then(None).otherwise(pl.col("dedup_key"))
-        )
-        return stage(hidden, ctx).with_columns(dedup_key=keys)
-
-    return run
 
 
 def _text(messages: list[dict[str, Any]]) -> str:
