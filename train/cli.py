@@ -154,8 +154,10 @@ def _run(ns: argparse.Namespace, console: Any) -> None:
 
         _print_dpo_metrics(fit_dpo(cfg, say=console.print), console)
         return
+    from train.dpo import refuse_preference_build
     from train.run import fit
 
+    refuse_preference_build(cfg)
     metrics = fit(cfg, resume=ns.resume, say=console.print)
     _print_metrics(metrics, cfg, console)
 

@@ -31,6 +31,16 @@ def is_preference_build(build: Build) -> bool:
     return (findings.get("preference") or {}).get("kind") == "preference"
 
 
+def refuse_preference_build(cfg: TrainConfig) -> None:
+    """A supervised run on a preference build: say what to run instead of failing on its lines."""
+    if cfg.data and Path(cfg.data, "manifest.json").is_file() and is_preference_build(open_build(cfg.data)):
+        raise DataError(
+            "a preference build holds (prompt, chosen, rejected) pairs, not chat examples",
+            where=cfg.data,
+            hint="train on it with --method dpo",
+        )
+
+
 def load_pairs(path: Path, limit: int = 0, keep_id: bool = False) -> list[dict[str, Any]]:
     """The pairs of a split in TRL's conversational form (prompt, chosen, rejected messages only)."""
     pairs = []

@@ -85,3 +85,13 @@ def test_compare_shows_pairs_prompts(tiny_model_dir: Path, tmp_path: Path) -> No
         "How do I reset my password 101?",
     ]
     assert rows[0]["reference"] == "Open settings, choose security 100."
+
+
+def test_supervised_run_on_a_preference_build_points_at_dpo(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from train.cli import main
+
+    build = make_pair_build(tmp_path / "build" / "pairs")
+    assert main(["run", "--data", str(build), "--model", str(tiny_model_dir)]) == 2
+    assert "--method dpo" in capsys.readouterr().err
