@@ -37,10 +37,13 @@ __all__ = [
     "Relations",
     "RelativePath",
     "Settings",
+    "describe",
     "load_settings",
     "merge",
     "problems_of",
     "read_toml",
+    "resolve_paths",
+    "walk_fields",
 ]
 
 M = TypeVar("M", bound=BaseModel)

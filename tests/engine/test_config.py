@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 import typing
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,22 @@ def test_every_default_passes_its_own_checks(root: type[BaseModel]) -> None:
     defaults = root()
     again = root.model_validate(defaults.model_dump())
     assert again.model_dump() == defaults.model_dump()
+
+
+def test_the_sample_config_lists_every_field() -> None:
+    """samples/curate.toml is the user's reference: every key appears there with its comment."""
+    sample = tomllib.loads((SAMPLES / "curate.toml").read_text(encoding="utf-8"))
+    missing = []
+    for name, _ in walk_fields(CurateConfig):
+        if name.startswith("gates.") and name.count(".") > 1:
+            continue  # a gate's warn and fail are optional by design
+        table: Any = sample
+        for part in name.split("."):
+            if part not in table:
+                missing.append(name)
+                break
+            table = table[part]
+    assert missing == [], f"samples/curate.toml lacks {missing}"
 
 
 def test_describe_says_the_bounds_in_words() -> None:
