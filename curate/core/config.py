@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AfterValidator, Field, field_validator
 
-from curate.core.errors import ConfigError
+from curate.core.errors import ConfigError, CurateError
 from curate.core.reasons import REASONS
 from curate.core.settings import ConfigFile, Invalid, Settings, load_settings, merge, read_toml
 
@@ -355,6 +355,8 @@ class CurateConfig(ConfigFile):
 
 def load_config(path: Path | None, overrides: dict[str, dict[str, Any]] | None = None) -> CurateConfig:
     """Read curate.toml (or defaults when ``path`` is None) and apply overrides per section."""
+    if path is not None and not path.is_file():
+        raise CurateError("no such config file", str(path), "check the path, or give the inputs as flags")
     data: dict[str, Any] = read_toml(path, ConfigError) if path is not None else {}
     for section, values in (overrides or {}).items():
         table = data.get(section)

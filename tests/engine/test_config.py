@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from curate.core.config import CurateConfig, DedupSection, load_config
-from curate.core.errors import ConfigError
+from curate.core.errors import ConfigError, CurateError
 from curate.core.settings import Settings, describe, walk_fields
 from tests.conftest import SAMPLES
 from train.config import TrainConfig
@@ -195,7 +195,7 @@ def test_bad_toml_and_missing_file_are_one_problem(tmp_path: Path) -> None:
     path.write_text("[dedup\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(path)
-    with pytest.raises(ConfigError, match="no such config file"):
+    with pytest.raises(CurateError, match=r"nope.toml: no such config file \(check the path"):
         load_config(tmp_path / "nope.toml")
 
 
