@@ -434,7 +434,8 @@ def _strip(annotation: Any) -> tuple[Any, list[Any]]:
     """``Annotated[T, m...]`` -> (T, [m...]); ``T | None`` -> T (TOML has no null)."""
     metadata: list[Any] = []
     while typing.get_origin(annotation) is Annotated:
-        metadata.extend(annotation.__metadata__)
+        for item in annotation.__metadata__:  # Field(ge=1) inside Annotated carries its bounds
+            metadata.extend(item.metadata if isinstance(item, FieldInfo) else [item])
         annotation = annotation.__origin__
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from curate.core.config import CurateConfig, DedupSection, load_config
 from curate.core.errors import ConfigError, CurateError
@@ -74,6 +74,8 @@ def test_the_sample_config_lists_every_field() -> None:
 
 
 def test_describe_says_the_bounds_in_words() -> None:
+    size = typing.Annotated[int, Field(ge=1)] | typing.Literal["auto"]  # the shape of a sizing field
+    assert describe(size) == 'an integer of at least 1 or one of "auto"'
     fields = DedupSection.model_fields
     assert describe(fields["threshold"].annotation, fields["threshold"]) == "a number above 0 and at most 1"
     assert describe(fields["shingle"].annotation, fields["shingle"]) == "an integer between 1 and 8"
