@@ -415,7 +415,9 @@ def pair_gates(measures: dict[str, Any], gates: GatesSection) -> list[GateResult
     high = share is None or share >= 0.5
     spec = GateSpec(longer.name, "max" if high else "min", "rate", longer.what)
     levels = (
-        GateLevels(band.warn_above, band.fail_above) if high else GateLevels(band.warn_below, band.fail_below)
+        GateLevels(warn=band.warn_above, fail=band.fail_above)
+        if high
+        else GateLevels(warn=band.warn_below, fail=band.fail_below)
     )
     return [
         _gate_result(spec, share, levels, "no kept pairs"),
