@@ -40,7 +40,7 @@ def main() -> None:
     from curate.core.context import BuildContext
     from curate.engines.local import run_build
     from curate.output.writers import write_build
-    from curate.stages.dedup.message_words import compile_kernels
+    from curate.stages.dedup.minhash import compile_kernels
 
     compile_kernels()
     with tempfile.TemporaryDirectory() as folder:

@@ -22,7 +22,8 @@ from curate.ingest.store import with_examples
 from curate.stages.dedup import minhash
 from curate.stages.dedup.exact import ORIGIN_PRIORITY
 from curate.stages.dedup.kernels import kept_rows, sequence_keys
-from curate.stages.dedup.message_words import words_of_examples
+from curate.stages.words.examples import words_of_examples
+from curate.stages.words.rules import DEDUP
 
 NAME = "near_dedup"
 
@@ -153,8 +154,8 @@ def _words(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Word hashes and per-row offsets of the chosen turns of ``rows``, for each of ``roles``:
     every message is tokenised once, and each role's text is a selection of its words."""
-    words = words_of_examples(_examples(frame, rows))
-    return [words.of(which) for which in roles]
+    words = words_of_examples(_examples(frame, rows), DEDUP)
+    return [(w.hashes, w.offsets) for w in (words.of(which) for which in roles)]
 
 
 def _examples(frame: pl.DataFrame, rows: np.ndarray) -> pl.Series:
