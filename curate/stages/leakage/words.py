@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from curate.core.frame import Which, text_expr
-from curate.stages.dedup.kernels import key_table, window_hits
+from curate.stages.leakage.kernels import key_table, window_hits
 from curate.stages.words import reference
 from curate.stages.words.examples import walk
 from curate.stages.words.kernels import DIGIT, UPPER
