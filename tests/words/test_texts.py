@@ -88,3 +88,13 @@ def test_a_number_ends_where_a_letter_follows() -> None:
 def test_rules_are_values() -> None:
     assert WordRules(r"[\p{L}\p{N}]", nfkc=True, fold="text") == DEDUP
     assert LEAKAGE.pattern == r"\d+(?:[.,]\d+)*|\w+"
+
+
+@pytest.mark.parametrize("name", RULES)
+def test_the_densest_texts_fit(name: str) -> None:
+    """A number ending at a letter starts the next word at once ("3a" is two words): the loop's
+    output is sized for that, on plain texts and inside example JSON."""
+    rules = RULES[name]
+    texts = pl.Series(["3a", "3a 3a 3a", "3a 1.5b " * 500, "a", "a b c " * 300, "", "1,2,3,4" * 50])
+    got = words_of_texts(texts, rules, details=True)
+    assert got.hashes.tolist() == reference_words(texts, rules).hashes.tolist()

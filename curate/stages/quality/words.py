@@ -91,12 +91,15 @@ def add(
     def part(rows: range) -> tuple[np.ndarray, ...]:
         # Each part reads its own rows' words: the whole slice's at once was the largest part of
         # this step's memory.
-        sides = [
+        answers, prompts = (
             words_of_texts(frame[column].slice(rows.start, len(rows)), QUALITY, details=True)
             for column in (answer, prompt)
-        ]
-        arrays = [array for w in sides for array in (w.hashes, w.offsets, w.chars)]
-        return kernels.word_stats(*arrays, *table, len(stop_words), _MIX[:N])
+        )
+        assert answers.chars is not None and prompts.chars is not None
+        return kernels.word_stats(
+            answers.hashes, answers.offsets, answers.chars, prompts.hashes, prompts.offsets, prompts.chars,
+            *table, len(stop_words), _MIX[:N],
+        )  # fmt: skip
 
     # The kernel releases the GIL: parts run side by side, as polars runs the regex signals.
     step = max(1, min(-(-frame.height // _WORKERS), KERNEL_ROWS))

@@ -209,6 +209,15 @@ def _split(
     return count
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _most_words(size: int, texts: int, numbers: bool) -> int:
+    """The most words ``texts`` texts of ``size`` bytes in all can hold. A word takes a byte and
+    ends at a separator or the text's end; only a number can end at a word character, and the
+    word starting there runs to a separator: at most two words per three bytes with numbers,
+    one per two bytes without, plus the last word of each text."""
+    return (2 * size // 3 if numbers else (size + 1) // 2) + texts + 1
+
+
 @njit(cache=True, nogil=True)
 def split_texts(
     data: np.ndarray,
@@ -226,9 +235,7 @@ def split_texts(
     per-text offsets into them, per word (where ``details``) its length in characters and class
     flags, and the texts left to the caller, which have no words here."""
     n = len(offsets) - 1
-    # A word takes a byte and is followed by a separator, or, after a number, by a word: at most
-    # one a byte, one per two bytes without numbers; plus a final word per text.
-    size = (len(data) if numbers else (len(data) + 1) // 2) + n
+    size = _most_words(len(data), n, numbers)
     hashes = np.empty(size, dtype=np.uint64)
     chars = np.empty(size if details else 0, dtype=np.int32)
     flags = np.empty(size if details else 0, dtype=np.uint8)
@@ -558,7 +565,7 @@ def walk_examples(
     for i in range(n):
         longest = max(longest, offsets[i + 1] - offsets[i])
     text = np.empty(longest, dtype=np.uint8)  # a decoded string is never longer than its JSON
-    size = (len(data) if numbers else (len(data) + 1) // 2) + n
+    size = _most_words(len(data), n, numbers)  # a content's words are fewer than its JSON's bytes allow
     hashes = np.empty(size, dtype=np.uint64)
     chars = np.empty(size if details else 0, dtype=np.int32)
     flags = np.empty(size if details else 0, dtype=np.uint8)
