@@ -243,7 +243,7 @@ def similar_pairs(
         size *= 2
     mask = size - 1
     # A slot holds a band key (32 bits) and its first row (-1: empty; ``n`` < 2**31): 8 bytes a
-    # slot, where two 64-bit arrays took 32 MB on a million rows.
+    # slot, half of what two 64-bit arrays took.
     table_keys = np.empty(size, dtype=np.uint32)
     table_rows = np.empty(size, dtype=np.int32)
     parent = np.arange(n, dtype=np.int64)

@@ -172,8 +172,8 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """np.unique by a plain sort: numpy 2.4's hash-based unique took 31 s on 20 M int64 values
-    where sorting them takes 0.3 s."""
+    """np.unique by a plain sort: numpy 2.4's hash-based unique is far slower on tens of millions
+    of int64 values than sorting them (benchmarks/RESULTS.md)."""
     values = np.sort(values)
     keep = np.ones(len(values), dtype=bool)
     keep[1:] = values[1:] != values[:-1]
@@ -191,8 +191,8 @@ def _sorted_entries(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def estimate_jaccard(small: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Jaccard estimates for row pairs from 8-bit signatures, corrected for chance agreement."""
     out = np.empty(len(a), dtype=np.float32)
-    # Pairs at a time: each step gathers two (step, num_perm) byte arrays and compares them. A
-    # quarter million pairs took 48 MB (64 bins); 64k pairs take 12 MB, as fast.
+    # Pairs at a time: each step gathers two (step, num_perm) byte arrays and compares them, so
+    # the step bounds the memory; a larger step was no faster (benchmarks/RESULTS.md).
     step = 1 << 16
     for start in range(0, len(a), step):
         agree = (small[a[start : start + step]] == small[b[start : start + step]]).mean(axis=1)
