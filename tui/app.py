@@ -359,8 +359,8 @@ class ReviewApp(App[None]):
         if group is None:
             self.notify("this row is in no duplicate group", severity="warning")
             return
-        members = self.model.rows_where(pl.col("cluster_id") == group)
-        self.push_screen(GroupScreen(int(group), list(members.iter_rows(named=True))))
+        members = self.model.rows_where(pl.col("cluster_id").cast(pl.Utf8) == group)
+        self.push_screen(GroupScreen(str(group), list(members.iter_rows(named=True))))
 
     def action_leakage(self) -> None:
         import polars as pl

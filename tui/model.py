@@ -40,6 +40,8 @@ _INDEX_COLUMNS: Final = (
 DECISION_MARK: Final = {"accept": "✓", "reject": "✗", "edit": "✎"}
 SORT_KEYS: Final = ("order", "decision", "status", "reasons", "score", "tokens", "group", "preview")
 
+ANY_GROUP: Final = "*"  # the filter value for "in any duplicate group"
+
 
 @dataclass(frozen=True)
 class Filter:
@@ -49,7 +51,7 @@ class Filter:
     reason: str | None = None  # a reason or flag code the row carries
     score_min: float | None = None
     score_max: float | None = None
-    group: int | None = None  # a cluster id; -1: any duplicate group
+    group: str | None = None  # a cluster id (a content id); ANY_GROUP: any duplicate group
     source: str | None = None
     decision: str | None = None  # accept | reject | edit | none
     search: str = ""  # case-insensitive text in the example (or raw line)
@@ -65,7 +67,7 @@ class Filter:
             high = "" if self.score_max is None else f"{self.score_max:g}"
             parts.append(f"score={low}..{high}")
         if self.group is not None:
-            parts.append("group=any" if self.group == -1 else f"group={self.group}")
+            parts.append("group=any" if self.group == ANY_GROUP else f"group={self.group}")
         if self.search:
             parts.append(f"/{self.search}")
         return " ".join(parts)
@@ -81,7 +83,7 @@ class RowView:
     codes: list[str]
     score: float | None
     tokens: int | None
-    group: int | None
+    group: str | None
     decision: str | None
     marked: bool
     preview: str | None  # None while the examples are still loading
@@ -145,9 +147,9 @@ class ReviewModel:
             pl.col("quality_score").cast(pl.Float64).alias("score")
             if "quality_score" in schema
             else pl.lit(None, pl.Float64).alias("score"),
-            pl.col("cluster_id").cast(pl.Int64).alias("group")
+            pl.col("cluster_id").cast(pl.Utf8).alias("group")  # builds before the content key: numbers
             if "cluster_id" in schema
-            else pl.lit(None, pl.Int64).alias("group"),
+            else pl.lit(None, pl.Utf8).alias("group"),
             pl.col("leak_item") if "leak_item" in schema else pl.lit(None, pl.Utf8).alias("leak_item"),
         )
         self.decisions = self.store.decisions()
@@ -215,7 +217,9 @@ class ReviewModel:
         if f.score_max is not None:
             conditions.append(pl.col("score") <= f.score_max)
         if f.group is not None:
-            conditions.append(pl.col("group").is_not_null() if f.group == -1 else pl.col("group") == f.group)
+            conditions.append(
+                pl.col("group").is_not_null() if f.group == ANY_GROUP else pl.col("group") == f.group
+            )
         if f.source:
             conditions.append(pl.col("source") == f.source)
         if f.decision or self.sort.key == "decision":

@@ -24,6 +24,7 @@ EXAMPLES = """Example usage:
   curate build samples/curate.toml --semantic
   curate build --input chats.jsonl --eval held_out.jsonl --out build/mine
   curate build --input sharegpt.json --benchmark hf:openai/gsm8k:test --general general.jsonl
+  curate build samples/curate.toml --baseline build/samples   # how many eval records changed side
 """
 
 
@@ -53,6 +54,12 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--semantic", action="store_true", help="turn on every embedding stage")
     parser.add_argument("--check", action="store_true", help="run the quality gates right after the build")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="BUILD",
+        help="a previous build: the manifest says how many of its eval records changed side, and why",
+    )
     parser.set_defaults(run=run)
 
 
@@ -103,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
     with RichProgress() as progress:
         ctx = BuildContext(config=config, progress=progress, semantic=args.semantic)
         result = run_build(ctx)
+        if args.baseline is not None:
+            from curate.output.baseline import split_since
+
+            split = result.findings.setdefault("split", {})
+            split["baseline"] = split_since(result.frame, split, args.baseline)
         write_started = time.perf_counter()
         manifest = write(result, config, target, write_started)
     print_problems(result.frame)

@@ -44,7 +44,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     if "cluster_id" not in frame.columns:
         frame = frame.with_columns(cluster_id=pl.lit(None, pl.Int64))
     if not (settings.near or semantic or settings.conflicting_answers):
-        return frame
+        return stable_cluster_ids(frame)
     frame = frame.with_row_index("_row")
     canonical = pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark")
     # Rows that are compared: usable ones. Exact copies join through their exact cluster.
@@ -88,7 +88,32 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         }
     )
     ctx.findings[NAME] = findings
-    return frame.drop("_row")
+    return stable_cluster_ids(frame.drop("_row"))
+
+
+def stable_cluster_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    """Name each group by the smallest content id among its members, in place of its kept row.
+
+    A row number moves when records are added in front, and the split hashes the group's name:
+    named by content, a group keeps its name (and its side of the split) as long as its members
+    stay the same, however the rest of the data is added, removed or reordered.
+    """
+    if frame.schema.get("cluster_id") == pl.Utf8:
+        return frame
+    # Only the grouped rows are grouped: a window over the whole column would group the nulls too.
+    names = (
+        frame.lazy()
+        .select("cluster_id", "id")
+        .filter(pl.col("cluster_id").is_not_null())
+        .group_by("cluster_id")
+        .agg(pl.col("id").min())
+        .collect()
+    )
+    return frame.with_columns(
+        cluster_id=pl.col("cluster_id").replace_strict(
+            names["cluster_id"], names["id"], default=None, return_dtype=pl.Utf8
+        )
+    )
 
 
 _SemanticSim = tuple[np.ndarray, np.ndarray, np.ndarray]  # MinHash labels, vector of each label, vectors

@@ -1,8 +1,9 @@
-"""Leakage: reject training examples that contain an eval or benchmark item.
+"""Leakage: reject examples that contain an eval or benchmark item.
 
 Protected items are the benchmark rows (status "protected") and the eval split (split "eval",
-status "ok"). Candidates are the train split and the general rows (general data is mixed into
-train, so it must be clean too). An item's protected text is its user turns, the question;
+status "ok"). Benchmarks protect every usable row: train, eval (an eval set that holds a
+benchmark question measures the benchmark, not the task) and general. The eval split protects
+the rows that can be trained on: train and general (general data is mixed into train). An item's protected text is its user turns, the question;
 answers count too with ``[leakage] answers = true`` (see the config comment for why not by default).
 
 Tests, cheapest and surest first; a row is rejected once, for its first method:
@@ -64,6 +65,9 @@ LEAK_COLUMNS = {
     "leak_item": pl.Utf8,  # the protected item's own id (source_id), else its content id
     "leak_method": pl.Utf8,  # ngram | exact | near | template | semantic
     "leak_span": pl.Utf8,  # the overlapping text, as written in the training example
+    # The item as people read it: "item 12 of gsm8k_test.jsonl", or for the auto-split eval set
+    # "eval item (split from chats.jsonl:88)", which is a row of the input, not a benchmark.
+    "leak_label": pl.Utf8,
 }
 
 
@@ -71,9 +75,13 @@ def protected_mask() -> pl.Expr:
     return (pl.col("status") == "protected") | ((pl.col("split") == "eval") & (pl.col("status") == "ok"))
 
 
-def candidate_mask() -> pl.Expr:
+def candidate_mask(benchmarks: bool = False) -> pl.Expr:
+    """Rows checked: train and general; with benchmark items, the eval split too."""
     ok = pl.col("status") == "ok"
-    return ok & ((pl.col("split") == "train") | (pl.col("origin") == "general"))
+    trainable = (pl.col("split") == "train") | (pl.col("origin") == "general")
+    if benchmarks:
+        return ok & (trainable | (pl.col("split") == "eval")) & (pl.col("origin") != "benchmark")
+    return ok & trainable
 
 
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
@@ -87,7 +95,8 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         frame = frame.with_columns(split=pl.lit(None, pl.Utf8))
     frame = frame.with_row_index("_row")
     pieces = _pieces(with_examples(frame.filter(protected_mask())), config.answers)
-    candidates = _Candidates.of(frame)
+    benchmarks = bool(pieces.height) and not pieces["in_domain"].all()
+    candidates = _Candidates.of(frame, benchmarks)
     summary: dict[str, Any] = {
         "protected_items": pieces["_item"].n_unique() if pieces.height else 0,
         "candidates": candidates.height,
@@ -96,9 +105,11 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     if pieces.height == 0 or candidates.height == 0:
         ctx.findings[NAME] = {**summary, "leaked": 0, "matches": []}
         return frame.drop("_row")
-    matches = _lexical(candidates, pieces, config, ctx)
+    in_eval = frame.select((pl.col("split") == "eval").fill_null(False)).to_series().to_numpy()
+    matches = _benchmarks_only_in_eval(_lexical(candidates, pieces, config, ctx), pieces, in_eval)
     if semantic:
-        matches = pl.concat([matches, _semantic(candidates, pieces, matches, config, ctx)])
+        found = _semantic(candidates, pieces, matches, config, ctx)
+        matches = pl.concat([matches, _benchmarks_only_in_eval(found, pieces, in_eval)])
     matches = _describe(matches, pieces, frame)
     # A row can match many items (MMLU repeats a reading passage across questions): report its
     # best few, count the rest, and cut spans only for what is reported.
@@ -117,6 +128,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
             "train_line": row["train_line"],
             "protected_source": row["source"],
             "item": row["item"],
+            "label": row["label"],
             "method": row["method"],
             "score": round(row["score"], 4) if row["score"] is not None else None,
             "span": row["span"],
@@ -143,12 +155,18 @@ def _methods(config: LeakageSection, semantic: bool) -> list[str]:
 def _pieces(protected: pl.DataFrame, answers: bool) -> pl.DataFrame:
     """Protected texts: one per item (its user turns), plus its assistant turns where configured."""
     item_id = pl.coalesce(pl.col("source_id"), pl.col("id"))
+    label = (
+        pl.when(pl.col("origin") == "input")
+        .then(pl.format("eval item (split from {}:{})", "source", "line"))
+        .otherwise(pl.format("item {} of {}", item_id, "source"))
+    )
     base = protected.filter(pl.col("dedup_key").is_not_null()).select(
         pl.col("_row").alias("_item"),
         pl.col("id").alias("item_row_id"),
         "source",
         item_id.alias("item"),
         (pl.col("origin") != "benchmark").alias("in_domain"),
+        label.alias("label"),
     )
     texts = [protected.filter(pl.col("dedup_key").is_not_null()).select(text_expr("user").alias("text"))]
     kinds = ["question"]
@@ -178,9 +196,10 @@ class _Candidates:
     rows: np.ndarray  # the candidates, ascending
 
     @classmethod
-    def of(cls, frame: pl.DataFrame) -> _Candidates:
+    def of(cls, frame: pl.DataFrame, benchmarks: bool) -> _Candidates:
         read = [c for c in ("_row", "source", "example", "dedup_key", *SPAN_COLUMNS) if c in frame.columns]
-        rows = np.flatnonzero(frame.select(candidate_mask().fill_null(False)).to_series().to_numpy())
+        mask = candidate_mask(benchmarks).fill_null(False)
+        rows = np.flatnonzero(frame.select(mask).to_series().to_numpy())
         return cls(frame.select(read), rows)
 
     @property
@@ -251,6 +270,20 @@ def _lexical(
         pl.col("score") < config.eval_min_coverage
     )
     return matches.join(partial, on=["_row", "piece", "method"], how="anti")
+
+
+def _benchmarks_only_in_eval(
+    matches: pl.DataFrame, pieces: pl.DataFrame, in_eval: np.ndarray
+) -> pl.DataFrame:
+    """Drop the matches of eval rows against eval items (themselves, or their own split's
+    neighbours): an eval row is checked against benchmark items only."""
+    if matches.height == 0:
+        return matches
+    eval_row = pl.Series(in_eval).gather(matches["_row"].cast(pl.Int64))
+    eval_item = matches.select("piece").join(
+        pieces.select("piece", "in_domain"), on="piece", how="left", maintain_order="left"
+    )["in_domain"]
+    return matches.filter(~(eval_row & eval_item.fill_null(False)))
 
 
 MATCHES_SCHEMA = {
@@ -370,7 +403,7 @@ def _describe(matches: pl.DataFrame, pieces: pl.DataFrame, frame: pl.DataFrame) 
     """Each match with its protected item and training row named, and its precedence."""
     precedence = {method: i for i, method in enumerate(METHODS)}
     return (
-        matches.join(pieces.select("piece", "_item", "item_row_id", "source", "item"), on="piece")
+        matches.join(pieces.select("piece", "_item", "item_row_id", "source", "item", "label"), on="piece")
         .join(
             frame.select(
                 "_row",
@@ -412,6 +445,7 @@ _LEAK_SOURCES = {
     "leak_item": "item",
     "leak_method": "method",
     "leak_span": "span",
+    "leak_label": "label",
     "_leak_ref": "item_row_id",
 }
 # Leaking rows closer than this are gathered as one run (``_placed``); longer null runs are not.
@@ -463,9 +497,8 @@ def _reject_leaks(frame: pl.DataFrame) -> pl.DataFrame:
                 pl.col("leak_method").is_in(methods),
                 code,
                 pl.format(
-                    'contains item {} of {} ({} match): "{}"',
-                    pl.col("leak_item"),
-                    pl.col("leak_source"),
+                    'contains {} ({} match): "{}"',
+                    pl.col("leak_label"),
                     pl.col("leak_method"),
                     pl.col("leak_span").str.slice(0, 160),
                 ),
