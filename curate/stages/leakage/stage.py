@@ -3,7 +3,8 @@
 Protected items are the benchmark rows (status "protected") and the eval split (split "eval",
 status "ok"). Benchmarks protect every usable row: train, eval (an eval set that holds a
 benchmark question measures the benchmark, not the task) and general. The eval split protects
-the rows that can be trained on: train and general (general data is mixed into train). An item's protected text is its user turns, the question;
+the rows that can be trained on: train and general (general data is mixed into train).
+An item's protected text is its user turns, the question;
 answers count too with ``[leakage] answers = true`` (see the config comment for why not by default).
 
 Tests, cheapest and surest first; a row is rejected once, for its first method:
