@@ -16,8 +16,8 @@ from typing import BinaryIO
 
 import polars as pl
 
-from curate.core.frame import plain_strings
 from curate.core.errors import CurateError
+from curate.core.frame import plain_strings
 from curate.ingest.store import SPAN_COLUMNS, verify_unchanged, with_examples
 
 
