@@ -88,24 +88,55 @@ def candidate_mask(benchmarks: bool = False) -> pl.Expr:
 def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     config = ctx.config.leakage
     frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in LEAK_COLUMNS.items()])
-    semantic = config.semantic or ctx.semantic
     if not config.enabled:
         ctx.findings[NAME] = {"enabled": False}
         return frame
+    frame, ctx.findings[NAME] = _check(frame, ctx, None)
+    return frame
+
+
+def recheck(frame: pl.DataFrame, rows: pl.Expr, ctx: BuildContext) -> pl.DataFrame:
+    """Check ``rows`` again (a reviewer changed them) against the protected items, as ``run``
+    checks every row; their matches join the stage's findings."""
+    if not ctx.config.leakage.enabled:
+        return frame
+    if "leak_method" not in frame.columns:
+        frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in LEAK_COLUMNS.items()])
+    frame, summary = _check(frame, ctx, rows)
+    earlier = ctx.findings.setdefault(NAME, {})
+    earlier["leaked"] = earlier.get("leaked", 0) + summary.get("leaked", 0)
+    earlier["rechecked_after_review"] = summary.get("candidates", 0)
+    for key in ("by_method", "by_source"):
+        merged = dict(earlier.get(key, {}))
+        for name, count in summary.get(key, {}).items():
+            merged[name] = merged.get(name, 0) + count
+        if merged:
+            earlier[key] = dict(sorted(merged.items()))
+    earlier["matches"] = [*earlier.get("matches", []), *summary.get("matches", [])]
+    earlier["matches_total"] = earlier.get("matches_total", 0) + summary.get("matches_total", 0)
+    return frame
+
+
+def _check(
+    frame: pl.DataFrame, ctx: BuildContext, only: pl.Expr | None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Match the candidate rows (of them, ``only`` where given) against the protected items;
+    reject the leaks and fill their leak_* columns. The frame and the stage's findings."""
+    config = ctx.config.leakage
+    semantic = config.semantic or ctx.semantic
     if "split" not in frame.columns:
         frame = frame.with_columns(split=pl.lit(None, pl.Utf8))
     frame = frame.with_row_index("_row")
     pieces = _pieces(with_examples(frame.filter(protected_mask())), config.answers)
     benchmarks = bool(pieces.height) and not pieces["in_domain"].all()
-    candidates = _Candidates.of(frame, benchmarks)
+    candidates = _Candidates.of(frame, benchmarks, only)
     summary: dict[str, Any] = {
         "protected_items": pieces["_item"].n_unique() if pieces.height else 0,
         "candidates": candidates.height,
         "methods": _methods(config, semantic),
     }
     if pieces.height == 0 or candidates.height == 0:
-        ctx.findings[NAME] = {**summary, "leaked": 0, "matches": []}
-        return frame.drop("_row")
+        return frame.drop("_row"), {**summary, "leaked": 0, "matches": []}
     in_eval = frame.select((pl.col("split") == "eval").fill_null(False)).to_series().to_numpy()
     matches = _benchmarks_only_in_eval(_lexical(candidates, pieces, config, ctx), pieces, in_eval)
     if semantic:
@@ -138,8 +169,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         for row in listed.iter_rows(named=True)
     ]
     summary["matches_total"] = matches.height
-    ctx.findings[NAME] = summary
-    return frame.drop("_row")
+    return frame.drop("_row"), summary
 
 
 def _methods(config: LeakageSection, semantic: bool) -> list[str]:
@@ -197,9 +227,11 @@ class _Candidates:
     rows: np.ndarray  # the candidates, ascending
 
     @classmethod
-    def of(cls, frame: pl.DataFrame, benchmarks: bool) -> _Candidates:
+    def of(cls, frame: pl.DataFrame, benchmarks: bool, only: pl.Expr | None = None) -> _Candidates:
         read = [c for c in ("_row", "source", "example", "dedup_key", *SPAN_COLUMNS) if c in frame.columns]
         mask = candidate_mask(benchmarks).fill_null(False)
+        if only is not None:
+            mask = mask & only.fill_null(False)
         rows = np.flatnonzero(frame.select(mask).to_series().to_numpy())
         return cls(frame.select(read), rows)
 
@@ -434,10 +466,17 @@ def _apply(frame: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
     rows = best["_row"].to_numpy()
     # Values are placed by position, not by joining the frame: a join copies every column (+164
     # MB of a 350 MB frame on a million rows, for 29 leaks).
+    earlier = [name for name in LEAK_COLUMNS if name in frame.columns]
+    held = frame.select(earlier) if earlier else None
     frame = frame.with_columns(
         [_placed(frame.height, rows, best[column]).alias(name) for name, column in _LEAK_SOURCES.items()]
     )
-    return _reject_leaks(frame).drop("_leak_ref")
+    frame = _reject_leaks(frame).drop("_leak_ref")
+    if held is None or held["leak_method"].null_count() == held.height:
+        return frame  # the stage's first pass: nothing earlier to keep
+    # A recheck after review matches only the rows it was given: rows matched by the stage's
+    # first pass keep their values (they were rejected then, and are not rejected twice).
+    return frame.with_columns(pl.coalesce(pl.col(name), held[name]).alias(name) for name in earlier)
 
 
 # Each leak_* column (and the reason's ref) and the column of the best match that fills it.
