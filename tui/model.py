@@ -20,6 +20,7 @@ import orjson
 import polars as pl
 
 from curate.core.errors import CurateError
+from curate.review.rules import OVERRIDABLE_PREFIX, accept_refusal
 from curate.review.store import Decision, ReviewStore
 
 # Columns the list needs; anything else is read with the row's details.
@@ -37,7 +38,9 @@ _INDEX_COLUMNS: Final = (
     "split",
     "leak_item",
 )
-DECISION_MARK: Final = {"accept": "✓", "reject": "✗", "edit": "✎"}
+# "blocked": an accept or edit recorded on a row whose rejection it cannot lift (the build
+# drops it): never drawn as applied.
+DECISION_MARK: Final = {"accept": "✓", "reject": "✗", "edit": "✎", "blocked": "!"}
 SORT_KEYS: Final = ("order", "decision", "status", "reasons", "score", "tokens", "group", "preview")
 
 ANY_GROUP: Final = "*"  # the filter value for "in any duplicate group"
@@ -319,7 +322,7 @@ class ReviewModel:
                     score=item["score"],
                     tokens=item["tokens"],
                     group=item["group"],
-                    decision=decision.action if decision else None,
+                    decision=self._shown_decision(decision, item["status"], item["codes"]),
                     marked=row in self.marks,
                     preview=self.preview(row),
                 )
@@ -377,6 +380,31 @@ class ReviewModel:
             self.notes.pop(example_id, None)
         self.decisions.update(decisions)
         self.notes.update(notes)
+
+    @staticmethod
+    def _shown_decision(decision: Decision | None, status: str, codes: list[str] | None) -> str | None:
+        if decision is None:
+            return None
+        if decision.action in ("accept", "edit") and accept_refusal(status, codes or []) is not None:
+            return "blocked"
+        return decision.action
+
+    def refusal(self, row: int, action: str = "accept") -> str | None:
+        """Why an accept (or edit) of ``row`` cannot take effect at the next build; None if it can."""
+        if action not in ("accept", "edit"):
+            return None
+        codes = self.index["codes"][row]
+        return accept_refusal(str(self.index["status"][row]), [] if codes is None else codes.to_list())
+
+    def blocked_rows(self, rows: list[int]) -> list[int]:
+        """The rows among ``rows`` that an accept cannot lift (vectorised: a bulk accept may
+        cover a whole build)."""
+        picked = self.index.select("status", "codes")[rows]
+        hard = pl.col("codes").list.eval(~pl.element().str.starts_with(OVERRIDABLE_PREFIX)).list.any()
+        blocked = picked.select(
+            (pl.col("status") == "protected") | ((pl.col("status") == "rejected") & hard.fill_null(False))
+        ).to_series()
+        return [row for row, no in zip(rows, blocked.to_list(), strict=True) if no]
 
     def note_for(self, row: int) -> str | None:
         return self.notes.get(str(self.index["id"][row]))

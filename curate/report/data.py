@@ -48,6 +48,8 @@ def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
         "config_hash": manifest.get("config_hash"),
         "records": counts.get("records", frame.height),
         "by_status": counts.get("by_status", {}),
+        # General rows the mix did not need: counted apart from the rejections people read.
+        "not_sampled": (counts.get("by_first_reason") or {}).get("mix.not-sampled", 0),
         "by_origin": counts.get("by_origin", {}),
         "inputs": [
             {k: item.get(k) for k in ("path", "origin", "records", "blank_lines", "sha256")}

@@ -103,9 +103,14 @@ def render_html(data: dict[str, Any]) -> str:
 def _summary(data: dict[str, Any]) -> str:
     by_status: dict[str, int] = data["by_status"]
     cards = [("records in", data["records"])]
+    not_sampled = data.get("not_sampled", 0)
     cards += [
-        (s, by_status.get(s, 0)) for s in STATUS_ORDER if s in by_status or s in ("train", "eval", "rejected")
+        (s, by_status.get(s, 0) - (not_sampled if s == "rejected" else 0))
+        for s in STATUS_ORDER
+        if s in by_status or s in ("train", "eval", "rejected")
     ]
+    if not_sampled:
+        cards.append(("not sampled (mix)", not_sampled))
     html = (
         '<div class="cards">'
         + "".join(f'<div class="card"><b>{_n(v)}</b>{e(k)}</div>' for k, v in cards)
