@@ -84,8 +84,8 @@ def small_build(tmp_path: Path) -> Path:
     }
     (tmp_path / "gsm8k_test.jsonl").write_bytes(orjson.dumps(bench) + b"\n")
     (tmp_path / "curate.toml").write_text(
-        '[build]\ninputs = ["chats.jsonl"]\nbenchmarks = ["gsm8k_test.jsonl"]\n\n[split]\neval_fraction = 0.0\n'
-        '\n[validate]\ntokenizer = "estimate"\n\n[review]\napply = false\n'
+        '[build]\ninputs = ["chats.jsonl"]\nbenchmarks = ["gsm8k_test.jsonl"]\n\n'
+        '[split]\neval_fraction = 0.0\n\n[validate]\ntokenizer = "estimate"\n\n[review]\napply = false\n'
     )
     assert main(["build", str(tmp_path / "curate.toml"), "--out", str(tmp_path / "build")]) == 0
     return tmp_path / "build"
