@@ -16,7 +16,7 @@ import orjson
 import polars as pl
 
 from curate.core.reasons import describe
-from curate.gates.rules import leakage_checked
+from curate.gates.rules import leakage_checked, leakage_methods_note
 from curate.ingest.store import with_examples
 
 TOKEN_BINS: Final = 24  # histogram bars; the last one collects the tail past the 99th percentile
@@ -65,6 +65,9 @@ def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
         "leakage": {
             **leakage_rows(frame),
             "checked": leakage_checked(manifest.get("findings", {}), frame.columns),
+            "methods": leakage_methods_note(
+                (manifest.get("findings", {}).get("leakage") or {}).get("methods")
+            ),
         },
         "worst": worst_rows(frame),
         "timings": manifest.get("timings", {}),

@@ -251,9 +251,13 @@ def _mix(data: dict[str, Any]) -> str:
 
 def _leakage(data: dict[str, Any]) -> str:
     leakage = data["leakage"]
+    checked = leakage.get("checked", True)
+    methods = (
+        f'<p class="note">Methods: {e(leakage["methods"])}.</p>' if checked and leakage.get("methods") else ""
+    )
     if not leakage["total"]:
-        said = "No record matched a protected item." if leakage.get("checked", True) else NOT_CHECKED
-        return f"<p>{e(said)}</p>"
+        said = "No record matched a protected item." if checked else NOT_CHECKED
+        return f"<p>{e(said)}</p>{methods}"
     known = data["examples"]
     rows = [
         [
@@ -267,8 +271,10 @@ def _leakage(data: dict[str, Any]) -> str:
         for r in leakage["rows"]
     ]
     shown = f" (first {len(rows)} shown)" if leakage["total"] > len(rows) else ""
-    return f"<p>{_n(leakage['total'])} records matched a protected item{e(shown)}.</p>" + _table(
-        ["id", "where", "status", "reason", "matched", "detail"], rows
+    return (
+        methods
+        + f"<p>{_n(leakage['total'])} records matched a protected item{e(shown)}.</p>"
+        + _table(["id", "where", "status", "reason", "matched", "detail"], rows)
     )
 
 

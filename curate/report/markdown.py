@@ -212,8 +212,11 @@ def _mix(data: dict[str, Any]) -> list[str]:
 def _leakage(data: dict[str, Any]) -> list[str]:
     leakage = data["leakage"]
     lines = ["## Leakage matches", ""]
+    checked = leakage.get("checked", True)
+    if checked and leakage.get("methods"):
+        lines += [f"Methods: {leakage['methods']}.", ""]
     if not leakage["total"]:
-        said = "No record matched a protected item." if leakage.get("checked", True) else NOT_CHECKED
+        said = "No record matched a protected item." if checked else NOT_CHECKED
         return lines + [said, ""]
     lines += [
         f"{_n(leakage['total'])} records matched a protected item"
