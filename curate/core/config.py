@@ -102,6 +102,9 @@ class QualityWeights:
     garbage: float = 0.8  # symbol soup or broken encoding (mojibake, replacement characters)
     repetition: float = 0.5  # looping text; marked alone (songs, tables and regexes repeat too)
     refusal: float = 0.7  # refusals and "As an AI language model" boilerplate
+    # Declining a harmful request ("I cannot provide ways of hurting yourself ... it is dangerous"):
+    # a safety behaviour worth training, so marked for people to see, not scored down.
+    safety_refusal: float = 0.0
     echo: float = 0.7  # the answer repeats the prompt; strength grows with the overlap
     truncated: float = 0.5  # ends mid-sentence or inside an open code block: marked, not rejected alone
     missing_media: float = 0.5  # promises an image, chart or link the text does not hold
