@@ -79,3 +79,38 @@ def test_cluster_id_is_the_smallest_content_id_of_the_group(tmp_path: Path) -> N
     named = grouped.group_by("cluster_id").agg(pl.col("id").min().alias("smallest"))
     assert named.height == 2
     assert (named["cluster_id"] == named["smallest"]).all()
+
+
+def test_the_manifest_says_how_many_eval_records_of_a_baseline_changed_side(
+    tmp_path: Path, run_curate
+) -> None:
+    import orjson
+
+    base = records_with_groups([1, 2, 3, 1, 2] * 6, seed=5)
+    config = tmp_path / "curate.toml"
+    config.write_text("[split]\neval_fraction = 0.3\nseed = 7\n\n[quality]\nenabled = false\n")
+    first = tmp_path / "first.jsonl"
+    first.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in base))
+    code, _, err = run_curate("build", config, "--input", first, "--out", tmp_path / "a")
+    assert code == 0, err
+    grown = tmp_path / "grown.jsonl"
+    grown.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in unrelated(200, 9) + base))
+    code, _, err = run_curate(
+        "build", config, "--input", grown, "--out", tmp_path / "b", "--baseline", tmp_path / "a"
+    )
+    assert code == 0, err
+    found = orjson.loads((tmp_path / "b" / "manifest.json").read_bytes())["split"]["baseline"]
+    assert found["eval_before"] > 0
+    assert found["still_eval"] == found["eval_before"] and found["changed_side"] == 0
+
+    # Another seed moves records, and the manifest says why.
+    config.write_text("[split]\neval_fraction = 0.3\nseed = 8\n\n[quality]\nenabled = false\n")
+    code, _, err = run_curate(
+        "build", config, "--input", grown, "--out", tmp_path / "c", "--baseline", tmp_path / "a"
+    )
+    assert code == 0, err
+    found = orjson.loads((tmp_path / "c" / "manifest.json").read_bytes())["split"]["baseline"]
+    assert found["changed_side"] > 0
+    assert found["changed_side_why"] == {
+        "split settings changed (eval_fraction or seed)": found["changed_side"]
+    }
