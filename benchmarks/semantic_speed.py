@@ -9,6 +9,7 @@ the model already loaded (it is loaded before either is timed).
 
     .venv/bin/python benchmarks/semantic_speed.py               # 2,000 train rows (+ the test set)
     .venv/bin/python benchmarks/semantic_speed.py --rows 0      # all 7,473
+    .venv/bin/python benchmarks/semantic_speed.py --rows 100 --eval-rows 100   # a quick look
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=2000, help="GSM8K train rows (0: all)")
+    parser.add_argument("--eval-rows", type=int, default=0, help="GSM8K test rows (0: all 1,319)")
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     train, test = args.data / "gsm8k_train.jsonl", args.data / "gsm8k_test.jsonl"
@@ -57,7 +59,10 @@ def main() -> int:
         lines = train.read_bytes().splitlines(keepends=True)
         part = Path(folder) / "train.jsonl"
         part.write_bytes(b"".join(lines[: args.rows] if args.rows else lines))
-        frame, _ = ingest([InputSpec(str(part), "input"), InputSpec(str(test), "eval")], 16 << 20)
+        held = Path(folder) / "test.jsonl"
+        test_lines = test.read_bytes().splitlines(keepends=True)
+        held.write_bytes(b"".join(test_lines[: args.eval_rows] if args.eval_rows else test_lines))
+        frame, _ = ingest([InputSpec(str(part), "input"), InputSpec(str(held), "eval")], 16 << 20)
 
         model = embeddings.load_embedder()  # loaded before anything is timed
         import torch  # already loaded with the model
