@@ -45,7 +45,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     if "cluster_id" not in frame.columns:
         frame = frame.with_columns(cluster_id=pl.lit(None, pl.Int64))
     if not (settings.near or semantic or settings.conflicting_answers):
-        return frame
+        return stable_cluster_ids(frame)
     frame = frame.with_row_index("_row")
     canonical = pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark")
     # Rows that are compared: usable ones. Exact copies join through their exact cluster.
@@ -89,7 +89,32 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
         }
     )
     ctx.findings[NAME] = findings
-    return frame.drop("_row")
+    return stable_cluster_ids(frame.drop("_row"))
+
+
+def stable_cluster_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    """Name each group by the smallest content id among its members, in place of its kept row.
+
+    A row number moves when records are added in front, and the split hashes the group's name:
+    named by content, a group keeps its name (and its side of the split) as long as its members
+    stay the same, however the rest of the data is added, removed or reordered.
+    """
+    if frame.schema.get("cluster_id") == pl.Utf8:
+        return frame
+    # Only the grouped rows are grouped: a window over the whole column would group the nulls too.
+    names = (
+        frame.lazy()
+        .select("cluster_id", "id")
+        .filter(pl.col("cluster_id").is_not_null())
+        .group_by("cluster_id")
+        .agg(pl.col("id").min())
+        .collect()
+    )
+    return frame.with_columns(
+        cluster_id=pl.col("cluster_id").replace_strict(
+            names["cluster_id"], names["id"], default=None, return_dtype=pl.Utf8
+        )
+    )
 
 
 _SemanticSim = tuple[np.ndarray, np.ndarray, np.ndarray]  # MinHash labels, vector of each label, vectors
@@ -405,3 +430,53 @@ def _conflicting_answers(
         for row in listed.iter_rows(named=True)
     ]
     return frame, report
+
+
+def recheck(frame: pl.DataFrame, rows: pl.Expr, ctx: BuildContext) -> pl.DataFrame:
+    """Reject ``rows`` (a reviewer edited them) that are now near-duplicates of another usable
+    row, as this stage would have: the other row is kept, whatever its quality; of two such rows
+    both edited, the first is kept. Usable rows are indexed again, the edited ones among them."""
+    settings = ctx.config.dedup
+    if not settings.near:
+        return frame
+    usable_expr = (
+        pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark") & (pl.col("status") == "ok")
+    )
+    usable = frame.select(usable_expr.fill_null(False)).to_series().to_numpy()
+    touched = usable & frame.select(rows.fill_null(False)).to_series().to_numpy()
+    if not touched.any():
+        return frame
+    compared_rows = np.flatnonzero(usable)
+    index = _minhash_index(_Texts(frame, compared_rows, settings.text, prompts=False), ctx)
+    a, b = minhash.similar_pairs(index, settings.threshold)
+    first, second = compared_rows[a], compared_rows[b]
+    # Each pair with an edited row: the edited one goes, or the later of two edited ones.
+    loser = np.where(touched[second], second, first)
+    keeper = np.where(touched[second], first, second)
+    relevant = touched[first] | touched[second]
+    similarity = minhash.estimate_jaccard(index.small, a[relevant], b[relevant])
+    loser, keeper = loser[relevant], keeper[relevant]
+    if not len(loser):
+        return frame
+    # One reason per edited row: its most similar kept row.
+    order = np.lexsort((-similarity, loser))
+    loser, keeper, similarity = loser[order], keeper[order], similarity[order]
+    firsts = np.flatnonzero(np.r_[True, loser[1:] != loser[:-1]])
+    loser, keeper, similarity = loser[firsts], keeper[firsts], similarity[firsts]
+    ids = frame["id"].gather(keeper).to_list()
+    origins = frame["origin"].cast(pl.Utf8).gather(keeper).to_list()
+    frame = frame.with_row_index("_recheck_row").with_columns(pl.col("_recheck_row").cast(pl.Int64))
+    row_number = pl.col("_recheck_row")  # a column: reject evaluates messages on the hit rows alone
+    kept_id = {int(r): i for r, i in zip(loser, ids, strict=True)}
+    messages = {
+        int(r): f"after review: near-duplicate of the kept {o} record (estimated similarity {s:.2f})"
+        for r, o, s in zip(loser, origins, similarity.tolist(), strict=True)
+    }
+    picked = row_number.is_in(pl.Series(sorted(kept_id), dtype=pl.Int64).implode())
+    return reject(
+        frame,
+        picked,
+        "dedup.near",
+        row_number.replace_strict(messages, default=None, return_dtype=pl.Utf8),
+        ref=row_number.replace_strict(kept_id, default=None, return_dtype=pl.Utf8),
+    ).drop("_recheck_row")
