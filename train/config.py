@@ -29,6 +29,9 @@ class ModelSection:
     """Attention kernel passed to transformers (``sdpa``, ``eager``, ``flash_attention_2``)."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about a third slower."""
+    default_system_prompt: bool = True
+    """Keep the system prompt a chat template adds to examples that have none (SmolLM2's introduces itself
+    as SmolLM); false gives such examples an empty system message, so that text is not trained in."""
 
 
 @dataclass
@@ -79,6 +82,11 @@ class TrainSection:
     """Stop after this many eval checks without improvement; 0 turns early stopping off (needs eval_every)."""
     save_every: int = 50
     """Optimizer steps between checkpoints that ``--resume`` continues from."""
+    method: str = "lora"
+    """``lora`` (adapter on the plain model), ``qlora`` (adapter on the model loaded in 4-bit NF4 with
+    bitsandbytes) or ``full`` (every weight trained; needs several times the memory)."""
+    loss_chunk: int = 1024
+    """Trained positions sent through the output head at once: memory for logits grows with this."""
 
 
 @dataclass
@@ -217,6 +225,11 @@ def _check_values(cfg: TrainConfig) -> list[str]:
         t.early_stopping_patience == 0 or t.eval_every > 0,
         "train.early_stopping_patience needs train.eval_every above 0",
     )
+    need(
+        t.method in ("lora", "qlora", "full"),
+        f"train.method must be one of lora, qlora, full, got {t.method!r}",
+    )
+    need(t.loss_chunk >= 1, f"train.loss_chunk must be at least 1, got {t.loss_chunk}")
     need(t.save_every >= 1, f"train.save_every must be at least 1, got {t.save_every}")
     e = cfg.eval
     need(e.max_examples >= 0, f"eval.max_examples must be 0 or more, got {e.max_examples}")
