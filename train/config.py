@@ -85,7 +85,7 @@ class TrainSection:
     method: str = "lora"
     """``lora`` (adapter on the plain model), ``qlora`` (adapter on the model loaded in 4-bit NF4 with
     bitsandbytes) or ``full`` (every weight trained; needs several times the memory)."""
-    loss_chunk: int = 1024
+    loss_chunk: int = 256
     """Trained positions sent through the output head at once: memory for logits grows with this."""
 
 
