@@ -186,6 +186,8 @@ def training_args(cfg: TrainConfig, ckpt_dir: Path, precision: str, packed: bool
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
         ddp_find_unused_parameters=False,
+        # several processes on CPUs join over gloo only when told so; else each would train alone
+        use_cpu=not torch.cuda.is_available() and rank_and_world()[1] > 1,
         disable_tqdm=False,
     )
 
@@ -243,7 +245,7 @@ def _fit(
 ) -> dict[str, Any]:
     from train.methods import load_for_method
     from train.plot import plot_losses
-    from train.trainer import FlattenPacks, make_trainer, padded_collator, progress_callbacks
+    from train.trainer import FlattenPacks, make_trainer, on_train_begin, padded_collator, progress_callbacks
 
     tokenizer = load_tokenizer(model_path)
     renderer = Renderer(tokenizer, cfg.model.default_system_prompt)
@@ -265,6 +267,11 @@ def _fit(
         tell("[yellow]packing needs position-id masks, which this model/attention lacks: padding instead[/]")
     splits = encode_splits(cfg, build, renderer, packed, tell)
     args = training_args(cfg, ckpt_dir, precision, packed, "eval" in splits.eval_sets)
+    if args.world_size != world:
+        raise TrainError(
+            f"{world} processes were started but the Trainer sees {args.world_size}",
+            hint="start them with accelerate launch or torchrun, which set RANK and WORLD_SIZE for each",
+        )
     steps = total_steps(cfg, len(splits.train_rows), args.world_size)
     if main and not resume and ckpt_dir.exists():
         shutil.rmtree(ckpt_dir)  # a fresh run must not resume from an older run's checkpoints
@@ -279,7 +286,16 @@ def _fit(
             with log_path.open("a", encoding="utf-8") as fh:
                 fh.write(json.dumps(entry) + "\n")
 
-    callbacks = progress_callbacks(write, tell, steps)
+    # The before-measurement runs when training begins, after the Trainer has wrapped the model: an
+    # evaluate() before train() registers the bare model with accelerate, which then skips the DDP wrap.
+    before: dict[str, float | None] = {}
+    holder: list[Any] = []
+
+    def measure_before() -> None:
+        tell("measuring loss before training ...")
+        before.update(_evaluate(holder[0], model, "before", adapter_off=cfg.train.method != "full"))
+
+    callbacks = [on_train_begin(measure_before), *progress_callbacks(write, tell, steps)]
     if args.metric_for_best_model:
         from transformers import EarlyStoppingCallback
 
@@ -304,8 +320,7 @@ def _fit(
         f"; {steps} steps of {cfg.train.batch_size * cfg.train.grad_accum * world} "
         f"{'packs' if packed else 'rows'}; about {need / 1024**3:.1f} GB by estimate"
     )
-    tell("measuring loss before training ...")
-    before = _evaluate(trainer, model, "before", adapter_off=cfg.train.method != "full")
+    holder.append(trainer)
     cpu0 = time.process_time()
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     train_cpu = time.process_time() - cpu0

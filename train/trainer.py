@@ -164,6 +164,17 @@ def progress_callbacks(write: Callable[[dict[str, Any]], None], say: Say, total_
     return [StepLog()]
 
 
+def on_train_begin(action: Callable[[], None]) -> Any:
+    """A callback that runs ``action`` once, when training begins (on every rank)."""
+    from transformers import TrainerCallback
+
+    class OnTrainBegin(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            action()
+
+    return OnTrainBegin()
+
+
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
