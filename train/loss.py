@@ -7,9 +7,9 @@ output head, and they go through it in chunks under activation checkpointing: th
 one chunk's logits at a time, so memory grows with the chunk, not with the sequence times the vocabulary.
 The forward still runs through the model itself, so DDP's hooks see it.
 
-Where the head is not a plain linear layer over the last hidden state (logit scaling, soft-capping) or
-the weights are sharded (FSDP, which only gathers them inside the forward), the model computes the
-logits itself, but only at the trained positions.
+Where the head is not a plain linear layer over the last hidden state (logit scaling, soft-capping, a
+4-bit head under QLoRA) or the weights are sharded (FSDP, which only gathers them inside the forward),
+the model computes the logits itself, but only at the trained positions.
 """
 
 from __future__ import annotations
@@ -31,12 +31,16 @@ def causal_lm(model: Any) -> Any:
 
 def plain_head(model: Any) -> Any | None:
     """The output head when the chunked path is exact for this model, else None."""
+    import torch
+
     lm = causal_lm(model)
     config = getattr(lm, "config", None)
     if getattr(config, "model_type", None) not in PLAIN_HEAD_TYPES:
         return None
     head = lm.get_output_embeddings() if hasattr(lm, "get_output_embeddings") else None
-    return head if head is not None and hasattr(head, "weight") else None
+    # a quantized head (bitsandbytes packs its weight into bytes) computes its own logits
+    plain = type(head).__module__.startswith("torch.") and isinstance(head, torch.nn.Linear)
+    return head if plain and head is not None and head.weight.is_floating_point() else None
 
 
 def _chunk_sum(hidden: Any, weight: Any, bias: Any, targets: Any) -> Any:
