@@ -91,6 +91,7 @@ def _wider_tiny_model(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow  # bitsandbytes' CPU kernels are slow; the one-line refusal below runs by default
 def test_qlora_runs_where_bitsandbytes_can(build_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "qlora"
     cfg = _cfg(_wider_tiny_model(tmp_path / "model64"), build_dir, out, "qlora")
