@@ -6,8 +6,9 @@ epoch over the same examples, in the same process, one after the other:
 
 - baseline: ``Trainer`` with ``DataCollatorForSeq2Seq`` (each example its own row, padded to the longest
   in its batch, attention mask), loss computed by the model over every position;
-- chatcurate: rows packed padding-free up to max_length tokens (position ids, no mask), loss through
-  the output head only at labelled positions, token-normalised over the accumulated step.
+- chatcurate: examples packed up to max_length tokens and each batch flattened padding-free by
+  ``DataCollatorWithFlattening`` (position ids, no mask), loss through the output head only at labelled
+  positions and in chunks, token-normalised over the accumulated step.
 
 tokens/s counts real (non-padding) tokens over Trainer's train_runtime. Data: chat JSONL from the shared
 folder (default ../shared/data/alpaca_cleaned_first1000.jsonl relative to the repository); the script
@@ -81,8 +82,8 @@ def lora_model(model_path: str, seed: int) -> Any:
     from transformers import set_seed
 
     from train.config import TrainConfig
+    from train.methods import add_lora
     from train.models import load_model
-    from train.run import add_lora
 
     set_seed(seed)
     return add_lora(load_model(model_path), TrainConfig())
@@ -95,16 +96,24 @@ def warm_up(model: Any, batch: dict[str, Any]) -> None:
     model.zero_grad(set_to_none=True)
 
 
-def train_and_measure(trainer: Any, examples: list[Any], rows: list[Any], batch_size: int) -> dict[str, Any]:
+def _width(row: dict[str, Any]) -> int:
+    return sum(len(e["input_ids"]) for e in row["examples"]) if "examples" in row else len(row["input_ids"])
+
+
+def train_and_measure(
+    trainer: Any, examples: list[Any], rows: list[Any], batch_size: int, flattened: bool = False
+) -> dict[str, Any]:
     """Train, timing CPU as well as wall; ``computed_positions`` counts the token positions the
-    batches really hold (each batch padded to its longest row), which packing is meant to cut."""
+    batches really hold (padded to the longest row, or flattened with no padding at all)."""
     cpu = time.process_time()
     result = trainer.train()
     cpu = time.process_time() - cpu
     runtime = float(result.metrics["train_runtime"])
     tokens = sum(len(e.input_ids) for e in examples)
     computed = sum(
-        max(len(r["input_ids"]) for r in rows[i : i + batch_size]) * len(rows[i : i + batch_size])
+        sum(_width(r) for r in rows[i : i + batch_size])
+        if flattened
+        else max(_width(r) for r in rows[i : i + batch_size]) * len(rows[i : i + batch_size])
         for i in range(0, len(rows), batch_size)
     )
     return {
@@ -142,27 +151,25 @@ def run_baseline(
 def run_packed(
     model_path: str, tokenizer: Any, examples: list[Any], a: argparse.Namespace, tmp: Path
 ) -> dict[str, Any]:
-    from train.data import Collator, pack_rows, supports_padding_free
-    from train.run import make_trainer
+    from train.data import pack_rows, supports_padding_free
+    from train.trainer import FlattenPacks, make_trainer
 
     model = lora_model(model_path, a.seed)
     padding_free = supports_padding_free(model.get_base_model())
     rows = pack_rows(examples, a.max_length)
-    collator = Collator(tokenizer.pad_token_id, padding_free)
+    collator = FlattenPacks()
     batch = collator(rows[:1])
     warm_up(
         model,
         {
             "input_ids": batch["input_ids"],
             "position_ids": batch["position_ids"],
-            "labels": batch["input_ids"],
+            "labels": batch["labels"],
         },
     )
-    trainer = make_trainer(
-        model, trainer_args(tmp / "packed", a.batch_size, a.seed), rows, tokenizer.pad_token_id, padding_free
-    )
+    trainer = make_trainer(model, trainer_args(tmp / "packed", a.batch_size, a.seed), rows, None, collator)
     return {
-        **train_and_measure(trainer, examples, rows, a.batch_size),
+        **train_and_measure(trainer, examples, rows, a.batch_size, flattened=True),
         "rows": len(rows),
         "padding_free": padding_free,
     }

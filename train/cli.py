@@ -17,6 +17,7 @@ RUN_EXAMPLE = """example:
   train run samples/train.toml --data build/samples --max-steps 30
   train run --data build/samples --model ./my-model --epochs 2 --no-packing --out runs/try2
   train run samples/train.toml --data build/samples --resume
+  train run --data build/samples --method qlora       (LoRA on a 4-bit base; needs bitsandbytes)
   train run --data build/pairs --method dpo --max-steps 20   (preference pairs: DPO with LoRA)
   accelerate launch -m train.cli run samples/train.toml --data build/samples   (several GPUs)
 """
@@ -62,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--grad-accum", type=int, help="forward passes per optimizer step")
     run.add_argument("--max-length", type=int, help="tokens per example (longer ones are truncated)")
     run.add_argument(
+        "--method",
+        choices=["lora", "qlora", "full", "dpo"],
+        help="lora (default), qlora (4-bit base), full (every weight) or dpo (LoRA on preference pairs)",
+    )
+    run.add_argument(
+        "--default-system-prompt",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the system prompt the chat template adds to examples without one",
+    )
+    run.add_argument(
         "--packing",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -76,11 +88,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.add_argument("--merge", action="store_true", default=None, help="also write merged/ (base + adapter)")
     run.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
-    run.add_argument(
-        "--method",
-        choices=["lora", "dpo"],
-        help="lora (default: supervised LoRA) or dpo (LoRA tuned on a preference build's pairs)",
-    )
 
     ins = sub.add_parser(
         "inspect-data",
@@ -93,13 +100,21 @@ def _parser() -> argparse.ArgumentParser:
     ins.add_argument("--split", default="train", choices=["train", "eval", "general"])
     ins.add_argument("--count", type=int, default=3, help="examples to show")
     ins.add_argument("--max-length", type=int, default=1024)
+    ins.add_argument(
+        "--default-system-prompt",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the system prompt the chat template adds to examples without one",
+    )
 
     chat = sub.add_parser(
         "chat", help="answer a prompt with the fine-tuned model", epilog=CHAT_EXAMPLE, formatter_class=fmt
     )
     chat.add_argument("--run", required=True, help="run folder written by `train run`")
     chat.add_argument("--prompt", help="one prompt; without it, an interactive chat")
-    chat.add_argument("--max-new-tokens", type=int, default=128)
+    chat.add_argument(
+        "--max-new-tokens", type=int, default=None, help="default: the run's eval.max_new_tokens"
+    )
 
     cmp_ = sub.add_parser(
         "compare",
@@ -131,7 +146,8 @@ def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
         "eval.max_examples": ns.eval_max_examples,
         "train.seed": ns.seed,
         "output.merge": ns.merge,
-        "train.objective": {"dpo": "dpo", "lora": "sft"}.get(ns.method or ""),
+        "train.method": ns.method,
+        "model.default_system_prompt": ns.default_system_prompt,
     }
 
 
@@ -146,20 +162,23 @@ def _quiet_libraries() -> None:
 
 def _run(ns: argparse.Namespace, console: Any) -> None:
     from train.config import load_config
+    from train.sizing import explicit_settings
 
-    cfg = load_config(ns.config, _overrides(ns))
+    overrides = _overrides(ns)
+    cfg = load_config(ns.config, overrides)
     _quiet_libraries()
-    if cfg.train.objective == "dpo":
+    if cfg.train.method == "dpo":
         from train.dpo import fit_dpo
 
         _print_dpo_metrics(fit_dpo(cfg, say=console.print), console)
         return
     from train.dpo import refuse_preference_build
-    from train.run import fit
+    from train.run import fit, rank_and_world
 
     refuse_preference_build(cfg)
-    metrics = fit(cfg, resume=ns.resume, say=console.print)
-    _print_metrics(metrics, cfg, console)
+    metrics = fit(cfg, resume=ns.resume, say=console.print, explicit=explicit_settings(ns.config, overrides))
+    if rank_and_world()[0] == 0:
+        _print_metrics(metrics, cfg, console)
 
 
 def _print_dpo_metrics(m: dict[str, Any], console: Any) -> None:
@@ -189,28 +208,35 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.4f}"
 
 
+def _signed(change: float | None, rose: str, fell: str) -> str:
+    """A signed change with what it means, so a loss that fell is never read as forgetting."""
+    if change is None:
+        return "n/a"
+    return f"{change:+.4f} ({rose if change > 0 else fell if change < 0 else 'unchanged'})"
+
+
 def _print_metrics(m: dict[str, Any], cfg: Any, console: Any) -> None:
     from rich.table import Table
 
-    table = Table(title="what the model gained and what it forgot")
+    table = Table(title=f"what the model gained and what it forgot ({m.get('method', 'lora')})")
     table.add_column("loss per assistant token")
     table.add_column("before", justify="right")
     table.add_column("after", justify="right")
-    table.add_column("change", justify="right")
+    table.add_column("change (after - before)", justify="right")
     table.add_row(
-        "eval.jsonl (gained)",
+        "eval.jsonl",
         _fmt(m["eval_loss_before"]),
         _fmt(m["eval_loss_after"]),
-        _fmt(None if m["eval_gain"] is None else -m["eval_gain"]),
+        _signed(m["eval_loss_change"], "worse on the task", "learned"),
     )
     if m["general_loss_before"] is None:
-        table.add_row("general_eval.jsonl (forgot)", "n/a", "n/a", m["general_loss_reason"] or "")
+        table.add_row("general_eval.jsonl", "n/a", "n/a", m["general_loss_reason"] or "")
     else:
         table.add_row(
-            "general_eval.jsonl (forgot)",
+            "general_eval.jsonl",
             _fmt(m["general_loss_before"]),
             _fmt(m["general_loss_after"]),
-            _fmt(m["general_forgetting"]),
+            _signed(m["general_loss_change"], "forgot", "no forgetting: it fell"),
         )
     console.print(table)
     console.print(f"{m['steps']} steps, {m['tokens_per_second']} tokens/s, {m['wall_time_s']} s in all")
@@ -229,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _quiet_libraries()
             from train.show import inspect_data
 
-            inspect_data(ns.data, ns.model, ns.count, ns.max_length, ns.split, console)
+            inspect_data(
+                ns.data, ns.model, ns.count, ns.max_length, ns.split, console, ns.default_system_prompt
+            )
         elif ns.command in ("chat", "compare"):
             _quiet_libraries()
             from train import show

@@ -50,6 +50,9 @@ class ModelSection(Settings):
     """Attention kernel passed to transformers (``sdpa``, ``eager``, ``flash_attention_2``)."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about a third slower."""
+    default_system_prompt: bool = True
+    """Keep the system prompt a chat template adds to examples that have none (SmolLM2's introduces itself
+    as SmolLM); false gives such examples an empty system message, so that text is not trained in."""
 
 
 class LoraSection(Settings):
@@ -98,8 +101,12 @@ class TrainSection(Settings):
     """Stop after this many eval checks without improvement; 0 turns early stopping off (needs eval_every)."""
     save_every: int = Field(50, ge=1)
     """Optimizer steps between checkpoints that ``--resume`` continues from."""
-    objective: Literal["sft", "dpo"] = "sft"
-    """``sft`` (next-token loss on assistant turns) or ``dpo`` (a preference build's pairs; see [dpo])."""
+    method: Literal["lora", "qlora", "full", "dpo"] = "lora"
+    """``lora`` (adapter on the plain model), ``qlora`` (adapter on the model loaded in 4-bit NF4 with
+    bitsandbytes), ``full`` (every weight trained; needs several times the memory), all with the next-token
+    loss on assistant turns; or ``dpo`` (a LoRA adapter trained on a preference build's pairs; see [dpo])."""
+    loss_chunk: int = Field(256, ge=1)
+    """Trained positions sent through the output head at once: memory for logits grows with this."""
 
     @model_validator(mode="after")
     def _patience_needs_checks(self) -> TrainSection:

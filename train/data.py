@@ -157,8 +157,9 @@ def tool_calls_as_text(message: dict[str, Any]) -> dict[str, Any]:
 class Renderer:
     """Renders conversations with a tokenizer's chat template and tokenizes them without extra specials."""
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, default_system_prompt: bool = True) -> None:
         self.tokenizer = tokenizer
+        self.keep_default_system = default_system_prompt
         template = (
             tokenizer.chat_template
             if isinstance(tokenizer.chat_template, str)
@@ -167,9 +168,30 @@ class Renderer:
         self.renders_tool_calls = "tool_calls" in template
 
     def prepare(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self.keep_default_system and messages and messages[0].get("role") != "system":
+            messages = [{"role": "system", "content": ""}, *messages]  # the template's default stays out
         if self.renders_tool_calls:
             return messages
         return [tool_calls_as_text(m) if m.get("role") == "assistant" else m for m in messages]
+
+    def default_system_prompt(self) -> str | None:
+        """The system text the template adds to a conversation that has none, if it adds one.
+
+        Renders one user turn with and without a marker system message; where the template wraps a
+        default prompt the same way, the text between the marker's frame is that prompt.
+        """
+        marker, user = "\u2063SYSTEM-MARKER\u2063", [{"role": "user", "content": "USER-MARKER"}]
+        try:
+            bare = self.text(user)
+            framed = self.text([{"role": "system", "content": marker}, *user])
+        except Exception:  # noqa: BLE001 - a template that rejects system messages adds none either
+            return None
+        if marker not in framed:
+            return None
+        before, after = framed.split(marker, 1)
+        if bare.startswith(before) and bare.endswith(after) and len(bare) > len(before) + len(after):
+            return bare[len(before) : len(bare) - len(after)]
+        return None
 
     def text(self, messages: list[dict[str, Any]], tools: Any = None, generation_prompt: bool = False) -> str:
         if not messages and not generation_prompt:
@@ -280,31 +302,24 @@ def encode_split(
     return out
 
 
-# --- rows: what the collator batches -------------------------------------------------------------------
+# --- rows: what the collators batch ------------------------------------------------------------------
 
 
-def shifted(labels: Sequence[int]) -> list[int]:
-    """Labels aligned with the position that predicts them (position j predicts token j + 1)."""
-    return list(labels[1:]) + [IGNORE]
+def as_item(e: Encoded) -> dict[str, list[int]]:
+    """An example as the library's collators take it: labels aligned with input_ids (-100: not trained)."""
+    return {"input_ids": e.input_ids, "labels": e.labels}
 
 
 def single_rows(examples: Sequence[Encoded]) -> list[dict[str, list[int]]]:
     """One example per row (plain padding)."""
-    return [
-        {
-            "input_ids": e.input_ids,
-            "shift_labels": shifted(e.labels),
-            "position_ids": list(range(len(e.input_ids))),
-        }
-        for e in examples
-    ]
+    return [as_item(e) for e in examples]
 
 
-def pack_rows(examples: Sequence[Encoded], capacity: int) -> list[dict[str, list[int]]]:
-    """First-fit-decreasing bin packing into rows of at most ``capacity`` tokens.
+def pack_rows(examples: Sequence[Encoded], capacity: int) -> list[dict[str, Any]]:
+    """First-fit-decreasing bin packing into packs of at most ``capacity`` tokens.
 
-    Position ids restart at 0 for each example; transformers turns such position ids (with no attention
-    mask) into a block-diagonal causal mask, so packed examples never see each other.
+    A pack is ``{"examples": [...]}``; the collator flattens a batch of packs into one padding-free row,
+    so ``capacity`` times the batch size bounds the tokens of a forward pass.
     """
     order = sorted(range(len(examples)), key=lambda i: -len(examples[i].input_ids))
     bins: list[list[int]] = []
@@ -319,53 +334,7 @@ def pack_rows(examples: Sequence[Encoded], capacity: int) -> list[dict[str, list
         else:
             bins.append([i])
             room.append(capacity - n)
-    rows = []
-    for members in bins:
-        row: dict[str, list[int]] = {"input_ids": [], "shift_labels": [], "position_ids": []}
-        for i in sorted(members):
-            e = examples[i]
-            row["input_ids"] += e.input_ids
-            row["shift_labels"] += shifted(e.labels)
-            row["position_ids"] += list(range(len(e.input_ids)))
-        rows.append(row)
-    return rows
-
-
-class Collator:
-    """Right-pads rows into a batch.
-
-    ``padding_free``: no attention mask, position ids carry the example boundaries (padding at the end
-    of a row is its own segment, and causal attention keeps real tokens from seeing it).
-    Otherwise an attention mask covers the padding and each row is one example.
-    """
-
-    def __init__(self, pad_id: int, padding_free: bool) -> None:
-        self.pad_id = pad_id
-        self.padding_free = padding_free
-
-    def __call__(self, rows: Sequence[dict[str, list[int]]]) -> dict[str, Any]:
-        import torch
-
-        width = max(len(r["input_ids"]) for r in rows)
-        ids, labels, pos, mask = [], [], [], []
-        for r in rows:
-            n = len(r["input_ids"])
-            pad = width - n
-            ids.append(r["input_ids"] + [self.pad_id] * pad)
-            labels.append(r["shift_labels"] + [IGNORE] * pad)
-            pos.append(r["position_ids"] + list(range(pad)))
-            mask.append([1] * n + [0] * pad)
-        batch: dict[str, Any] = {
-            "input_ids": torch.tensor(ids, dtype=torch.long),
-            "shift_labels": torch.tensor(labels, dtype=torch.long),
-            "position_ids": torch.tensor(pos, dtype=torch.long),
-        }
-        # Trainer counts the labelled tokens of a whole accumulated step (num_items_in_batch) only when a
-        # batch has "labels"; it then counts "shift_labels", which is what the loss uses.
-        batch["labels"] = batch["shift_labels"]
-        if not self.padding_free:
-            batch["attention_mask"] = torch.tensor(mask, dtype=torch.long)
-        return batch
+    return [{"examples": [as_item(examples[i]) for i in sorted(members)]} for members in bins]
 
 
 def supports_padding_free(model: Any) -> bool:

@@ -132,22 +132,46 @@ def preference_accuracy(
 
 
 def _general_loss(model: Any, tokenizer: Any, build: Build, cfg: TrainConfig, device: Any) -> tuple[Any, Any]:
-    """Loss per assistant token on general_eval.jsonl, as supervised runs measure it."""
-    from train.data import Collator, Renderer, encode_split
-    from train.evaluate import mean_loss
-    from train.run import to_rows
+    """Loss per assistant token on general_eval.jsonl, as supervised runs measure it (``train.loss``)."""
+    from train.data import Renderer, encode_split, single_rows
+    from train.trainer import padded_collator
 
     if build.general is None:
         return None, "the build has no general_eval.jsonl (no general data was mixed in)"
     rows = load_split(build.general)
     if cfg.eval.max_examples:
         rows = rows[: cfg.eval.max_examples]
-    split = encode_split(Renderer(tokenizer), rows, cfg.model.max_length, str(build.general))
+    renderer = Renderer(tokenizer, cfg.model.default_system_prompt)
+    split = encode_split(renderer, rows, cfg.model.max_length, str(build.general))
     if not split.examples:
         return None, "general_eval.jsonl has no usable example"
-    packed = to_rows(split, False, cfg.model.max_length)
-    collator = Collator(tokenizer.pad_token_id, False)
-    return lambda: mean_loss(model, packed, collator, cfg.eval.batch_size, device, None), None
+    items = single_rows(split.examples)
+    collator = padded_collator(tokenizer)
+
+    def measure() -> float | None:
+        import torch
+
+        from train.loss import assistant_loss_sum
+
+        was_training = model.training
+        model.eval()
+        total, count = 0.0, 0
+        try:
+            with torch.no_grad():
+                for start in range(0, len(items), cfg.eval.batch_size):
+                    batch = {
+                        k: v.to(device)
+                        for k, v in collator(items[start : start + cfg.eval.batch_size]).items()
+                    }
+                    labels = batch.pop("labels")
+                    loss, n = assistant_loss_sum(model, batch, labels, cfg.train.loss_chunk)
+                    total += float(loss)
+                    count += n
+        finally:
+            model.train(was_training)
+        return total / count if count else None
+
+    return measure, None
 
 
 def fit_dpo(cfg: TrainConfig, say: Any = print) -> dict[str, Any]:

@@ -99,7 +99,7 @@ def convert_gguf(gguf_path: Path, out: Path) -> None:
     if hasattr(config, "quantization_config"):
         delattr(config, "quantization_config")
     config.dtype = torch.float32
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
     result = model.load_state_dict(quantized.state_dict(), strict=False)
     missing = [k for k in result.missing_keys if not _is_tied(model, k)]
     if missing or result.unexpected_keys:

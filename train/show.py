@@ -14,7 +14,13 @@ from train.errors import TrainError
 
 
 def inspect_data(
-    build_path: str, model_name: str, count: int, max_length: int, split: str, console: Console
+    build_path: str,
+    model_name: str,
+    count: int,
+    max_length: int,
+    split: str,
+    console: Console,
+    default_system_prompt: bool = True,
 ) -> None:
     """Print examples token by token; trained tokens are green, context tokens dim."""
     from train.data import Renderer, encode_example, load_split, open_build
@@ -25,7 +31,19 @@ def inspect_data(
     if path is None:
         raise TrainError(f"the build has no {split} split", where=str(build.path))
     tokenizer = load_tokenizer(resolve_model(model_name))
-    renderer = Renderer(tokenizer)
+    renderer = Renderer(tokenizer, default_system_prompt)
+    added = Renderer(tokenizer).default_system_prompt()
+    if added:
+        console.print(
+            f"[yellow]the chat template adds this system prompt to examples that have none, so it is "
+            f"trained into each of them: {added!r}"
+            + (
+                "; left out here (model.default_system_prompt false)[/]"
+                if not default_system_prompt
+                else "; set model.default_system_prompt = false in train.toml "
+                "(or --no-default-system-prompt) to leave it out[/]"
+            )
+        )
     for row in load_split(path)[:count]:
         enc = encode_example(renderer, row, max_length)
         console.rule(
@@ -55,9 +73,10 @@ def inspect_data(
 def read_run(run: str | Path) -> dict[str, Any]:
     folder = Path(run)
     config_path = folder / "train-config.json"
-    if not (folder / "adapter").is_dir() or not config_path.is_file():
+    trained = (folder / "adapter").is_dir() or (folder / "model").is_dir()
+    if not trained or not config_path.is_file():
         raise TrainError(
-            "not a finished run folder (no adapter/ or train-config.json)",
+            "not a finished run folder (no adapter/ or model/, or no train-config.json)",
             where=str(folder),
             hint="run `train run` first, or pass --run runs/<name>",
         )
@@ -65,36 +84,55 @@ def read_run(run: str | Path) -> dict[str, Any]:
     return data
 
 
-def load_run_model(run: str | Path) -> tuple[Any, Any, dict[str, Any]]:
-    """The base model with the run's adapter attached (switch it off with ``disable_adapter()``)."""
-    from peft import PeftModel
+def _base_path(info: dict[str, Any]) -> str:
+    from train.models import resolve_model
 
-    from train.models import load_model, load_tokenizer, resolve_model
-
-    info = read_run(run)
     base_path = info.get("model_path") or resolve_model(info["config"]["model"]["name"])
     if not Path(base_path).exists() and info["config"]["model"]["name"] == "default":
         base_path = resolve_model("default")
+    return str(base_path)
+
+
+def load_run_model(run: str | Path) -> tuple[Any, Any, dict[str, Any]]:
+    """The base model with the run's adapter attached (switch it off with ``disable_adapter()``).
+
+    A ``full`` run has no adapter: its trained model is returned, and ``base_model`` loads the base.
+    """
+    from peft import PeftModel
+
+    from train.models import load_model, load_tokenizer
+
+    info = read_run(run)
+    if (Path(run) / "model").is_dir() and not (Path(run) / "adapter").is_dir():
+        tokenizer = load_tokenizer(str(Path(run) / "model"))
+        model = load_model(str(Path(run) / "model")).eval()  # type: ignore[no-untyped-call]
+        return model, tokenizer, info
     tokenizer = load_tokenizer(str(Path(run) / "adapter"))
-    base = load_model(str(base_path))
+    base = load_model(_base_path(info))
     model = PeftModel.from_pretrained(base, str(Path(run) / "adapter"))
     model.eval()
     return model, tokenizer, info
 
 
-def chat(run: str, prompt: str | None, max_new_tokens: int, console: Console) -> None:
+def _keeps_default_system(info: dict[str, Any]) -> bool:
+    return bool(info.get("config", {}).get("model", {}).get("default_system_prompt", True))
+
+
+def chat(run: str, prompt: str | None, max_new_tokens: int | None, console: Console) -> None:
     from train.evaluate import generate
 
-    model, tokenizer, _ = load_run_model(run)
+    model, tokenizer, info = load_run_model(run)
+    limit = max_new_tokens or int(info["config"]["eval"]["max_new_tokens"])
+    keep = _keeps_default_system(info)
     if prompt:
-        answer = generate(model, tokenizer, [{"role": "user", "content": prompt}], max_new_tokens)
+        answer = generate(model, tokenizer, [{"role": "user", "content": prompt}], limit, keep)
         console.print(f"[bold green]model>[/] {answer}")
         return
     console.print("[dim]type a prompt; an empty line ends the chat[/]")
     history: list[dict[str, Any]] = []
     while text := console.input("[bold]you>[/] ").strip():
         history.append({"role": "user", "content": text})
-        answer = generate(model, tokenizer, history, max_new_tokens)
+        answer = generate(model, tokenizer, history, limit, keep)
         history.append({"role": "assistant", "content": answer})
         console.print(f"[bold green]model>[/] {answer}")
 
@@ -103,8 +141,12 @@ def compare(run: str, count: int, max_new_tokens: int, console: Console) -> list
     """Base and fine-tuned answers to the first eval prompts, side by side."""
     from train.data import load_split, open_build
     from train.evaluate import generate, prompt_messages
+    from train.models import load_model
 
     model, tokenizer, info = load_run_model(run)
+    keep = _keeps_default_system(info)
+    # a full run has no adapter to switch off: the base model answers from its own copy
+    base_model = None if hasattr(model, "disable_adapter") else load_model(_base_path(info)).eval()  # type: ignore[no-untyped-call]
     build = open_build(
         info["build"]["path"] if Path(info["build"]["path"]).is_dir() else info["config"]["data"]
     )
@@ -119,9 +161,12 @@ def compare(run: str, count: int, max_new_tokens: int, console: Console) -> list
         messages, reference = prompt_messages(example)
         if reference is None or not messages:
             continue
-        with model.disable_adapter():
-            base = generate(model, tokenizer, messages, max_new_tokens)
-        tuned = generate(model, tokenizer, messages, max_new_tokens)
+        if base_model is None:
+            with model.disable_adapter():
+                base = generate(model, tokenizer, messages, max_new_tokens, keep)
+        else:
+            base = generate(base_model, tokenizer, messages, max_new_tokens, keep)
+        tuned = generate(model, tokenizer, messages, max_new_tokens, keep)
         user = next(
             (m["content"] for m in reversed(messages) if m.get("role") == "user"), messages[-1]["content"]
         )

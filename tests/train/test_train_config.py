@@ -67,6 +67,20 @@ def test_all_problems_at_once(tmp_path: Path) -> None:
     assert text.startswith(str(path)) and "\n" not in text
 
 
+def test_method_is_one_field_for_adapter_and_objective(tmp_path: Path) -> None:
+    """lora, qlora, full and dpo share [train] method (and --method); the old objective key is gone."""
+    for method in ("lora", "qlora", "full", "dpo"):
+        assert load_config(None, {"train.method": method}).train.method == method
+    path = tmp_path / "train.toml"
+    path.write_text('[train]\nmethod = "sft"\nobjective = "dpo"\nloss_chunk = 0\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    problems = info.value.problems
+    assert '[train] method: expected one of "lora", "qlora", "full", "dpo", got "sft"' in problems, problems
+    assert any(p.startswith("[train] objective: unknown key") for p in problems), problems
+    assert "[train] loss_chunk: expected an integer of at least 1, got 0" in problems, problems
+
+
 def test_int_is_accepted_for_float_but_bool_is_not_an_int() -> None:
     assert load_config(None, {"train.epochs": 2}).train.epochs == 2.0
     with pytest.raises(

@@ -10,14 +10,12 @@ import pytest
 
 from train.data import (
     IGNORE,
-    Collator,
     Renderer,
     encode_example,
     encode_split,
     load_split,
     open_build,
     pack_rows,
-    shifted,
     single_rows,
 )
 from train.errors import DataError, TrainError
@@ -126,31 +124,45 @@ def test_template_that_is_not_incremental_is_reported(tiny_tokenizer: Any) -> No
         encode_example(Renderer(tok), MULTI_TURN, 4096)
 
 
-def test_pack_rows_restart_positions_and_keep_labels(tiny_tokenizer: Any) -> None:
+def test_packs_bound_tokens_and_flatten_padding_free(tiny_tokenizer: Any) -> None:
+    from train.trainer import FlattenPacks
+
     renderer = Renderer(tiny_tokenizer)
     examples = [encode_example(renderer, {**MULTI_TURN, "id": str(i)}, 4096) for i in range(5)]
     n = len(examples[0].input_ids)
-    rows = pack_rows(examples, capacity=2 * n + 1)
-    assert [len(r["input_ids"]) for r in rows] == [2 * n, 2 * n, n]
-    assert rows[0]["position_ids"] == list(range(n)) * 2
-    assert rows[0]["shift_labels"] == shifted(examples[0].labels) * 2
-    assert sum(len(r["input_ids"]) for r in rows) == sum(len(e.input_ids) for e in examples)
+    packs = pack_rows(examples, capacity=2 * n + 1)
+    assert [len(p["examples"]) for p in packs] == [2, 2, 1]
+    assert all(sum(len(e["input_ids"]) for e in p["examples"]) <= 2 * n + 1 for p in packs)
+    batch = FlattenPacks()(packs[:2])
+    assert batch["input_ids"].shape == (1, 4 * n) and "attention_mask" not in batch
+    assert batch["position_ids"][0].tolist() == list(range(n)) * 4  # restarts: no example sees another
+    labels = examples[0].labels
+    assert batch["labels"][0].tolist() == ([IGNORE] + labels[1:]) * 4
     single = single_rows(examples)
-    assert len(single) == 5 and single[0]["position_ids"] == list(range(n))
+    assert len(single) == 5 and single[0] == {"input_ids": examples[0].input_ids, "labels": labels}
 
 
-def test_collator_pads_right_and_masks_only_without_padding_free() -> None:
-    rows = [
-        {"input_ids": [5, 6, 7], "shift_labels": [6, 7, IGNORE], "position_ids": [0, 1, 2]},
-        {"input_ids": [8], "shift_labels": [IGNORE], "position_ids": [0]},
-    ]
-    padded = Collator(pad_id=0, padding_free=False)(rows)
-    assert padded["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
-    assert padded["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
-    assert padded["shift_labels"].tolist() == [[6, 7, IGNORE], [IGNORE] * 3]
-    free = Collator(pad_id=0, padding_free=True)(rows)
-    assert "attention_mask" not in free and free["labels"] is free["shift_labels"]
-    assert free["position_ids"].tolist() == [[0, 1, 2], [0, 0, 1]]
+def test_default_system_prompt_is_found_and_can_be_left_out(tiny_tokenizer: Any) -> None:
+    assert Renderer(tiny_tokenizer).default_system_prompt() == "You are a helpful assistant."
+    example = {"id": "x", "messages": MULTI_TURN["messages"][1:3]}
+    kept = Renderer(tiny_tokenizer).text(Renderer(tiny_tokenizer).prepare(example["messages"]))
+    off = Renderer(tiny_tokenizer, default_system_prompt=False)
+    left_out = off.text(off.prepare(example["messages"]))
+    assert "You are a helpful assistant." in kept and "helpful" not in left_out
+    assert "<|im_start|>system\n<|im_end|>" in left_out
+    plain = copy_without_default(tiny_tokenizer)
+    assert Renderer(plain).default_system_prompt() is None
+
+
+def copy_without_default(tokenizer: Any) -> Any:
+    import copy
+
+    tok = copy.deepcopy(tokenizer)
+    tok.chat_template = (
+        "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}"
+        "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+    )
+    return tok
 
 
 def test_open_build_names_what_is_missing(tmp_path: Path) -> None:

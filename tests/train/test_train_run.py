@@ -45,6 +45,11 @@ def test_run_writes_adapter_metrics_config_and_plot(
     for key in ("eval_loss_before", "eval_loss_after", "general_loss_before", "general_loss_after"):
         assert isinstance(saved[key], float), key
     assert saved["eval_loss_after"] < saved["eval_loss_before"]  # a high learning rate on easy data
+    assert saved["eval_loss_change"] == pytest.approx(
+        saved["eval_loss_after"] - saved["eval_loss_before"], abs=1e-5
+    )
+    assert saved["method"] == "lora" and saved["tokens_seen"] > 0
+    assert not (out / ".train.lock").exists()
     assert saved["steps"] == 6 and metrics["padding_free"] is True
     resolved = json.loads((out / "train-config.json").read_text())
     assert resolved["build"]["config_hash"] == "sha256:test1234"
@@ -103,22 +108,27 @@ def test_packed_loss_equals_per_example_loss(
     import torch
     from transformers import AutoModelForCausalLM
 
-    from train.data import Collator, Renderer, encode_example, pack_rows, single_rows
-    from train.evaluate import loss_sum
+    from train.data import Renderer, encode_example, pack_rows, single_rows
+    from train.loss import assistant_loss_sum
+    from train.trainer import FlattenPacks, padded_collator
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation="sdpa").eval()
     renderer = Renderer(tiny_tokenizer)
     examples = [encode_example(renderer, make_chat(i, 1 + i % 3), 512) for i in range(6)]
-    pad = tiny_tokenizer.pad_token_id
+
+    def loss(batch: dict[str, Any], inside: bool = False) -> tuple[Any, int]:
+        labels = batch.pop("labels")
+        return assistant_loss_sum(model, batch, labels, chunk=7, inside_forward=inside)
+
     with torch.no_grad():
-        packed_rows = pack_rows(examples, 512)
-        assert len(packed_rows) < len(examples)
-        packed, n1 = loss_sum(model, Collator(pad, True)(packed_rows))
-        padded, n2 = loss_sum(model, Collator(pad, False)(single_rows(examples)))
-        full, n3 = loss_sum(model, Collator(pad, False)(single_rows(examples)), through_forward=True)
+        packs = pack_rows(examples, 512)
+        assert len(packs) < len(examples)
+        packed, n1 = loss(FlattenPacks()(packs))
+        padded, n2 = loss(dict(padded_collator(tiny_tokenizer)(single_rows(examples))))
+        inside, n3 = loss(FlattenPacks()(packs), inside=True)
     assert n1 == n2 == n3 == sum(e.n_trainable for e in examples)
     assert packed.item() == pytest.approx(padded.item(), rel=1e-4)
-    assert full.item() == pytest.approx(padded.item(), rel=1e-4)
+    assert inside.item() == pytest.approx(padded.item(), rel=1e-4)
 
 
 def test_early_stopping_stops(tiny_model_dir: Path, build_dir: Path, tmp_path: Path) -> None:
