@@ -180,7 +180,7 @@ def training_args(cfg: TrainConfig, ckpt_dir: Path, precision: str, packed: bool
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         **_checkpointing_args(cfg.model.gradient_checkpointing),
-        include_num_input_tokens_seen="all" if packed else "non_padding",
+        include_num_input_tokens_seen="non_padding",  # packed batches carry a mask for this count only
         remove_unused_columns=False,
         report_to="none",
         dataloader_num_workers=0,

@@ -20,20 +20,54 @@ Say = Callable[[str], None]
 
 
 class FlattenPacks:
-    """Batches of packs (lists of examples) flattened into one padding-free row by the library's collator.
+    """Each pack (a list of examples) flattened into one padding-free row by the library's collator.
 
-    Packing first bounds the tokens of a forward pass (``batch_size x pack_length``), so memory stays
-    predictable; ``DataCollatorWithFlattening`` then restarts position ids per example, from which
-    transformers builds a block-diagonal causal mask: packed examples never see each other.
+    ``DataCollatorWithFlattening`` restarts position ids per example, from which transformers builds a
+    block-diagonal causal mask: packed examples never see each other. Packing first bounds a row to
+    ``pack_length`` tokens. A batch of several packs is stacked as rows (the short ones padded at the
+    end as a segment of their own) rather than flattened into one long row, because attention without a
+    varlen kernel costs the square of the row length; with FlashAttention (``flash``) one row is free.
+    ``attention_mask`` only tells the Trainer which tokens to count; the loss drops it before the forward.
     """
 
     def __init__(self, flash: bool = False) -> None:
         from transformers import DataCollatorWithFlattening
 
+        self.flash = flash
         self.inner = DataCollatorWithFlattening(return_flash_attn_kwargs=flash)  # type: ignore[no-untyped-call]
 
     def __call__(self, packs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        return dict(self.inner([ex for pack in packs for ex in pack["examples"]]))
+        import torch
+
+        if self.flash or len(packs) == 1:
+            batch = dict(self.inner([ex for pack in packs for ex in pack["examples"]]))
+            batch["attention_mask"] = torch.ones_like(batch["input_ids"])
+            batch["packed"] = torch.tensor(1)
+            return batch
+        rows = [self.inner(pack["examples"]) for pack in packs]
+        width = max(int(r["input_ids"].shape[1]) for r in rows)
+
+        def stack(key: str, fill: Callable[[int], Any]) -> Any:
+            return torch.cat([torch.cat([r[key], fill(width - r[key].shape[1])], dim=1) for r in rows], dim=0)
+
+        return {
+            "input_ids": stack("input_ids", lambda n: torch.zeros(1, n, dtype=torch.long)),
+            "labels": stack("labels", lambda n: torch.full((1, n), -100, dtype=torch.long)),
+            "position_ids": stack("position_ids", lambda n: torch.arange(n).unsqueeze(0)),
+            "attention_mask": torch.cat(
+                [
+                    torch.cat(
+                        [
+                            torch.ones(1, r["input_ids"].shape[1], dtype=torch.long),
+                            torch.zeros(1, width - r["input_ids"].shape[1], dtype=torch.long),
+                        ],
+                        dim=1,
+                    )
+                    for r in rows
+                ]
+            ),
+            "packed": torch.tensor(1),
+        }
 
 
 def padded_collator(tokenizer: Any) -> Any:
@@ -74,6 +108,8 @@ def make_trainer(
             inputs = dict(inputs)
             labels = inputs.pop("labels")
             inputs.pop("num_items_in_batch", None)
+            if inputs.pop("packed", None) is not None:
+                inputs.pop("attention_mask", None)  # position ids carry the example boundaries
             total, count = assistant_loss_sum(
                 model, inputs, labels, loss_chunk, inside_forward=self.is_fsdp_enabled
             )

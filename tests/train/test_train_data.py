@@ -133,11 +133,16 @@ def test_packs_bound_tokens_and_flatten_padding_free(tiny_tokenizer: Any) -> Non
     packs = pack_rows(examples, capacity=2 * n + 1)
     assert [len(p["examples"]) for p in packs] == [2, 2, 1]
     assert all(sum(len(e["input_ids"]) for e in p["examples"]) <= 2 * n + 1 for p in packs)
-    batch = FlattenPacks()(packs[:2])
-    assert batch["input_ids"].shape == (1, 4 * n) and "attention_mask" not in batch
-    assert batch["position_ids"][0].tolist() == list(range(n)) * 4  # restarts: no example sees another
+    batch = FlattenPacks()(packs[1:])  # a pack of 2 and a pack of 1: two rows, the short one padded
+    assert batch["input_ids"].shape == (2, 2 * n)
+    assert batch["position_ids"][0].tolist() == list(range(n)) * 2  # restarts: no example sees another
+    assert batch["position_ids"][1].tolist() == list(range(n)) * 2  # the padding is a segment of its own
+    assert batch["attention_mask"].tolist() == [[1] * 2 * n, [1] * n + [0] * n]  # counts real tokens
     labels = examples[0].labels
-    assert batch["labels"][0].tolist() == ([IGNORE] + labels[1:]) * 4
+    assert batch["labels"][0].tolist() == ([IGNORE] + labels[1:]) * 2
+    assert batch["labels"][1].tolist() == [IGNORE] + labels[1:] + [IGNORE] * n
+    one_row = FlattenPacks(flash=True)(packs)
+    assert one_row["input_ids"].shape == (1, 5 * n)
     single = single_rows(examples)
     assert len(single) == 5 and single[0] == {"input_ids": examples[0].input_ids, "labels": labels}
 

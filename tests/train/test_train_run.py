@@ -118,6 +118,8 @@ def test_packed_loss_equals_per_example_loss(
 
     def loss(batch: dict[str, Any], inside: bool = False) -> tuple[Any, int]:
         labels = batch.pop("labels")
+        if batch.pop("packed", None) is not None:
+            batch.pop("attention_mask")
         return assistant_loss_sum(model, batch, labels, chunk=7, inside_forward=inside)
 
     with torch.no_grad():
@@ -126,7 +128,9 @@ def test_packed_loss_equals_per_example_loss(
         packed, n1 = loss(FlattenPacks()(packs))
         padded, n2 = loss(dict(padded_collator(tiny_tokenizer)(single_rows(examples))))
         inside, n3 = loss(FlattenPacks()(packs), inside=True)
-    assert n1 == n2 == n3 == sum(e.n_trainable for e in examples)
+        one_row, n4 = loss(FlattenPacks(flash=True)(packs))  # the whole batch as one row
+    assert n1 == n2 == n3 == n4 == sum(e.n_trainable for e in examples)
+    assert one_row.item() == pytest.approx(padded.item(), rel=1e-4)
     assert packed.item() == pytest.approx(padded.item(), rel=1e-4)
     assert inside.item() == pytest.approx(padded.item(), rel=1e-4)
 
