@@ -18,6 +18,7 @@ import polars as pl
 
 from curate.core.context import BuildContext
 from curate.core.frame import LABEL, reject
+from curate.engines.edit_rechecks import review_then_recheck
 from curate.ingest.inputs import InputSpec, InputSummary
 from curate.stages import length, mix, review, split
 from curate.stages.dedup import exact as exact_dedup
@@ -34,7 +35,7 @@ STAGES: list[tuple[str, Stage]] = [
     (near_dedup.NAME, near_dedup.run),
     (split.NAME, split.run),
     (leakage.NAME, leakage.run),
-    (review.NAME, review.run),
+    (review.NAME, review_then_recheck),  # edited rows go through the row-level checks again
     (mix.NAME, mix.run),
 ]
 
