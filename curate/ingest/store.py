@@ -28,9 +28,9 @@ import polars as pl
 
 from curate.core.errors import CurateError, InputChanged
 from curate.core.utf8 import utf8_buffers
-from curate.ingest.arrow_c import large_strings
-from curate.ingest.fastpath import example_bytes, string_series
+from curate.ingest.fastpath import example_bytes
 from curate.ingest.fastpath_kernels import place
+from curate.ingest.strings import string_series
 
 SPAN_COLUMNS: Final = ("span_start", "span_len", "verbatim", "content_bytes")
 # Spans closer than this are read in one call: fewer reads, a little text read for nothing. Small,
@@ -113,7 +113,9 @@ def with_examples(frame: pl.DataFrame) -> pl.DataFrame:
     for group_rows, text, group_offsets in pieces:
         place(data, offsets, group_rows, text, group_offsets)
     validity = np.packbits(need.to_numpy(), bitorder="little")
-    filled = large_strings(data, offsets, validity).alias("example")
+    filled = string_series(data, offsets, validity, what="example text gathered from the inputs").alias(
+        "example"
+    )
     return frame.with_columns(pl.coalesce(pl.col("example"), filled).alias("example"))
 
 
@@ -131,7 +133,7 @@ def read_examples(source: str, spans: pl.DataFrame) -> pl.Series:
     except ValueError:
         raise InputChanged(source) from None
     del buffer  # before polars takes the texts: three copies of a slice's text at once were too many
-    texts = string_series(text, offsets)
+    texts = string_series(text, offsets, what=f"example text read back from {source}")
     del text
     if in_order:
         return texts

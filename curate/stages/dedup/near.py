@@ -22,15 +22,15 @@ from curate.ingest.store import with_examples
 from curate.stages.dedup import minhash
 from curate.stages.dedup.exact import ORIGIN_PRIORITY
 from curate.stages.dedup.kernels import kept_rows, sequence_keys
-from curate.stages.dedup.message_words import words_of_examples
 from curate.stages.embeddings import embed
+from curate.stages.words.examples import words_of_examples
+from curate.stages.words.rules import DEDUP
 
 NAME = "near_dedup"
 
 # Texts hashed at once per thread: bounds the stage's working memory on large inputs. A batch
-# holds its texts twice (as read, and as UTF-8 buffers for the compiled walk) and their words:
-# the MinHash pass on Alpaca x20 peaked at +200 MB with 16k rows (the index is 135 of it), +168
-# with 8k, no slower.
+# holds its texts twice (as read, and as UTF-8 buffers for the compiled walk) and their words;
+# halving 16k rows lowered the MinHash pass's peak and cost no time (benchmarks/RESULTS.md).
 BATCH_ROWS = 8_192
 _PREVIEW = 120
 
@@ -56,9 +56,9 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     labels, signatures, semantic_sim = _components(frame, compared_rows, exact_member, texts, semantic, ctx)
     groups = _groups(frame, labels, compared | exact_member, signatures, compared_rows, semantic_sim)
     near_ran = signatures is not None
-    # Freed before the reasons are built, the stage's peak: the signatures and embeddings are
-    # 67 MB on a million rows, and the frame's reason lists grow by 116 MB there; so are the
-    # groups' arrays once the columns the reasons read are made from them.
+    # Freed before the reasons are built, the stage's peak: the signatures and embeddings (a row's
+    # worth of bytes per row) and the frame's growing reason lists would be held at once there;
+    # so are the groups' arrays once the columns the reasons read are made from them.
     del labels, signatures, semantic_sim
     frame, rejected = _member_columns(frame, groups)
     del groups
@@ -142,7 +142,7 @@ def _components(
     if settings.near and len(compared_rows):
         index = _minhash_index(texts, ctx)
         a, b = minhash.similar_pairs(index, settings.threshold)
-        signatures = index.small  # the band keys go with the index: 67 MB on a million rows
+        signatures = index.small  # the band keys go with the index: four bytes a band a row
         del index
         edges_a.append(compared_rows[a])
         edges_b.append(compared_rows[b])
@@ -166,7 +166,7 @@ def _components(
 
 def _exact_edges(frame: pl.DataFrame, exact_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each exact copy with a cluster, and that cluster (the row its exact group kept). Read for
-    those rows only: the whole column as floats (its nulls as NaN) was 8 MB a million rows, held
+    those rows only: the whole column as floats (its nulls as NaN) was eight bytes a row, held
     through the MinHash pass."""
     rows = np.flatnonzero(exact_member)
     clusters = frame["cluster_id"].gather(rows)
@@ -179,8 +179,8 @@ def _words(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Word hashes and per-row offsets of the chosen turns of ``rows``, for each of ``roles``:
     every message is tokenised once, and each role's text is a selection of its words."""
-    words = words_of_examples(_examples(frame, rows))
-    return [words.of(which) for which in roles]
+    words = words_of_examples(_examples(frame, rows), DEDUP)
+    return [(w.hashes, w.offsets) for w in (words.of(which) for which in roles)]
 
 
 def _examples(frame: pl.DataFrame, rows: np.ndarray) -> pl.Series:
@@ -289,7 +289,7 @@ def _groups(
     losers = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(n)) & (position >= 0))
     if signatures is not None:
         # A slice of the losers at a time: their positions and their kept rows' positions in
-        # full were three more 8 MB arrays (985k losers) beside the signatures, the step's peak.
+        # full were three more int64 arrays of every loser beside the signatures, the step's peak.
         for start in range(0, len(losers), _ESTIMATE_ROWS):
             part = losers[start : start + _ESTIMATE_ROWS]
             similarity[part] = minhash.estimate_jaccard(signatures, position[part], position[kept_row[part]])
