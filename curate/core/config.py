@@ -35,6 +35,8 @@ class BuildSection:
     format: FormatName = "auto"  # force one input format for every file; "auto" detects per record
     # per-file format override: {"data/x.json" = "sharegpt"}
     formats: dict[str, FormatName] = field(default_factory=dict)
+    # "local": one process (polars); "ray": the same stages on a Ray cluster ([ray] says which)
+    engine: Literal["local", "ray"] = "local"
 
 
 @dataclass
@@ -274,6 +276,27 @@ class ReviewSection:
 
 
 @dataclass
+class RaySection:
+    # "": start a Ray instance on this machine, sized to it and bound to 127.0.0.1 only;
+    # "auto" or HOST:PORT: join a running cluster (inputs must be readable from every node)
+    address: str = ""
+    cpus_per_task: float = 1.0  # CPUs each read and per-record task reserves
+    block_rows: int = 25_000  # target block size in rows: bounds each worker's memory
+    shard_mb: int = 64  # JSONL inputs are read in shards of about this many MB, cut at line ends
+    # object store of a Ray instance started here, in MB; 0: Ray's default (30% of memory)
+    object_store_mb: int = 0
+
+    def __post_init__(self) -> None:
+        if self.cpus_per_task <= 0:
+            raise ValueError(f"cpus_per_task must be positive, got {self.cpus_per_task}")
+        for name in ("block_rows", "shard_mb"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.object_store_mb < 0:
+            raise ValueError(f"object_store_mb must not be negative, got {self.object_store_mb}")
+
+
+@dataclass
 class CurateConfig:
     build: BuildSection = field(default_factory=BuildSection)
     validate: ValidateSection = field(default_factory=ValidateSection)
@@ -284,6 +307,7 @@ class CurateConfig:
     mix: MixSection = field(default_factory=MixSection)
     gates: GatesSection = field(default_factory=GatesSection)
     review: ReviewSection = field(default_factory=ReviewSection)
+    ray: RaySection = field(default_factory=RaySection)
     base_dir: Path = field(default=Path("."), metadata={"internal": True})
 
     def resolve(self, path: str) -> str:

@@ -1,0 +1,242 @@
+"""The Ray executor: the recipe's stages on a Ray cluster, with the local engine's results.
+
+Where each part of the build runs:
+
+- reading: every input is cut into shards at line boundaries (``curate.ingest.shards``) and one
+  Ray task reads and validates each, keeping file and line numbers, so rejections name
+  ``file:line`` as they do locally;
+- per-record work: quality scoring and MinHash signing run over blocks of rows with Ray Data's
+  ``map_batches``, calling the batch functions the local engine calls
+  (``quality.score_batch``, ``near.sign_batch``); a worker holds one block at a time;
+- global steps, on the driver, over the frame without its texts (rows of plain JSONL keep byte
+  spans into their input, not text): token calibration (length), exact dedup's group-by, the
+  band search and connected components of near dedup over the signatures the blocks made, the
+  split hash per group, leakage, review decisions and the mix; then the same ``finalize``.
+
+Rows keep their input order throughout, so "first seen" means the same on both engines.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import orjson
+import polars as pl
+
+from curate.core.config import RaySection
+from curate.core.context import BuildContext
+from curate.core.errors import CurateError
+from curate.engines.local import STAGES, BuildResult, finalize, input_specs
+from curate.ingest import shards
+from curate.ingest.inputs import InputSummary
+from curate.stages.dedup import near as near_dedup
+from curate.stages.quality import stage as quality
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# Ray 2.60 on Linux binds a locally started instance to the machine's outward interface even
+# when asked for 127.0.0.1; with this set to 0 every Ray process stays on 127.0.0.1. Set only
+# for an instance we start, never when joining a cluster by address.
+LOOPBACK_ENV: Final = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+# Tests only: a path. The first block task that finds no file there creates it and dies, so
+# that Ray's retry is exercised; the build's output must not change.
+FAIL_ONCE_ENV: Final = "CURATE_RAY_FAIL_ONCE"
+TASK_RETRIES: Final = 3
+_FINDINGS = "_q_findings"
+
+
+class RayEngineError(CurateError):
+    pass
+
+
+def run_build(ctx: BuildContext) -> BuildResult:
+    settings = ctx.config.ray
+    with session(settings):
+        return _run(ctx, settings)
+
+
+@contextmanager
+def session(settings: RaySection) -> Iterator[None]:
+    """Ray for one build: the instance already connected (tests, notebooks), the cluster at
+    ``address``, or a local instance on 127.0.0.1 sized to this machine, shut down after."""
+    if settings.address:
+        import ray  # heavy: only a Ray build loads it
+
+        if ray.is_initialized():
+            yield
+            return
+        try:
+            ray.init(address=settings.address, log_to_driver=False)
+        except (ConnectionError, RuntimeError) as error:
+            raise RayEngineError(
+                f"cannot join the Ray cluster: {error}",
+                settings.address,
+                "start it with `ray start --head`, or leave [ray] address empty for a local instance",
+            ) from None
+    else:
+        before = os.environ.get(LOOPBACK_ENV)
+        os.environ[LOOPBACK_ENV] = "0"  # before ray is imported: its processes inherit it
+        import ray  # heavy: only a Ray build loads it
+
+        if ray.is_initialized():
+            yield
+            return
+        store = settings.object_store_mb * 1_000_000 or None
+        ray.init(
+            num_cpus=os.cpu_count() or 1,
+            _node_ip_address="127.0.0.1",
+            include_dashboard=False,
+            object_store_memory=store,
+            log_to_driver=False,
+        )
+        if before is None:
+            os.environ.pop(LOOPBACK_ENV, None)
+        else:
+            os.environ[LOOPBACK_ENV] = before
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _run(ctx: BuildContext, settings: RaySection) -> BuildResult:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    frame, inputs = _read(ctx, settings)
+    timings["ingest"] = time.perf_counter() - started
+    signed: near_dedup.Signed | None = None
+    for name, stage in STAGES:
+        started = time.perf_counter()
+        if name == quality.NAME:
+            frame, signed = _per_record(frame, ctx, settings)
+        elif name == near_dedup.NAME:
+            frame = near_dedup.run(frame, ctx, signed)
+            signed = None
+        else:
+            frame = stage(frame, ctx)
+        timings[name] = time.perf_counter() - started
+    return BuildResult(finalize(frame), inputs, timings, ctx.findings)
+
+
+def _read(ctx: BuildContext, settings: RaySection) -> tuple[pl.DataFrame, list[InputSummary]]:
+    """Every shard read by its own task; rows come back in input order."""
+    import ray  # heavy: only a Ray build loads it
+
+    plan = shards.plan(input_specs(ctx), settings.shard_mb << 20)
+    read = ray.remote(num_cpus=settings.cpus_per_task, max_retries=TASK_RETRIES)(_read_task)
+    limit = ctx.config.validate.max_line_bytes
+    refs = [read.remote(shard, limit, os.getcwd()) for shard in plan.shards]
+    parts: list[pl.DataFrame] = []
+    with ctx.task("reading and validating records") as task:
+        for shard, ref in zip(plan.shards, refs, strict=True):
+            rows = ray.get(ref)
+            summary = plan.summaries[shard.index]
+            summary.records += rows.frame.height
+            summary.blank_lines += rows.blank_lines
+            for fmt, n in rows.frame["format"].drop_nulls().value_counts().iter_rows():
+                summary.formats[fmt] = summary.formats.get(fmt, 0) + n
+            parts.append(rows.frame)
+            ctx.progress.advance(task, rows.frame.height)
+        del refs
+    for summary in plan.summaries:
+        summary.formats = dict(sorted(summary.formats.items()))
+    return pl.concat(parts, how="vertical", rechunk=True), plan.summaries
+
+
+def _read_task(shard: shards.Shard, max_line_bytes: int, cwd: str) -> shards.ShardRows:
+    os.chdir(cwd)  # inputs named relative to the driver's folder (shared storage on a cluster)
+    return shards.read_shard(shard, max_line_bytes)
+
+
+def _per_record(
+    frame: pl.DataFrame, ctx: BuildContext, settings: RaySection
+) -> tuple[pl.DataFrame, near_dedup.Signed | None]:
+    """Quality scoring and MinHash signing of every block with ``map_batches``; the frame takes
+    the quality columns back, and the signatures wait on the driver for near dedup."""
+    import ray  # heavy: only a Ray build loads it
+    import ray.data
+
+    config = ctx.config
+    score = config.quality.enabled
+    sign = config.dedup.near or config.dedup.conflicting_answers
+    if not (score or sign) or frame.height == 0:
+        return frame, None
+    data_context = ray.data.DataContext.get_current()
+    data_context.execution_options.preserve_order = True
+    data_context.enable_progress_bars = False
+    blocks = [
+        ray.put(frame.slice(start, settings.block_rows).with_row_index("_row", offset=start).to_arrow())
+        for start in range(0, frame.height, settings.block_rows)
+    ]
+    dataset = ray.data.from_arrow_refs(blocks).map_batches(
+        _block_task,
+        batch_format="pyarrow",
+        batch_size=None,
+        zero_copy_batch=True,
+        fn_kwargs={
+            "quality_config": config.quality if score else None,
+            "dedup_config": config.dedup if sign else None,
+            "cwd": os.getcwd(),
+            "fail_once": os.environ.get(FAIL_ONCE_ENV),
+        },
+        num_cpus=settings.cpus_per_task,
+        max_retries=TASK_RETRIES,
+    )
+    with ctx.task("scoring and signing blocks", frame.height) as task:
+        parts = []
+        for ref in dataset.to_arrow_refs():
+            part = pl.from_arrow(ray.get(ref))
+            assert isinstance(part, pl.DataFrame)
+            parts.append(part)
+            ctx.progress.advance(task, part.height)
+        del blocks, dataset
+    done = pl.concat(parts, how="vertical").sort("_row")
+    if done.height != frame.height or not (done["_row"].to_numpy() == np.arange(frame.height)).all():
+        raise AssertionError("the blocks did not come back with every row once")
+    signed = near_dedup.Signed.of(done.select(near_dedup.SIGNED_COLUMNS)) if sign else None
+    if score:
+        partials = [orjson.loads(text) for text in done[_FINDINGS].drop_nulls()]
+        written = [c for c in done.columns if c not in (*near_dedup.SIGNED_COLUMNS, _FINDINGS, "_row")]
+        frame = frame.with_columns(done.select(written).get_columns())
+        ctx.findings[quality.NAME] = quality.findings(partials, frame["quality_score"], config.quality)
+    return frame, signed
+
+
+def _block_task(
+    batch: pa.Table,
+    quality_config: Any,
+    dedup_config: Any,
+    cwd: str,
+    fail_once: str | None,
+) -> pa.Table:
+    """One block: the quality stage's columns and the batch's findings (as JSON on its first
+    row), and the rows' MinHash signatures."""
+    os.chdir(cwd)
+    if fail_once:
+        _fail_once(fail_once)
+    rows = pl.from_arrow(batch)
+    assert isinstance(rows, pl.DataFrame)
+    columns: list[pl.Series] = [rows["_row"]]
+    if quality_config is not None:
+        written, partial = quality.score_batch(rows.drop("_row"), quality_config)
+        columns.extend(written.get_columns())
+        note = [orjson.dumps(partial).decode()] + [None] * (rows.height - 1)
+        columns.append(pl.Series(_FINDINGS, note, dtype=pl.Utf8))
+    if dedup_config is not None:
+        columns.extend(near_dedup.sign_batch(rows, dedup_config).get_columns())
+    return pl.DataFrame(columns).to_arrow()
+
+
+def _fail_once(marker: str) -> None:
+    try:
+        with open(marker, "x"):
+            pass
+    except FileExistsError:
+        return
+    os._exit(1)  # a worker that dies mid-task: Ray runs the task again elsewhere
