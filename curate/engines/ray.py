@@ -49,6 +49,9 @@ LOOPBACK_ENV: Final = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 FAIL_ONCE_ENV: Final = "CURATE_RAY_FAIL_ONCE"
 TASK_RETRIES: Final = 3
 _FINDINGS = "_q_findings"
+# Diagnostics of the last build in this process, for benchmarks/ray_scale.py: bytes that went
+# through the object store (rows read, blocks sent to the per-record tasks, columns back).
+LAST_TRANSFER: dict[str, int] = {}
 
 
 class RayEngineError(CurateError):
@@ -128,6 +131,7 @@ def _read(ctx: BuildContext, settings: RaySection) -> tuple[pl.DataFrame, list[I
     """Every shard read by its own task; rows come back in input order."""
     import ray  # heavy: only a Ray build loads it
 
+    LAST_TRANSFER.clear()
     plan = shards.plan(input_specs(ctx), settings.shard_mb << 20)
     read = ray.remote(num_cpus=settings.cpus_per_task, max_retries=TASK_RETRIES)(_read_task)
     limit = ctx.config.validate.max_line_bytes
@@ -142,6 +146,7 @@ def _read(ctx: BuildContext, settings: RaySection) -> tuple[pl.DataFrame, list[I
             for fmt, n in rows.frame["format"].drop_nulls().value_counts().iter_rows():
                 summary.formats[fmt] = summary.formats.get(fmt, 0) + n
             parts.append(rows.frame)
+            LAST_TRANSFER["read"] = LAST_TRANSFER.get("read", 0) + int(rows.frame.estimated_size())
             ctx.progress.advance(task, rows.frame.height)
         del refs
     for summary in plan.summaries:
@@ -170,12 +175,15 @@ def _per_record(
     data_context = ray.data.DataContext.get_current()
     data_context.execution_options.preserve_order = True
     data_context.enable_progress_bars = False
-    blocks = [
-        ray.put(frame.slice(start, settings.block_rows).with_row_index("_row", offset=start).to_arrow())
-        for start in range(0, frame.height, settings.block_rows)
-    ]
-    dataset = ray.data.from_arrow_refs(blocks).map_batches(
-        _block_task,
+    blocks = []
+    for start in range(0, frame.height, settings.block_rows):
+        block = frame.slice(start, settings.block_rows).with_row_index("_row", offset=start).to_arrow()
+        LAST_TRANSFER["to_blocks"] = LAST_TRANSFER.get("to_blocks", 0) + block.nbytes
+        blocks.append(ray.put(block))
+        del block
+    # ray's stubs type neither a list of plain ObjectRefs nor a batch function with keywords
+    dataset = ray.data.from_arrow_refs(blocks).map_batches(  # type: ignore[arg-type]
+        _block_task,  # type: ignore[arg-type]
         batch_format="pyarrow",
         batch_size=None,
         zero_copy_batch=True,
@@ -191,7 +199,10 @@ def _per_record(
     with ctx.task("scoring and signing blocks", frame.height) as task:
         parts = []
         for ref in dataset.to_arrow_refs():
-            part = pl.from_arrow(ray.get(ref))
+            table = ray.get(ref)
+            LAST_TRANSFER["from_blocks"] = LAST_TRANSFER.get("from_blocks", 0) + table.nbytes
+            part = pl.from_arrow(table)
+            del table
             assert isinstance(part, pl.DataFrame)
             parts.append(part)
             ctx.progress.advance(task, part.height)

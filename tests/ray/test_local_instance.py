@@ -46,7 +46,9 @@ def test_cli_ray_build_folder(ray_local: Any, run_curate: Any, tmp_path: Path) -
     folders = {}
     for engine in ("local", "ray"):
         folders[engine] = tmp_path / engine
-        code, _, err = run_curate("build", SAMPLES / "curate.toml", "--out", folders[engine], "--engine", engine)
+        code, _, err = run_curate(
+            "build", SAMPLES / "curate.toml", "--out", folders[engine], "--engine", engine
+        )
         assert code == 0, err
     for name in ("train.jsonl", "eval.jsonl", "general_eval.jsonl", "rejected.jsonl"):
         assert (folders["ray"] / name).read_bytes() == (folders["local"] / name).read_bytes(), name

@@ -15,7 +15,5 @@ def test_samples_same_as_local(ray_cluster: Any, local_samples: BuildResult) -> 
     assert_same_build(build(samples_config(), "ray"), local_samples)
 
 
-def test_alpaca_slice_same_as_local(
-    ray_cluster: Any, alpaca_folder: Path, local_alpaca: BuildResult
-) -> None:
+def test_alpaca_slice_same_as_local(ray_cluster: Any, alpaca_folder: Path, local_alpaca: BuildResult) -> None:
     assert_same_build(build(load_config(alpaca_folder / "curate.toml"), "ray"), local_alpaca)

@@ -248,9 +248,7 @@ def sign_batch(rows: pl.DataFrame, settings: DedupSection) -> pl.DataFrame:
         texts.keep_prompt_keys()
     prompt = np.zeros(rows.height, dtype=np.uint64)
     prompt[picked] = texts.prompt_keys
-    return pl.DataFrame(
-        {"_mh_small": small, "_mh_keys": keys, "_mh_valid": valid, "_mh_prompt": prompt}
-    )
+    return pl.DataFrame({"_mh_small": small, "_mh_keys": keys, "_mh_valid": valid, "_mh_prompt": prompt})
 
 
 SIGNED_COLUMNS = ("_mh_small", "_mh_keys", "_mh_valid", "_mh_prompt")
