@@ -22,19 +22,21 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import orjson
 import polars as pl
 
-from curate.core.config import RaySection
+from curate.core.config import LeakageSection, RaySection
 from curate.core.context import BuildContext
 from curate.core.errors import CurateError
 from curate.engines.local import STAGES, BuildResult, finalize, input_specs
 from curate.ingest import shards
 from curate.ingest.inputs import InputSummary
 from curate.stages.dedup import near as near_dedup
+from curate.stages.leakage import stage as leakage
 from curate.stages.quality import stage as quality
 
 if TYPE_CHECKING:
@@ -121,6 +123,8 @@ def _run(ctx: BuildContext, settings: RaySection) -> BuildResult:
         elif name == near_dedup.NAME:
             frame = near_dedup.run(frame, ctx, signed)
             signed = None
+        elif name == leakage.NAME:
+            frame = leakage.run(frame, ctx, partial(_match_blocks, settings=settings))
         else:
             frame = stage(frame, ctx)
         timings[name] = time.perf_counter() - started
@@ -242,6 +246,41 @@ def _block_task(
     if dedup_config is not None:
         columns.extend(near_dedup.sign_batch(rows, dedup_config).get_columns())
     return pl.DataFrame(columns).to_arrow()
+
+
+def _match_blocks(
+    candidates: leakage.Candidates,
+    indexes: leakage.LexicalIndexes,
+    config: LeakageSection,
+    settings: RaySection,
+) -> leakage.Matched:
+    """Leakage's per-record work: the protected indexes put in the object store once, each
+    block of candidate rows matched against them by a task; matches come back in row order."""
+    import ray  # heavy: only a Ray build loads it
+
+    shared = ray.put(indexes)
+    match = ray.remote(num_cpus=settings.cpus_per_task, max_retries=TASK_RETRIES)(_leak_task)
+    refs = []
+    for start in range(0, candidates.height, settings.block_rows):
+        block = candidates.columns[candidates.rows[start : start + settings.block_rows]]
+        LAST_TRANSFER["to_leakage"] = LAST_TRANSFER.get("to_leakage", 0) + int(block.estimated_size())
+        refs.append(match.remote(block, shared, config, os.getcwd()))
+    found: list[pl.DataFrame] = []
+    exact: list[pl.DataFrame] = []
+    for ref in refs:
+        hits, turns = ray.get(ref)
+        found += [hits] if hits is not None else []
+        exact += [turns] if turns is not None else []
+    return found, exact
+
+
+def _leak_task(
+    block: pl.DataFrame, indexes: leakage.LexicalIndexes, config: LeakageSection, cwd: str
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    from curate.ingest.store import with_examples
+
+    os.chdir(cwd)
+    return leakage.match_chunk(with_examples(block), indexes, config)
 
 
 def _fail_once(marker: str) -> None:
