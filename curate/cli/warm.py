@@ -16,6 +16,12 @@ from pathlib import Path
 
 import orjson
 
+from curate.core.config import load_config
+from curate.core.context import BuildContext
+from curate.engines.local import run_build
+from curate.output.writers import write_build
+from curate.stages.dedup.message_words import compile_kernels
+
 
 def _records() -> list[bytes]:
     lines = []
@@ -36,12 +42,6 @@ def _records() -> list[bytes]:
 
 
 def main() -> None:
-    from curate.core.config import load_config
-    from curate.core.context import BuildContext
-    from curate.engines.local import run_build
-    from curate.output.writers import write_build
-    from curate.stages.dedup.message_words import compile_kernels
-
     compile_kernels()
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "chats.jsonl"

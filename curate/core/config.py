@@ -19,6 +19,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 import orjson
 
 from curate.core.errors import ConfigError, CurateError
+from curate.core.reasons import REASONS
 
 FormatName = Literal["auto", "chat", "sharegpt", "alpaca"]
 
@@ -151,8 +152,6 @@ class QualitySection:
     )
 
     def __post_init__(self) -> None:
-        from curate.core.reasons import REASONS  # the registry of codes, imported late: it is a leaf module
-
         unknown = [c for c in self.reject_flags if not c.startswith("quality.") or c not in REASONS]
         if unknown:
             raise ValueError(f"reject_flags has unknown quality codes {unknown}")

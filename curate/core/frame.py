@@ -146,7 +146,8 @@ def _spliced(rows: pl.DataFrame, column: str, reason: pl.Expr, hit: np.ndarray, 
     source = np.arange(rows.height, dtype=np.int64)
     source[first] = rows.height + np.arange(len(first), dtype=np.int64)
     source[more] = rows.height + len(first) + np.arange(len(more), dtype=np.int64)
-    return pl.concat([rows[column], *appended], rechunk=True).gather(source)
+    spliced: pl.Series = pl.concat([rows[column], *appended], rechunk=True).gather(source)
+    return spliced
 
 
 REASON_SLICE_ROWS: Final = 100_000

@@ -32,7 +32,7 @@ import polars as pl
 from curate.core.config import LeakageSection, RaySection
 from curate.core.context import BuildContext
 from curate.core.errors import CurateError
-from curate.engines.local import STAGES, BuildResult, finalize, input_specs
+from curate.engines.recipe import STAGES, BuildResult, finalize, input_specs
 from curate.ingest import shards
 from curate.ingest.inputs import InputSummary
 from curate.stages.dedup import near as near_dedup

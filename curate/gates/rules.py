@@ -17,8 +17,9 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
-from curate.core.config import GateLevels, GatesSection
-from curate.core.errors import InputError
+from curate.core.config import GateLevels, GatesSection, load_config
+from curate.core.errors import ConfigError, InputError
+from curate.output.build_folder import read_examples, read_manifest, require_build
 
 Status = Literal["pass", "warn", "fail", "skip"]
 Direction = Literal["max", "min"]
@@ -93,7 +94,8 @@ class GateReport:
     @property
     def status(self) -> Status:
         worst = max((SEVERITY[r.status] for r in self.results), default=0)
-        return ("pass", "warn", "fail")[worst]  # type: ignore[return-value]
+        statuses: tuple[Status, ...] = ("pass", "warn", "fail")
+        return statuses[worst]
 
     @property
     def exit_code(self) -> int:
@@ -123,20 +125,7 @@ class GateReport:
 
 def load_frame(build: Path) -> pl.DataFrame:
     """The columns of examples.parquet the measures need; a missing or broken file is one line."""
-    path = build / "examples.parquet"
-    if not path.is_file():
-        raise InputError(
-            "is not a complete build (no examples.parquet)", str(build), "run curate build again"
-        )
-    try:
-        schema = pl.read_parquet_schema(path)
-        columns = [name for name in schema if name in FRAME_COLUMNS or name.startswith("leak_")]
-        return pl.read_parquet(path, columns=columns)
-    except (OSError, pl.exceptions.PolarsError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(
-            f"examples.parquet cannot be read ({first})", str(path), "run curate build again"
-        ) from None
+    return read_examples(build, FRAME_COLUMNS, prefixes=("leak_",))
 
 
 def percentile_keys(gates: GatesSection) -> list[str]:
@@ -223,7 +212,7 @@ def measure(
         if row["domain"] == 0:
             notes[name] = "no domain records"
             return None
-        return numerator / row["domain"]
+        return float(numerator / row["domain"])
 
     dedup_ran = any(key in findings for key in ("exact_dedup", "near_dedup")) or "cluster_id" in columns
     dedup_config = (manifest.get("config") or {}).get("dedup") or {}
@@ -399,9 +388,6 @@ def compare(measures: dict[str, Any], baseline: dict[str, Any], margin: float) -
 
 def gates_of(manifest: dict[str, Any], where: str, config_path: Path | None) -> tuple[GatesSection, str]:
     """The gates to hold a build to: --config's, else the ones the build was made with."""
-    from curate.core.config import load_config
-    from curate.core.errors import ConfigError
-
     if config_path is not None:
         path = config_path / "curate.toml" if config_path.is_dir() else config_path
         return load_config(path).gates, str(path)
@@ -413,14 +399,7 @@ def gates_of(manifest: dict[str, Any], where: str, config_path: Path | None) -> 
 
 
 def read_build(build: Path) -> tuple[dict[str, Any], pl.DataFrame]:
-    from curate.cli.commands.stats import read_manifest
-
-    if not build.is_dir():
-        raise InputError(
-            "no such build folder" if not build.exists() else "is not a folder",
-            str(build),
-            "give the folder curate build wrote",
-        )
+    require_build(build)
     return read_manifest(build), load_frame(build)
 
 

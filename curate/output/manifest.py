@@ -10,8 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from curate import __version__
 from curate.core.config import CurateConfig
+from curate.core.version import __version__
 from curate.ingest.inputs import InputSummary
 
 PACKAGES = ("polars", "pyarrow", "datasketch", "datasets", "orjson", "fastjsonschema", "tokenizers")

@@ -48,8 +48,8 @@ def _nice_max(value: float) -> float:
     magnitude = 10 ** (len(str(int(value))) - 1)
     for factor in (1, 1.2, 1.6, 2, 2.4, 3.2, 4, 6, 8, 10):  # each splits into 4 round ticks
         if factor * magnitude >= value:
-            return factor * magnitude
-    return 10.0 * magnitude
+            return float(factor * magnitude)
+    return float(10.0 * magnitude)
 
 
 def _open(height: int, title: str, kind: str) -> list[str]:

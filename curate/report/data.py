@@ -460,8 +460,6 @@ def _clip(content: Any) -> str:
 
 def flag_rows(counts: dict[str, Any], findings: dict[str, Any]) -> list[dict[str, Any]]:
     """Each soft flag with what it means and a few examples, so a reader can judge it."""
-    from curate.core.reasons import describe
-
     quality = findings.get("quality", {}).get("flags", {})
     rows = []
     for code, n in sorted(counts.get("by_flag", {}).items(), key=lambda item: (-item[1], item[0])):

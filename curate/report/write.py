@@ -13,20 +13,20 @@ from typing import Any
 import polars as pl
 
 from curate.core.errors import CurateError
+from curate.gates.rules import evaluate, gates_of, measure, percentile_keys
+from curate.report.data import summarise, without_text
+from curate.report.html import render_html
+from curate.report.markdown import render_markdown
 
 
 def report_data(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
     """Every section of the report, plus the build's own gate verdict (None where gates cannot run)."""
-    from curate.report.data import summarise, without_text
-
     data = summarise(manifest, frame)
     data["gates"] = gate_section(manifest, without_text(frame))
     return data
 
 
 def gate_section(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any] | None:
-    from curate.gates.rules import evaluate, gates_of, measure, percentile_keys
-
     try:
         gates, _ = gates_of(manifest, "manifest.json", None)
         results = evaluate(measure(frame, manifest, percentile_keys(gates)), gates)
@@ -37,9 +37,6 @@ def gate_section(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any
 
 
 def write_reports(folder: Path, manifest: dict[str, Any], frame: pl.DataFrame) -> None:
-    from curate.report.html import render_html
-    from curate.report.markdown import render_markdown
-
     data = report_data(manifest, frame)
     (folder / "report.md").write_text(render_markdown(data), encoding="utf-8")
     (folder / "report.html").write_text(render_html(data), encoding="utf-8")

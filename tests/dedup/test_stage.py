@@ -218,6 +218,6 @@ def test_bad_settings_are_config_errors(setting: dict) -> None:
 
 
 def test_stage_name_is_the_timings_key() -> None:
-    from curate.engines.local import STAGES
+    from curate.engines.recipe import STAGES
 
     assert ("near_dedup", near_dedup.run) in STAGES

@@ -11,7 +11,7 @@ import pytest
 from curate.core.config import load_config
 from curate.core.context import BuildContext
 from curate.core.frame import ORIGINS, STATUSES
-from curate.engines.local import STAGES, finalize, input_specs
+from curate.engines.recipe import STAGES, finalize, input_specs
 from curate.ingest.inputs import ingest
 from tests.conftest import SAMPLES
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ def test_import_curate_is_light() -> None:
 
 
 def test_build_command_modules_are_light() -> None:
-    modules = imported_after("import curate.cli, curate.engines.local, curate.cli.commands.build")
+    modules = imported_after("import curate.cli, curate.engines.local, curate.api")
     heavy = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
     assert heavy == [], (
         f"the CLI imports {heavy} at start-up; import them inside the functions that need them"
@@ -94,3 +95,32 @@ def test_build_of_jsonl_never_imports_pyarrow(tmp_path: Path) -> None:
     assert loaded == [], (
         f"a JSONL build imported {loaded[:5]}: import pyarrow only where Parquet or HF inputs need it"
     )
+
+
+def test_a_build_never_imports_torch_or_the_trainer(tmp_path: Path) -> None:
+    """The default model is prepared by `make setup`; a build reads its tokenizer.json only."""
+    inputs = _write_jsonl(tmp_path / "in.jsonl", [_chat(f"Question {i}?", f"Answer {i}.") for i in range(5)])
+    code = (
+        "import sys\n"
+        "from curate.cli import main\n"
+        f"code = main(['build', '--input', {str(inputs)!r}, '--out', {str(tmp_path / 'out')!r}])\n"
+        "print('modules:', code, ' '.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    (report,) = [line for line in result.stdout.splitlines() if line.startswith("modules:")]
+    exit_code, *modules = report.split()[1:]
+    assert exit_code == "0", result.stdout + result.stderr
+    assert not {m for m in modules if m.split(".")[0] in ("torch", "train", "transformers")}
+
+
+def test_missing_default_model_is_one_line_not_a_silent_estimate(tmp_path: Path) -> None:
+    inputs = _write_jsonl(tmp_path / "in.jsonl", [_chat("Question?", "Answer.")])
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "empty-cache")}
+    argv = ["build", "--input", str(inputs), "--out", str(tmp_path / "out")]
+    code = f"import sys\nfrom curate.cli import main\nsys.exit(main({argv!r}))\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "make setup" in lines[0] and 'tokenizer = "estimate"' in lines[0]
+    assert not (tmp_path / "out").exists()

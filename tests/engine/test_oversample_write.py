@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 
-from curate.engines.local import finalize
+from curate.engines.recipe import finalize
 from curate.ingest.inputs import InputSpec, ingest
 from curate.output.writers import write_build
 

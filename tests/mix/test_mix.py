@@ -10,7 +10,7 @@ import pytest
 
 from curate.core.config import load_config
 from curate.core.errors import ConfigError
-from curate.engines.local import finalize
+from curate.engines.recipe import finalize
 from curate.stages import mix
 from tests.conftest import SAMPLES
 from tests.leakage.frames import chat, context, frame_of

@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 
 from curate.core.config import CurateConfig, load_config
 from curate.core.context import BuildContext
-from curate.engines.local import BuildResult
+from curate.engines.recipe import BuildResult
 from tests.conftest import SAMPLES
 from tests.dedup.dedup_plants import plant
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from curate.engines.local import BuildResult
+from curate.engines.recipe import BuildResult
 from tests.conftest import shared_file
 from tests.ray.builds import build, samples_config, write_alpaca_slice
 

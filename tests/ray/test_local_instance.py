@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from curate.core.config import load_config
-from curate.engines.local import BuildResult
 from curate.engines.ray import FAIL_ONCE_ENV
+from curate.engines.recipe import BuildResult
 from tests.conftest import SAMPLES
 from tests.ray.builds import assert_same_build, build, samples_config
 

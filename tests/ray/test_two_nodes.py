@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.core.config import load_config
-from curate.engines.local import BuildResult
+from curate.engines.recipe import BuildResult
 from tests.ray.builds import assert_same_build, build, samples_config
 
 

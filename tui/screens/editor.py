@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, TextArea
 
-from curate.stages.review import validate_edit
+from curate.review.edits import validate_edit
 
 
 def to_text(messages: list[dict[str, Any]]) -> str:

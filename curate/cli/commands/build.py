@@ -5,19 +5,14 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import orjson
-
+from curate import api
 from curate.cli.commands import help_formatter
+from curate.cli.commands.check import run_gates
+from curate.cli.console import RichProgress, print_problems, print_summary
 from curate.core.config import CurateConfig, load_config
 from curate.core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from curate.engines.local import BuildResult
-
-# The pipeline, polars-heavy stages and rich are imported when a build runs, not when the CLI
-# starts: every other command (review, check, stats) would pay for them otherwise.
 
 EXAMPLES = """Example usage:
   curate build                                  # ./curate.toml
@@ -97,74 +92,13 @@ def resolve_config(args: argparse.Namespace) -> CurateConfig:
     return config
 
 
-def build_folder(config: CurateConfig, out_flag: Path | None) -> Path:
-    if out_flag is not None:
-        return out_flag
-    return Path(config.resolve(config.build.out)) / config.build.name
-
-
 def run(args: argparse.Namespace) -> int:
-    from curate.cli.memory import tune_allocators
-
-    tune_allocators()  # before anything loads polars
-    from curate.cli.console import RichProgress, print_problems
-    from curate.core.context import BuildContext
-    from curate.engines.local import run_build
-
     config = resolve_config(args)
-    if config.build.engine == "ray":
-        from curate.engines.ray import run_build
-    target = build_folder(config, args.out)
     started = time.perf_counter()
     with RichProgress() as progress:
-        ctx = BuildContext(config=config, progress=progress, semantic=args.semantic)
-        result = run_build(ctx)
-        write_started = time.perf_counter()
-        manifest = write(result, config, target, write_started)
-    print_problems(result.frame)
-    print_summary(manifest, target, time.perf_counter() - started)
+        outcome = api.build(config, out=args.out, semantic=args.semantic, progress=progress)
+    print_problems(outcome.frame)
+    print_summary(outcome.manifest, outcome.folder, time.perf_counter() - started)
     if args.check:
-        from curate.cli.commands import check
-
-        return check.run_gates(target, config_path=None)
+        return run_gates(outcome.folder, config_path=None)
     return 0
-
-
-def write(result: BuildResult, config: CurateConfig, target: Path, write_started: float) -> dict[str, Any]:
-    from curate.output import writers
-    from curate.output.manifest import build_manifest
-
-    with writers.atomic_folder(target) as folder:
-        files = writers.write_build(result.frame, folder)
-        result.timings["write"] = time.perf_counter() - write_started
-        manifest = build_manifest(result.frame, result.inputs, config, result.timings, result.findings, files)
-        (folder / "manifest.json").write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
-        _write_reports(folder, manifest, result)
-    return manifest
-
-
-def _write_reports(folder: Path, manifest: dict[str, Any], result: BuildResult) -> None:
-    from curate.report import write as report
-
-    report.write_reports(folder, manifest, result.frame)
-
-
-def print_summary(manifest: dict[str, Any], target: Path, seconds: float) -> None:
-    from rich.table import Table
-
-    from curate.cli.console import out
-
-    counts = manifest["counts"]
-    status = counts["by_status"]
-    table = Table(title=f"build → {target}", show_header=True, header_style="bold")
-    table.add_column("")
-    table.add_column("records", justify="right")
-    table.add_row("records in", f"{counts['records']:,}")
-    for name in ("train", "eval", "general_eval", "protected"):
-        if status.get(name):
-            table.add_row(name, f"{status[name]:,}")
-    table.add_row("rejected", f"{status.get('rejected', 0):,}")
-    for code, n in sorted(counts["by_first_reason"].items(), key=lambda item: -item[1]):
-        table.add_row(f"  {code}", f"{n:,}")
-    table.add_row("time", f"{seconds:.1f} s")
-    out.print(table)

@@ -6,8 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
+from curate import api
 from curate.cli.commands import help_formatter
+from curate.cli.console import out
 from curate.core.errors import InputError
+from curate.gates import outputs as gate_outputs
+from curate.gates.outputs import value_text
+from curate.gates.rules import GateReport
 
 EXAMPLES = """Exit status: 0 every gate passed (warnings allowed), 1 a gate failed,
 2 bad usage or an unreadable build.
@@ -59,10 +66,7 @@ def run_gates(
     baseline: Path | None = None,
 ) -> int:
     """Check ``build``, print the verdict, write the requested reports; return the exit code."""
-    from curate.gates import outputs as gate_outputs
-    from curate.gates.rules import check_build
-
-    report = check_build(build, config_path, baseline)
+    report = api.check(build, config_path, baseline)
     outputs: list[tuple[Path | None, bytes]] = [
         (junit, gate_outputs.to_junit(report).encode()),
         (markdown, gate_outputs.to_markdown(report).encode()),
@@ -75,8 +79,6 @@ def run_gates(
             written.append(str(path))
     print_report(report)
     if written:
-        from curate.cli.console import out
-
         out.print("wrote " + ", ".join(written), soft_wrap=True)
     return report.exit_code
 
@@ -89,12 +91,7 @@ def _write(path: Path, data: bytes) -> None:
         raise InputError(f"cannot write ({error.strerror or error})", str(path)) from None
 
 
-def print_report(report: Any) -> None:
-    from rich.table import Table
-
-    from curate.cli.console import out
-    from curate.gates.outputs import value_text
-
+def print_report(report: GateReport) -> None:
     colours = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
     table = Table(title=f"curate check → {report.build}", header_style="bold")
     for name, justify in (

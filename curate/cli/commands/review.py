@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from curate.cli.commands import help_formatter
+from curate.core.config import load_config
 from curate.core.errors import CurateError
+from curate.review.store import DEFAULT_DB, ReviewStore, export_decisions
 
 EXAMPLES = """Example usage:
   curate review build/samples                       # decisions go to ./reviews.sqlite
@@ -63,9 +65,6 @@ def store_and_reviewer(args: argparse.Namespace) -> tuple[Path, str | None]:
     exactly as `curate build` resolves it; without one, ./reviews.sqlite, which a build run from
     this folder also reads by default.
     """
-    from curate.core.config import load_config
-    from curate.review.store import DEFAULT_DB
-
     path: Path | None = args.config
     if path is None and Path("curate.toml").is_file():
         path = Path("curate.toml")
@@ -79,8 +78,6 @@ def store_and_reviewer(args: argparse.Namespace) -> tuple[Path, str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from curate.review.store import ReviewStore, export_decisions
-
     db, reviewer = store_and_reviewer(args)
     if args.export is not None:
         if not db.is_file():
@@ -92,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     build: Path = args.build
     if not build.exists():
         raise CurateError("no such build folder", str(build), "run curate build first")
-    from tui.app import make_app  # textual only here: `import curate` stays light
+    from tui.app import make_app  # textual is heavy: loaded only when the app opens
 
     app = make_app(build, db, reviewer)
     app.run()

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 
 from curate.cli.commands import help_formatter
-from curate.core.errors import InputError
+from curate.cli.console import print_summary
+from curate.output.build_folder import read_manifest
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,20 +25,7 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def read_manifest(build: Path) -> dict[str, Any]:
-    path = build / "manifest.json"
-    if not path.is_file():
-        raise InputError("is not a build folder (no manifest.json)", str(build), "run curate build first")
-    try:
-        manifest: dict[str, Any] = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as error:
-        raise InputError(f"manifest.json is not valid JSON ({error})", str(path)) from None
-    return manifest
-
-
 def run(args: argparse.Namespace) -> int:
-    from curate.cli.commands.build import print_summary
-
     manifest = read_manifest(args.build)
     if args.json:
         print(orjson.dumps(manifest["counts"], option=orjson.OPT_INDENT_2).decode())

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import polars as pl
+
 from curate.cli.commands import help_formatter
+from curate.cli.console import out, print_problems
+from curate.ingest.inputs import InputSpec, ingest
 
 
 def add_parser(subparsers: Any) -> None:
@@ -26,11 +30,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import polars as pl
-
-    from curate.cli.console import out, print_problems
-    from curate.ingest.inputs import InputSpec, ingest
-
     specs = [InputSpec(path, "input", args.format) for path in args.paths]
     frame, summaries = ingest(specs, args.max_line_bytes)
     print_problems(frame, args.limit)

@@ -45,11 +45,11 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     kept_row[ranked["_row"].to_numpy()] = ranked["_kept_row"].to_numpy()
     grouped = pl.Series(kept_row >= 0)
     # A cluster is named by its kept record's row, so exact and near dedup share one id space.
-    kept = pl.Series(kept_row).set(~grouped, None)  # type: ignore[arg-type]
+    kept = pl.Series(kept_row).set(~grouped, None)
     frame = frame.with_columns(cluster_id=kept)
     if ctx.config.dedup.exact:
         duplicate = copied & pl.Series(kept_row != np.arange(n))
-        kept_of_duplicates = kept.set(~duplicate, None)  # type: ignore[arg-type]
+        kept_of_duplicates = kept.set(~duplicate, None)
         frame = frame.with_columns(
             _kept_id=frame["id"].gather(kept_of_duplicates),
             _kept_origin=frame["origin"].gather(kept_of_duplicates),

@@ -43,7 +43,8 @@ def mix(x: np.ndarray) -> np.ndarray:
         x = x * _U64(0xBF58476D1CE4E5B9)
         x = x ^ (x >> _U64(27))
         x = x * _U64(0x94D049BB133111EB)
-        return x ^ (x >> _U64(31))
+        mixed: np.ndarray = x ^ (x >> _U64(31))
+        return mixed
 
 
 # Texts with non-ASCII characters are normalised by polars first (NFKC, lower case, anything

@@ -24,6 +24,7 @@ from curate.stages.dedup import minhash
 from curate.stages.dedup.exact import ORIGIN_PRIORITY
 from curate.stages.dedup.kernels import kept_rows, sequence_keys
 from curate.stages.dedup.message_words import words_of_examples
+from curate.stages.embeddings import embed
 
 NAME = "near_dedup"
 
@@ -280,8 +281,6 @@ def _semantic_pairs(
     frame: pl.DataFrame, rows: np.ndarray, settings: Any, ctx: BuildContext
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Embedding pairs at or above the cosine threshold, among the near-dup representatives."""
-    from curate.stages.embeddings import embed
-
     texts = with_examples(frame[rows]).select(text_expr(settings.text)).to_series().fill_null("").to_list()
     with ctx.task("near dedup: embeddings", len(texts)) as task:
         vectors = embed(texts, settings.semantic_batch_size, lambda count: ctx.progress.advance(task, count))

@@ -14,6 +14,8 @@ from typing import Final
 import numpy as np
 import polars as pl
 
+from curate.stages.embeddings import embed
+
 _BLOCK = 2048  # candidates per similarity block: 2048 x items floats stay small
 _NUMBER: Final = re.compile(r"\d+(?:[.,]\d+)*")
 # A capitalised word after a lower-case word or comma is a name (sentence starts are ambiguous).
@@ -38,8 +40,6 @@ def semantic_matches(
     progress: Callable[[int], None] | None = None,
 ) -> pl.DataFrame:
     """For each candidate, its most similar piece when the cosine similarity reaches ``threshold``."""
-    from curate.stages.embeddings import embed  # torch only when asked for
-
     schema = {"doc": pl.Int64, "piece": pl.Int64, "score": pl.Float64}
     if not candidates or not pieces:
         return pl.DataFrame(schema=schema)
