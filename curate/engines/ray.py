@@ -35,6 +35,7 @@ from curate.core.errors import CurateError
 from curate.engines.recipe import STAGES, BuildResult, finalize, input_specs
 from curate.ingest import shards
 from curate.ingest.inputs import InputSummary
+from curate.ingest.store import SPAN_COLUMNS, with_examples
 from curate.stages.dedup import near as near_dedup
 from curate.stages.leakage import stage as leakage
 from curate.stages.quality import stage as quality
@@ -51,6 +52,20 @@ LOOPBACK_ENV: Final = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 FAIL_ONCE_ENV: Final = "CURATE_RAY_FAIL_ONCE"
 TASK_RETRIES: Final = 3
 _FINDINGS = "_q_findings"
+# What the per-record work reads of a row: the blocks carry only these columns (the example's
+# text, or the span it is read from, and what quality's flags and findings name).
+BLOCK_COLUMNS: Final = (
+    "id",
+    "source",
+    "line",
+    "origin",
+    "status",
+    "reasons",
+    "flags",
+    "example",
+    "dedup_key",
+    *SPAN_COLUMNS,
+)
 # Diagnostics of the last build in this process, for benchmarks/ray_scale.py: bytes that went
 # through the object store (rows read, blocks sent to the per-record tasks, columns back).
 LAST_TRANSFER: dict[str, int] = {}
@@ -179,9 +194,11 @@ def _per_record(
     data_context = ray.data.DataContext.get_current()
     data_context.execution_options.preserve_order = True
     data_context.enable_progress_bars = False
+    sent = [c for c in BLOCK_COLUMNS if c in frame.columns]
     blocks = []
     for start in range(0, frame.height, settings.block_rows):
-        block = frame.slice(start, settings.block_rows).with_row_index("_row", offset=start).to_arrow()
+        rows = frame.slice(start, settings.block_rows).select(sent)
+        block = rows.with_row_index("_row", offset=start).to_arrow()
         LAST_TRANSFER["to_blocks"] = LAST_TRANSFER.get("to_blocks", 0) + block.nbytes
         blocks.append(ray.put(block))
         del block
@@ -211,7 +228,10 @@ def _per_record(
             parts.append(part)
             ctx.progress.advance(task, part.height)
         del blocks, dataset
-    done = pl.concat(parts, how="vertical").sort("_row")
+    done = pl.concat(parts, how="vertical")
+    del parts
+    if not (done["_row"].to_numpy() == np.arange(done.height)).all():
+        done = done.sort("_row")  # Ray Data keeps the order (preserve_order): a copy only if not
     if done.height != frame.height or not (done["_row"].to_numpy() == np.arange(frame.height)).all():
         raise AssertionError("the blocks did not come back with every row once")
     signed = near_dedup.Signed.of(done.select(near_dedup.SIGNED_COLUMNS)) if sign else None
@@ -277,8 +297,6 @@ def _match_blocks(
 def _leak_task(
     block: pl.DataFrame, indexes: leakage.LexicalIndexes, config: LeakageSection, cwd: str
 ) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
-    from curate.ingest.store import with_examples
-
     os.chdir(cwd)
     return leakage.match_chunk(with_examples(block), indexes, config)
 
