@@ -4,8 +4,8 @@ A plain JSONL file is cut at line boundaries into runs of about ``shard_bytes``;
 pass counts the lines before each cut (and hashes the file on the way), so a shard's rows get
 the same line numbers, ids and spans as ``ingest`` gives them, and every rejection still names
 ``file:line``. Other kinds (gzip, Parquet, JSON arrays, datasets folders) have no line
-boundaries to cut at and are one shard each. Files are read through pyarrow's filesystems when
-the path has a scheme (``s3://...``), through the OS otherwise.
+boundaries to cut at and are one shard each. JSONL is read through pyarrow's filesystems when
+the path has a scheme (``s3://...``; its rows then carry their text), through the OS otherwise.
 
 Nothing here knows about Ray: the Ray engine runs ``read_shard`` in its tasks, and the tests
 call it directly.
@@ -30,7 +30,7 @@ from curate.ingest.inputs import (
     _judge_lines,
     ingest,
 )
-from curate.ingest.readers import detect_kind, sha256_of
+from curate.ingest.readers import Kind, detect_kind, sha256_of
 
 SHARD_BYTES = 64 << 20
 
@@ -59,7 +59,7 @@ class Plan:
 def plan(specs: list[InputSpec], shard_bytes: int = SHARD_BYTES) -> Plan:
     """Shards of every input, in input order; an unreadable input raises InputError before any
     record is read, as in ``ingest``."""
-    kinds = [detect_kind(spec.path) for spec in specs]
+    kinds = [_remote_kind(spec.path) if _remote(spec.path) else detect_kind(spec.path) for spec in specs]
     result = Plan()
     for index, (spec, kind) in enumerate(zip(specs, kinds, strict=True)):
         if kind == "jsonl":
@@ -96,12 +96,34 @@ def _line_shards(spec: InputSpec, index: int, shard_bytes: int, summary: InputSu
     summary.sha256 = digest.hexdigest()
 
 
+def _remote(path: str) -> bool:
+    return "://" in path
+
+
+def _remote_kind(path: str) -> Kind:
+    """Inputs on another filesystem: JSONL only, and their rows carry their text (the example
+    store reads spans back through the OS)."""
+    if not path.endswith(".jsonl"):
+        raise InputError(
+            "only JSONL inputs are read from another filesystem",
+            path,
+            "convert it to JSONL, or put it on storage every node mounts",
+        )
+    try:
+        with _open(path) as stream:
+            if not stream.read(1):
+                raise InputError("is empty (0 records)", path, "remove it from the inputs or fill it")
+    except OSError as error:
+        raise InputError(f"cannot be read: {error}", path) from None
+    return "jsonl"
+
+
 def _open(path: str) -> BinaryIO:
-    if "://" in path:
+    if _remote(path):
         from pyarrow import fs  # only for paths on another filesystem
 
         filesystem, inner = fs.FileSystem.from_uri(path)
-        return filesystem.open_input_stream(inner)  # type: ignore[no-any-return]
+        return filesystem.open_input_file(inner)  # type: ignore[no-any-return]
     return open(path, "rb")  # noqa: SIM115 (closed by the caller's with)
 
 
@@ -127,7 +149,8 @@ def read_shard(shard: Shard, max_line_bytes: int) -> ShardRows:
         # Judged a run of about CHUNK_BYTES at a time, as ingest does: only one run's
         # intermediates exist at once.
         for data in _runs(stream, left):
-            judged = _judge_lines(data, offset, lines_before, shard.spec, max_line_bytes)
+            spans = None if _remote(shard.spec.path) else offset
+            judged = _judge_lines(data, spans, lines_before, shard.spec, max_line_bytes)
             parts.append(_finish(judged.frame, shard.spec).select(list(BASE_SCHEMA)))
             blank += judged.blank
             offset += len(data)
