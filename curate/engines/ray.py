@@ -215,7 +215,7 @@ def _per_record(
             "fail_once": os.environ.get(FAIL_ONCE_ENV),
         },
         num_cpus=settings.cpus_per_task,
-        max_retries=TASK_RETRIES,
+        # Retried on a lost worker by Ray's task default (3, TASK_RETRIES), which Ray Data keeps.
     )
     with ctx.task("scoring and signing blocks", frame.height) as task:
         parts = []
