@@ -58,8 +58,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext, signed: Signed | None = None) ->
     texts = _Texts(frame, compared_rows, settings.text, prompts=settings.conflicting_answers)
     index = None
     if signed is not None:
-        index = signed.index(compared_rows) if settings.near else None
-        texts.prompt_keys = signed.prompt_keys[compared_rows]
+        index, texts.prompt_keys = signed.take(compared_rows, settings.near)
     labels, signatures, semantic_sim = _components(
         frame, compared_rows, exact_member, texts, semantic, ctx, index
     )
@@ -255,9 +254,11 @@ def sign_batch(rows: pl.DataFrame, settings: DedupSection) -> pl.DataFrame:
 SIGNED_COLUMNS = ("_mh_small", "_mh_keys", "_mh_valid", "_mh_prompt")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Signed:
-    """``sign_batch``'s columns for every row of the frame, as arrays."""
+    """``sign_batch``'s columns for every row of the frame, as arrays; ``take`` hands the
+    compared rows' part over and lets go of the rest (two copies of the signatures were the
+    stage's peak)."""
 
     small: np.ndarray  # (rows, num_perm) uint8
     keys: np.ndarray  # (rows, bands) uint32
@@ -273,8 +274,13 @@ class Signed:
             columns["_mh_prompt"].to_numpy(),
         )
 
-    def index(self, rows: np.ndarray) -> minhash.Index:
-        return minhash.Index(self.small[rows], self.keys[rows], self.valid[rows])
+    def take(self, rows: np.ndarray, near: bool) -> tuple[minhash.Index | None, np.ndarray]:
+        """The MinHash index (when ``near``) and prompt keys of ``rows``; empties this object."""
+        index = minhash.Index(self.small[rows], self.keys[rows], self.valid[rows]) if near else None
+        prompt_keys = self.prompt_keys[rows]
+        empty = np.zeros(0, dtype=np.uint8)
+        self.small = self.keys = self.valid = self.prompt_keys = empty
+        return index, prompt_keys
 
 
 def _semantic_pairs(
