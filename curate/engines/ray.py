@@ -100,29 +100,37 @@ def session(settings: RaySection) -> Iterator[None]:
                 "start it with `ray start --head`, or leave [ray] address empty for a local instance",
             ) from None
     else:
-        before = os.environ.get(LOOPBACK_ENV)
-        os.environ[LOOPBACK_ENV] = "0"  # before ray is imported: its processes inherit it
         import ray  # heavy: only a Ray build loads it
 
         if ray.is_initialized():
             yield
             return
-        store = settings.object_store_mb * 1_000_000 or None
-        ray.init(
-            num_cpus=os.cpu_count() or 1,
-            _node_ip_address="127.0.0.1",
-            include_dashboard=False,
-            object_store_memory=store,
-            log_to_driver=False,
-        )
-        if before is None:
-            os.environ.pop(LOOPBACK_ENV, None)
-        else:
-            os.environ[LOOPBACK_ENV] = before
+        _start_local(settings)
     try:
         yield
     finally:
         ray.shutdown()
+
+
+def _start_local(settings: RaySection) -> None:
+    """A Ray instance on this machine whose processes all stay on 127.0.0.1."""
+    import ray  # heavy: only a Ray build loads it
+
+    before = os.environ.get(LOOPBACK_ENV)
+    os.environ[LOOPBACK_ENV] = "0"  # the processes ray.init starts inherit it
+    try:
+        ray.init(
+            num_cpus=os.cpu_count() or 1,
+            _node_ip_address="127.0.0.1",
+            include_dashboard=False,
+            object_store_memory=settings.object_store_mb * 1_000_000 or None,
+            log_to_driver=False,
+        )
+    finally:
+        if before is None:
+            os.environ.pop(LOOPBACK_ENV, None)
+        else:
+            os.environ[LOOPBACK_ENV] = before
 
 
 def _run(ctx: BuildContext, settings: RaySection) -> BuildResult:
