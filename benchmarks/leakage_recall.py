@@ -19,7 +19,6 @@ import re
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +150,7 @@ def run_stage(frame: pl.DataFrame, semantic: bool = False, **leakage: Any) -> tu
     from curate.core.context import BuildContext
     from curate.stages.leakage import stage
 
-    config = CurateConfig(leakage=replace(LeakageSection(), **leakage))
+    config = CurateConfig(leakage=LeakageSection(**leakage))
     ctx = BuildContext(config=config, semantic=semantic)
     started = time.perf_counter()
     out = stage.run(frame, ctx)

@@ -58,20 +58,20 @@ def child(engine: str, path: str, out: str, object_store_mb: int) -> None:
     if engine == "ray":
         # The instance `curate build --engine ray` would start, with spilled objects written
         # where the parent can weigh them; the build joins it.
-        from curate.engines.ray import LAST_TRANSFER, LOOPBACK_ENV
-
-        os.environ[LOOPBACK_ENV] = "0"
         import ray
 
+        from curate.engines.ray import LAST_TRANSFER, loopback_only
+
         spilling = {"type": "filesystem", "params": {"directory_path": out + ".spill"}}
-        ray.init(
-            num_cpus=CORES,
-            _node_ip_address="127.0.0.1",
-            include_dashboard=False,
-            object_store_memory=object_store_mb * 1_000_000,
-            log_to_driver=False,
-            _system_config={"object_spilling_config": orjson.dumps(spilling).decode()},
-        )
+        with loopback_only():
+            ray.init(
+                num_cpus=CORES,
+                _node_ip_address="127.0.0.1",
+                include_dashboard=False,
+                object_store_memory=object_store_mb * 1_000_000,
+                log_to_driver=False,
+                _system_config={"object_spilling_config": orjson.dumps(spilling).decode()},
+            )
         try:
             assert {n["NodeManagerAddress"] for n in ray.nodes()} == {"127.0.0.1"}
             code = main(args)

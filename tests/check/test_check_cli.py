@@ -199,9 +199,15 @@ def test_unreadable_build_exits_2_with_one_line(
     "config_text, expected",
     [
         ("[gates\n", "not valid TOML"),
-        ("[gates]\nno_such_gate = { fail = 1 }\n", "unknown key gates.no_such_gate"),
-        ("[gates]\ninvalid_rate = { fail = 'high' }\n", "gates.invalid_rate.fail must be float"),
-        ("[gates.tokens]\nmedian = { fail = 10 }\n", "tokens keys are percentiles like p50, p95, p99.9"),
+        ("[gates]\nno_such_gate = { fail = 1 }\n", "[gates] no_such_gate: unknown key"),
+        (
+            "[gates]\ninvalid_rate = { fail = 'high' }\n",
+            '[gates] invalid_rate.fail: expected a number, got "high"',
+        ),
+        (
+            "[gates.tokens]\nmedian = { fail = 10 }\n",
+            "[gates] tokens: expected percentile keys like p50, p95, p99.9",
+        ),
     ],
 )
 def test_bad_config_exits_2(

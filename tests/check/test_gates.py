@@ -24,9 +24,9 @@ def test_levels_are_the_most_allowed_for_max_and_the_least_for_min() -> None:
     assert judge(10, GateLevels(warn=100, fail=10), "min") == "warn"
     assert judge(9, GateLevels(warn=100, fail=10), "min") == "fail"
     assert judge(100, GateLevels(warn=100, fail=10), "min") == "pass"
-    assert judge(1, GateLevels(None, 0), "max") == "fail"  # leakage_count: any leak fails
+    assert judge(1, GateLevels(fail=0), "max") == "fail"  # leakage_count: any leak fails
     assert judge(5.0, GateLevels(), "max") == "pass"
-    assert judge(None, GateLevels(0, 0), "max") == "skip"
+    assert judge(None, GateLevels(warn=0, fail=0), "max") == "skip"
 
 
 @given(a=st.floats(0, 1000, allow_nan=False), b=st.floats(0, 1000, allow_nan=False), warn=levels, fail=levels)
@@ -34,7 +34,7 @@ def test_a_worse_value_never_gets_a_better_verdict(
     a: float, b: float, warn: float | None, fail: float | None
 ) -> None:
     low, high = sorted((a, b))
-    gate = GateLevels(warn, fail)
+    gate = GateLevels(warn=warn, fail=fail)
     assert SEVERITY[judge(high, gate, "max")] >= SEVERITY[judge(low, gate, "max")]
     assert SEVERITY[judge(low, gate, "min")] >= SEVERITY[judge(high, gate, "min")]
 

@@ -258,9 +258,9 @@ def test_config_problems_are_reported_at_once(tmp_path: Path, run_curate) -> Non
     code, _, err = run_curate("build", config)
     assert code == 2
     assert (
-        "build.inputs must be a list" in err
-        and "unknown key build.bogus" in err
-        and "split.eval_fraction" in err
+        '[build] inputs: expected a list of strings, got "x"' in err
+        and "[build] bogus: unknown key" in err
+        and '[split] eval_fraction: expected a number between 0 and 1, got "half"' in err
     )
 
 

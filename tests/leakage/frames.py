@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,7 @@ def context(
     semantic: bool = False, leakage: dict[str, Any] | None = None, mix: dict[str, Any] | None = None
 ) -> BuildContext:
     config = CurateConfig(
-        leakage=replace(LeakageSection(), **(leakage or {})),
-        mix=replace(MixSection(), **(mix or {})),
+        leakage=LeakageSection(**(leakage or {})),
+        mix=MixSection(**(mix or {})),
     )
     return BuildContext(config=config, semantic=semantic)

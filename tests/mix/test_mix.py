@@ -106,7 +106,9 @@ def test_without_general_data_nothing_changes(tmp_path: Path) -> None:
 
 
 def test_ratio_must_be_a_share() -> None:
-    with pytest.raises(ConfigError, match="mix.ratio"):
+    with pytest.raises(
+        ConfigError, match=r"\[mix\] ratio: expected a number of at least 0 and below 1, got 1.0"
+    ):
         load_config(None, {"mix": {"ratio": 1.0}})
 
 

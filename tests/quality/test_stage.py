@@ -146,10 +146,13 @@ def test_every_flag_code_is_registered_for_the_quality_stage() -> None:
 @pytest.mark.parametrize(
     ("settings_", "needle"),
     [
-        ({"weights": {"refusal": 1.5}}, "refusal=1.5"),
-        ({"weights": {"vibes": 0.5}}, "unknown key quality.weights.vibes"),
-        ({"reject_flags": ["quality.nonsense"]}, "quality.nonsense"),
-        ({"min_score": 2}, "min_score must lie in [0, 1]"),
+        (
+            {"weights": {"refusal": 1.5}},
+            "[quality] weights.refusal: expected a number between 0 and 1, got 1.5",
+        ),
+        ({"weights": {"vibes": 0.5}}, "[quality] weights.vibes: unknown key"),
+        ({"reject_flags": ["quality.nonsense"]}, "[quality] reject_flags[0]: expected a quality flag code"),
+        ({"min_score": 2}, "[quality] min_score: expected a number between 0 and 1, got 2"),
     ],
 )
 def test_bad_quality_config_is_reported(settings_: dict[str, object], needle: str) -> None:

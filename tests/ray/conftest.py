@@ -3,23 +3,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from curate.engines.ray import loopback_only
 from curate.engines.recipe import BuildResult
 from tests.conftest import shared_file
 from tests.ray.builds import build, samples_config, write_alpaca_slice
 
 OBJECT_STORE_BYTES = 300_000_000  # the tests' blocks are small; the machine is shared
-LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 def _ray() -> Any:
-    os.environ[LOOPBACK_ENV] = "0"  # Ray 2.60 on Linux binds the outward interface otherwise
     return pytest.importorskip("ray", reason="the ray extra is not installed (pip install chatcurate[ray])")
 
 
@@ -32,13 +30,14 @@ def _assert_loopback(ray: Any, nodes: int) -> None:
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[Any]:
     ray = _ray()
-    ray.init(
-        num_cpus=2,
-        _node_ip_address="127.0.0.1",
-        include_dashboard=False,
-        object_store_memory=OBJECT_STORE_BYTES,
-        log_to_driver=False,
-    )
+    with loopback_only():  # Ray 2.60 on Linux binds the outward interface otherwise
+        ray.init(
+            num_cpus=2,
+            _node_ip_address="127.0.0.1",
+            include_dashboard=False,
+            object_store_memory=OBJECT_STORE_BYTES,
+            log_to_driver=False,
+        )
     try:
         _assert_loopback(ray, 1)
         yield ray
@@ -56,9 +55,10 @@ def ray_cluster() -> Iterator[Any]:
         "node_ip_address": "127.0.0.1",
         "object_store_memory": OBJECT_STORE_BYTES,
     }
-    cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
-    try:
+    with loopback_only():  # the head and the second node: both on 127.0.0.1
+        cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
         cluster.add_node(**node)
+    try:
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, log_to_driver=False)
         _assert_loopback(ray, 2)

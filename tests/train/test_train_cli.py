@@ -44,7 +44,7 @@ def test_config_problems_are_one_line_exit_2(tmp_path: Path, capsys: pytest.Capt
     path.write_text("[lora]\nr = -1\n[train]\nbatch_size = 0\n")
     assert main(["run", str(path), "--data", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "2 problems" in err and "lora.r" in err and "train.batch_size" in err
+    assert err.count("\n") == 0 and "2 problems" in err and "[lora] r" in err and "[train] batch_size" in err
 
 
 def test_missing_build_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
