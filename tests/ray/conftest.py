@@ -55,12 +55,14 @@ def ray_cluster() -> Iterator[Any]:
         "node_ip_address": "127.0.0.1",
         "object_store_memory": OBJECT_STORE_BYTES,
     }
-    with loopback_only():  # the head and the second node: both on 127.0.0.1
+    # The head, the second node and this driver: all on 127.0.0.1 (a driver outside the
+    # context would look for its node on the outward interface and wait for ever).
+    with loopback_only():
         cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
         cluster.add_node(**node)
-    try:
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, log_to_driver=False)
+    try:
         _assert_loopback(ray, 2)
         yield ray
     finally:
