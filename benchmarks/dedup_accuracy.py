@@ -112,7 +112,7 @@ def main() -> int:
             dedup[key] = value if key == "text" else (float(value) if "." in value else int(value))
     planted = plant(load_alpaca(args.rows), args.fraction, args.seed)
     frame, elapsed, ctx = run_stage(planted, dedup)
-    ours = score(planted, frame["cluster_id"].fill_null(-1).to_numpy())
+    ours = score(planted, (frame["cluster_id"].rank("dense").cast(pl.Int64).fill_null(0) - 1).to_numpy())
     print(
         f"rows {len(planted.records):,}  planted pairs {len(planted.pairs):,}  settings {dedup or 'defaults'}"
     )

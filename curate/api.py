@@ -29,6 +29,7 @@ from curate.engines.local import run_build
 from curate.engines.recipe import BuildResult
 from curate.gates.rules import GateReport, check_build
 from curate.output import writers
+from curate.output.baseline import split_since
 from curate.output.build_folder import MANIFEST_FILE
 from curate.output.manifest import build_manifest
 from curate.report.write import write_reports
@@ -65,13 +66,20 @@ def build(
     out: str | Path | None = None,
     semantic: bool = False,
     progress: Progress | None = None,
+    baseline: str | Path | None = None,
 ) -> BuildOutcome:
-    """Run every stage on the config's inputs and write the build folder (all or nothing)."""
+    """Run every stage on the config's inputs and write the build folder (all or nothing).
+
+    With ``baseline`` (a previous build folder), the manifest's ``split.baseline`` says how many of
+    that build's eval records changed side in this one, and why."""
     if not isinstance(config, CurateConfig):
         config = load_config(Path(config))
     target = build_folder(config, out)
     ctx = BuildContext(config=config, progress=progress or SilentProgress(), semantic=semantic)
     result = execute(ctx)
+    if baseline is not None:
+        split = result.findings.setdefault("split", {})
+        split["baseline"] = split_since(result.frame, split, Path(baseline))
     manifest = write_build_folder(result, config, target)
     return BuildOutcome(target, manifest, result.frame)
 

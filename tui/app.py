@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import getpass
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,8 @@ from tui.widgets.detail import DetailPane
 from tui.widgets.example_list import ExampleList, ListHeader
 
 DETAIL_DELAY_S = 0.06
+# (example id, edited messages) -> the (code, message) checks the edit would fail at the next build.
+EditChecks = Callable[[str, list[dict[str, Any]]], list[tuple[str, str]]]
 ACTION_WORDS = {"accept": "accepted", "reject": "rejected", "edit": "edited", "note": "noted"}
 
 
@@ -92,10 +94,16 @@ class ReviewApp(App[None]):
     )
 
     def __init__(
-        self, model: ReviewModel, *, background: bool = True, detail_delay: float = DETAIL_DELAY_S
+        self,
+        model: ReviewModel,
+        *,
+        background: bool = True,
+        detail_delay: float = DETAIL_DELAY_S,
+        edit_checks: EditChecks | None = None,
     ) -> None:
         super().__init__()
         self.model = model
+        self.edit_checks = edit_checks
         self.background = background
         self.detail_delay = detail_delay
         self._detail_timer: Timer | None = None
@@ -212,6 +220,11 @@ class ReviewApp(App[None]):
         row = self.list.current_row()
         if row is None:
             return
+        refusal = self.model.refusal(row, action)
+        if refusal is not None:
+            # Recorded, the build would drop it while the list showed a ✓: refused here instead.
+            self.notify(f"not accepted: {refusal}", severity="warning", timeout=6)
+            return
         self.model.decide([row], action)
         self.after_decision(f"{ACTION_WORDS[action]} {self.model.index['id'][row]}")
 
@@ -223,6 +236,10 @@ class ReviewApp(App[None]):
         example = self.model.example_text(row)
         messages = decision.messages if decision and decision.action == "edit" and decision.messages else None
         messages = messages or messages_of(example)
+        refusal = self.model.refusal(row, "edit")
+        if refusal is not None:
+            self.notify(f"cannot edit: {refusal}", severity="warning", timeout=6)
+            return
         if messages is None:
             self.notify("this row is not a chat conversation: nothing to edit", severity="warning")
             return
@@ -230,8 +247,22 @@ class ReviewApp(App[None]):
         def saved(result: list[dict[str, Any]] | None) -> None:
             if result is None:
                 return
+            example_id = str(self.model.index["id"][row])
             self.model.decide([row], "edit", messages=result)
-            self.after_decision(f"edited {self.model.index['id'][row]}", advance=False)
+            problems = self.edit_checks(example_id, result) if self.edit_checks is not None else []
+            if problems:
+                # The decision stands (a reviewer may fix it, or mean it); the next build rejects it.
+                failing = "; ".join(f"{code}: {message}" for code, message in problems)
+                self.list.repaint()
+                self.refresh_status()
+                self.show_current()
+                self.notify(
+                    f"edited {example_id}, but the next build will reject it: {failing}",
+                    severity="warning",
+                    timeout=10,
+                )
+                return
+            self.after_decision(f"edited {example_id}", advance=False)
 
         self.push_screen(EditorScreen(messages, example), saved)
 
@@ -281,13 +312,23 @@ class ReviewApp(App[None]):
             self.notify("no rows to decide on", severity="warning")
             return
 
+        blocked = model.blocked_rows(rows) if action == "accept" else []
+        if blocked:
+            skipped = set(blocked)
+            rows = [row for row in rows if row not in skipped]
+            what += f"; {len(blocked):,} hard-rejected rows (schema, length, dedup, leakage) are left out"
+        if not rows:
+            self.notify("none of these rows can be accepted: their rejections are hard", severity="warning")
+            return
+
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
             count = model.decide(rows, action)
             model.marks.clear()
+            left_out = f"; {len(blocked):,} left out (hard rejections)" if blocked else ""
             self.after_decision(
-                f"{ACTION_WORDS[action]} {count:,} examples (u undoes them at once)", advance=False
+                f"{ACTION_WORDS[action]} {count:,} examples{left_out} (u undoes them at once)", advance=False
             )
 
         self.push_screen(ConfirmScreen(f"{action.capitalize()} {what}?"), answered)
@@ -359,8 +400,8 @@ class ReviewApp(App[None]):
         if group is None:
             self.notify("this row is in no duplicate group", severity="warning")
             return
-        members = self.model.rows_where(pl.col("cluster_id") == group)
-        self.push_screen(GroupScreen(int(group), list(members.iter_rows(named=True))))
+        members = self.model.rows_where(pl.col("cluster_id").cast(pl.Utf8) == group)
+        self.push_screen(GroupScreen(str(group), list(members.iter_rows(named=True))))
 
     def action_leakage(self) -> None:
         row = self.list.current_row()
@@ -456,14 +497,17 @@ def make_app(
     *,
     background: bool = True,
     detail_delay: float = DETAIL_DELAY_S,
+    edit_checks: EditChecks | None = None,
 ) -> ReviewApp:
     """The review app for a build folder (or an examples.parquet) and a decision store.
 
     ``background=False`` loads the text before the first paint and ``detail_delay=0`` redraws
     the details on every move: what tests and snapshots need to be deterministic.
     ``db`` defaults to ./reviews.sqlite in the folder the command runs from, the file a build run
-    from that folder (its curate.toml there) applies.
+    from that folder (its curate.toml there) applies. ``edit_checks(id, messages)`` lists the
+    (code, message) checks a saved edit would fail at the next build; the CLI passes the
+    engine's, since the app itself may not import the stages.
     """
     store = ReviewStore(db if db is not None else Path(DEFAULT_DB))
     model = ReviewModel(build, store, reviewer or default_reviewer())
-    return ReviewApp(model, background=background, detail_delay=detail_delay)
+    return ReviewApp(model, background=background, detail_delay=detail_delay, edit_checks=edit_checks)

@@ -21,6 +21,7 @@ import polars as pl
 
 from curate.core.errors import CurateError
 from curate.core.frame import MESSAGES_DTYPE
+from curate.review.rules import OVERRIDABLE_PREFIX, accept_refusal
 from curate.review.store import Decision, ReviewStore
 
 # Columns the list needs; anything else is read with the row's details.
@@ -38,8 +39,12 @@ _INDEX_COLUMNS: Final = (
     "split",
     "leak_item",
 )
-DECISION_MARK: Final = {"accept": "✓", "reject": "✗", "edit": "✎"}
+# "blocked": an accept or edit recorded on a row whose rejection it cannot lift (the build
+# drops it): never drawn as applied.
+DECISION_MARK: Final = {"accept": "✓", "reject": "✗", "edit": "✎", "blocked": "!"}
 SORT_KEYS: Final = ("order", "decision", "status", "reasons", "score", "tokens", "group", "preview")
+
+ANY_GROUP: Final = "*"  # the filter value for "in any duplicate group"
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Filter:
     reason: str | None = None  # a reason or flag code the row carries
     score_min: float | None = None
     score_max: float | None = None
-    group: int | None = None  # a cluster id; -1: any duplicate group
+    group: str | None = None  # a cluster id (a content id); ANY_GROUP: any duplicate group
     source: str | None = None
     decision: str | None = None  # accept | reject | edit | none
     search: str = ""  # case-insensitive text in the example (or raw line)
@@ -66,7 +71,7 @@ class Filter:
             high = "" if self.score_max is None else f"{self.score_max:g}"
             parts.append(f"score={low}..{high}")
         if self.group is not None:
-            parts.append("group=any" if self.group == -1 else f"group={self.group}")
+            parts.append("group=any" if self.group == ANY_GROUP else f"group={self.group}")
         if self.search:
             parts.append(f"/{self.search}")
         return " ".join(parts)
@@ -82,7 +87,7 @@ class RowView:
     codes: list[str]
     score: float | None
     tokens: int | None
-    group: int | None
+    group: str | None
     decision: str | None
     marked: bool
     preview: str | None  # None while the examples are still loading
@@ -149,9 +154,9 @@ class ReviewModel:
             pl.col("quality_score").cast(pl.Float64).alias("score")
             if "quality_score" in schema
             else pl.lit(None, pl.Float64).alias("score"),
-            pl.col("cluster_id").cast(pl.Int64).alias("group")
+            pl.col("cluster_id").cast(pl.Utf8).alias("group")  # builds before the content key: numbers
             if "cluster_id" in schema
-            else pl.lit(None, pl.Int64).alias("group"),
+            else pl.lit(None, pl.Utf8).alias("group"),
             pl.col("leak_item") if "leak_item" in schema else pl.lit(None, pl.Utf8).alias("leak_item"),
         )
         self.decisions = self.store.decisions()
@@ -219,7 +224,9 @@ class ReviewModel:
         if f.score_max is not None:
             conditions.append(pl.col("score") <= f.score_max)
         if f.group is not None:
-            conditions.append(pl.col("group").is_not_null() if f.group == -1 else pl.col("group") == f.group)
+            conditions.append(
+                pl.col("group").is_not_null() if f.group == ANY_GROUP else pl.col("group") == f.group
+            )
         if f.source:
             conditions.append(pl.col("source") == f.source)
         if f.decision or self.sort.key == "decision":
@@ -317,7 +324,7 @@ class ReviewModel:
                     score=item["score"],
                     tokens=item["tokens"],
                     group=item["group"],
-                    decision=decision.action if decision else None,
+                    decision=self._shown_decision(decision, item["status"], item["codes"]),
                     marked=row in self.marks,
                     preview=self.preview(row),
                 )
@@ -375,6 +382,31 @@ class ReviewModel:
             self.notes.pop(example_id, None)
         self.decisions.update(decisions)
         self.notes.update(notes)
+
+    @staticmethod
+    def _shown_decision(decision: Decision | None, status: str, codes: list[str] | None) -> str | None:
+        if decision is None:
+            return None
+        if decision.action in ("accept", "edit") and accept_refusal(status, codes or []) is not None:
+            return "blocked"
+        return decision.action
+
+    def refusal(self, row: int, action: str = "accept") -> str | None:
+        """Why an accept (or edit) of ``row`` cannot take effect at the next build; None if it can."""
+        if action not in ("accept", "edit"):
+            return None
+        codes = self.index["codes"][row]
+        return accept_refusal(str(self.index["status"][row]), [] if codes is None else codes.to_list())
+
+    def blocked_rows(self, rows: list[int]) -> list[int]:
+        """The rows among ``rows`` that an accept cannot lift (vectorised: a bulk accept may
+        cover a whole build)."""
+        picked = self.index.select("status", "codes")[rows]
+        hard = pl.col("codes").list.eval(~pl.element().str.starts_with(OVERRIDABLE_PREFIX)).list.any()
+        blocked = picked.select(
+            (pl.col("status") == "protected") | ((pl.col("status") == "rejected") & hard.fill_null(False))
+        ).to_series()
+        return [row for row, no in zip(rows, blocked.to_list(), strict=True) if no]
 
     def note_for(self, row: int) -> str | None:
         return self.notes.get(str(self.index["id"][row]))

@@ -84,8 +84,17 @@ def print_summary(manifest: dict[str, Any], target: Path, seconds: float) -> Non
     for name in ("train", "eval", "general_eval", "protected"):
         if status.get(name):
             table.add_row(name, f"{status[name]:,}")
-    table.add_row("rejected", f"{status.get('rejected', 0):,}")
+    # General rows the mix did not need are not rejections: they are counted on their own.
+    not_sampled = counts["by_first_reason"].get("mix.not-sampled", 0)
+    table.add_row("rejected", f"{status.get('rejected', 0) - not_sampled:,}")
     for code, n in sorted(counts["by_first_reason"].items(), key=lambda item: -item[1]):
-        table.add_row(f"  {code}", f"{n:,}")
+        if code != "mix.not-sampled":
+            table.add_row(f"  {code}", f"{n:,}")
+    if not_sampled:
+        table.add_row("not sampled (general, not needed by the mix)", f"{not_sampled:,}")
+    review = manifest.get("findings", {}).get("review", {})
+    not_applied = (review.get("counts") or {}).get("not_applied", 0)
+    if not_applied:
+        table.add_row("review decisions not applied", f"{not_applied:,}")
     table.add_row("time", f"{seconds:.1f} s")
     out.print(table)

@@ -4,15 +4,15 @@ A build's stages allocate and free large temporary arrays (tens of MB each, on w
 glibc raises its mmap threshold after such a free, so later arrays of that size come from the
 heap of the thread's arena and stay resident when freed; the next stage's peak then sits on top
 of memory nobody uses. Fixing the thresholds keeps big arrays on mmap (returned on free) and
-bounds the arenas. Measured on a million-row build: peak RSS about 8% lower, no slower.
+bounds the arenas (the effect on a big build's peak: benchmarks/RESULTS.md).
 Elsewhere than glibc this does nothing.
 
 Polars allocates through its own jemalloc, which it sets to keep freed pages for 0.5 s and then
 to release them lazily (MADV_FREE, still counted as resident until the kernel needs them) for
 another second: a stage's freed temporaries were still resident under the next stage's peak.
 Polars appends ``_RJEM_MALLOC_CONF`` to its settings when it loads, so ``tune_allocators``
-must run before. Purging after 300 ms on jemalloc's background thread lowered a million-row build's peak by
-about 6%; purging at once (decay 0) lowered it more but made the build 25% slower.
+must run before. Purging after 300 ms on jemalloc's background thread lowers a big build's peak;
+purging at once (decay 0) lowers it a little more but slows the build far more.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Compile every numba kernel of a build once, so that the first real build only loads them.
 
-numba caches machine code beside the sources (``cache=True``); compiling all of it takes about
-half a minute, which ``make setup`` pays here rather than a user's first ``curate build``. A
+numba caches machine code beside the sources (``cache=True``); compiling all of it takes a while
+(benchmarks/RESULTS.md), which ``make setup`` pays here rather than a user's first ``curate build``. A
 small build of generated records runs every stage's compiled path: the plain chat scan, the
 Python path's neighbours, quality, near dedup, leakage and the writers.
 
@@ -20,7 +20,7 @@ from curate.core.config import load_config
 from curate.core.context import BuildContext
 from curate.engines.local import run_build
 from curate.output.writers import write_build
-from curate.stages.dedup.message_words import compile_kernels
+from curate.stages.dedup.minhash import compile_kernels
 
 
 def _records() -> list[bytes]:

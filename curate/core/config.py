@@ -128,6 +128,9 @@ class QualityWeights(Settings):
     """Looping text; marked alone (songs, tables and regexes repeat too)."""
     refusal: Share = 0.7
     """Refusals and "As an AI language model" boilerplate."""
+    safety_refusal: Share = 0.0
+    """Declining a harmful request ("I cannot provide ways of hurting yourself ... it is dangerous"):
+    a safety behaviour worth training, so marked for people to see, not scored down."""
     echo: Share = 0.7
     """The answer repeats the prompt; strength grows with the overlap."""
     truncated: Share = 0.5

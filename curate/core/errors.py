@@ -26,6 +26,16 @@ class InputError(CurateError):
     """An input file that cannot be read at all (missing, a folder, not text)."""
 
 
+class InputChanged(CurateError):
+    """An input file changed between ingest and a later read of it: the build cannot be trusted."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__("input changed during the build", path)
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.where}"
+
+
 class ConfigError(CurateError):
     """A config file with problems; every problem is listed at once."""
 

@@ -22,13 +22,13 @@ ORIGINS: Final[tuple[str, ...]] = ("input", "eval", "general", "benchmark")
 STATUSES: Final[tuple[str, ...]] = ("ok", "train", "eval", "general_eval", "rejected", "protected")
 
 # Columns of a few distinct values are categorical in the frame: a string costs 16 bytes a row
-# (polars' string views) even when null or repeated, a category 4; on a million rows each such
-# column took 16 MB. The build folder's files hold plain strings (``plain_strings``).
+# (polars' string views) even when null or repeated, a category 4. The build folder's files hold
+# plain strings (``plain_strings``).
 LABEL: Final = pl.Categorical()
 
 # A reason's message is categorical in the frame: the 985k near-duplicates of a million-row build
-# share about a hundred messages (the kept record's id is in ``ref``), and as strings they took
-# 16 bytes a row plus their text (about 70 MB). The build folder's files hold strings.
+# share about a hundred messages (the kept record's id is in ``ref``), and as strings each row would
+# hold 16 bytes plus its text. The build folder's files hold strings.
 REASON_DTYPE: Final = pl.Struct({"code": pl.Utf8, "stage": pl.Utf8, "message": LABEL, "ref": pl.Utf8})
 REASONS_DTYPE: Final = pl.List(REASON_DTYPE)
 WRITTEN_REASONS_DTYPE: Final = pl.List(
@@ -101,11 +101,11 @@ def _append_reason(
 ) -> pl.DataFrame:
     """New reason lists are built for the rows hit only, from just the columns the message reads,
     and spliced into the column: a when/then over a whole list column rebuilds every row's list
-    (``list.concat`` costs about 4 s per million rows, even where nothing changes).
+    (``list.concat`` is slow on a big column, even where nothing changes).
 
     The column is rebuilt a slice of rows at a time and the slices joined once. Splicing over
     the whole column held the new lists, the old column with them, and the spliced result at
-    once: +314 MB for the 988k near-duplicate reasons of Alpaca x20.
+    once.
     """
     hit = frame.select(mask.fill_null(False)).to_series().to_numpy()
     if not hit.any():

@@ -39,6 +39,10 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     "quality.garbage": ("quality", "the answer is symbol soup or has broken encoding (mojibake)"),
     "quality.repetition": ("quality", "the answer repeats itself: many of its word 3-grams recur"),
     "quality.refusal": ("quality", "the answer refuses, or says 'As an AI language model' or the like"),
+    "quality.safety-refusal": (
+        "quality",
+        "flag: the answer declines a harmful request (kept: worth training)",
+    ),
     "quality.echo": ("quality", "the answer mostly repeats the prompt"),
     "quality.truncated": ("quality", "the answer stops mid-sentence or leaves a code block open"),
     "quality.missing-media": ("quality", "the answer shows or promises an image, chart or link it lacks"),

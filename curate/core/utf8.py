@@ -11,8 +11,7 @@ def utf8_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     text. The bytes are one copy of the texts, made by polars, and read-only.
 
     polars keeps strings as views over scattered buffers; as lists of bytes they lie back to
-    back, and flattening those lists gives their values without another copy. (pyarrow's large
-    strings did the same in one copy too, but loading pyarrow made every build 35 to 50 MB larger.)
+    back, and flattening those lists gives their values without another copy.
     """
     filled = texts.cast(pl.Utf8).fill_null("").rechunk()  # an exploded null list would be a value
     lengths = filled.str.len_bytes().to_numpy()

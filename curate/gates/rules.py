@@ -164,6 +164,17 @@ def _filled(column: pl.Expr) -> pl.Expr:
     return (column.is_not_null() & ~as_text.is_in(["false", "", "0", "[]"])).fill_null(False)
 
 
+def leakage_methods_note(methods: list[str] | None) -> str:
+    """Which leakage methods ran, and what that leaves unlooked-for: a count of 0 without the
+    semantic check means no copy was found by words, not that no reworded copy is there."""
+    if not methods:
+        return "methods not recorded in this build"
+    said = f"checked by {', '.join(methods)}"
+    if "semantic" not in methods:
+        said += "; reworded copies not looked for (semantic check off: build with --semantic)"
+    return said
+
+
 def leakage_checked(findings: dict[str, Any], columns: list[str]) -> bool:
     """Whether the leakage stage looked at this build: a stage turned off still adds its (empty)
     leak_* columns, so its finding's ``enabled: false`` wins over the columns."""
@@ -232,6 +243,9 @@ def measure(
         row["leakage_rejected"], leakage_ran, "the leakage stage did not run", "leakage_rejected_rate"
     )
     out["leakage_count"] = row["leaked"] if leakage_ran else None
+    out["leakage_methods"] = (findings.get("leakage") or {}).get("methods")
+    if leakage_ran:
+        notes["leakage_count"] = leakage_methods_note(out["leakage_methods"])
     if not leakage_ran:
         notes["leakage_count"] = (
             f"the leakage stage did not run: {row['protected_items']:,} eval and benchmark items unchecked"
@@ -326,6 +340,8 @@ def _message(
         if level is not None
     ]
     text = f"{fmt(value, spec.unit)}: {spec.what}"
+    if note:  # what the number covers, e.g. which leakage methods ran
+        text = f"{text} [{note}]"
     return f"{text} ({'; '.join(limits)})" if limits else f"{text} (no levels set: reported only)"
 
 

@@ -16,7 +16,7 @@ import polars as pl
 import xxhash
 
 from curate.ingest import fastpath_kernels as kernels
-from curate.ingest.arrow_c import large_strings
+from curate.ingest.strings import string_series
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,9 @@ def strings(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> pl.Series
     lengths = (ends - starts).astype(np.int64)
     offsets = np.zeros(len(starts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    return string_series(kernels.gather(data, starts.astype(np.int64), offsets), offsets)
+    return string_series(
+        kernels.gather(data, starts.astype(np.int64), offsets), offsets, what="an id read by the scan"
+    )
 
 
 def examples_of_spans(
@@ -63,7 +65,9 @@ def examples_of_spans(
 ) -> pl.Series:
     """Example JSON (``{"messages": ...}``) of each messages span of ``data``; raises
     ValueError where a span does not read as a plain messages array."""
-    return string_series(*example_bytes(data, starts, ends, verbatim))
+    return string_series(
+        *example_bytes(data, starts, ends, verbatim), what="example text written by the scan"
+    )
 
 
 def example_bytes(
@@ -74,12 +78,6 @@ def example_bytes(
     if len(offsets) > 1 and offsets[-1] < 0:
         raise ValueError("a span no longer holds the messages it held when it was read")
     return text, offsets
-
-
-def string_series(text: np.ndarray, offsets: np.ndarray) -> pl.Series:
-    """The strings ``text[offsets[i]:offsets[i + 1]]``. polars keeps ``text`` itself (its string
-    views point into it, texts of 12 bytes or fewer are copied into the views)."""
-    return large_strings(text, offsets)
 
 
 def fast_frame(result: Scan, data: np.ndarray, file_offset: int | None) -> pl.DataFrame:

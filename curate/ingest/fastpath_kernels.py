@@ -619,6 +619,43 @@ def scan_lines(
 
 
 @numba.njit(cache=True, nogil=True)
+def _utf8(buf: np.ndarray, a: int, b: int) -> bool:
+    """Whether ``buf[a:b]`` is valid UTF-8 with no raw control byte: a verbatim span is copied
+    into a string column as it is, so bytes that changed since the scan must not get there."""
+    i = a
+    while i < b:
+        c = buf[i]
+        if c < 0x80:
+            if c < 0x20:
+                return False
+            i += 1
+            continue
+        if 0xC2 <= c <= 0xDF:
+            n = 1
+        elif 0xE0 <= c <= 0xEF:
+            n = 2
+        elif 0xF0 <= c <= 0xF4:
+            n = 3
+        else:
+            return False
+        if i + n >= b:
+            return False
+        for j in range(i + 1, i + 1 + n):
+            if (buf[j] & 0xC0) != 0x80:
+                return False
+        if c == 0xE0 and buf[i + 1] < 0xA0:
+            return False  # overlong
+        if c == 0xED and buf[i + 1] >= 0xA0:
+            return False  # a surrogate
+        if c == 0xF0 and buf[i + 1] < 0x90:
+            return False
+        if c == 0xF4 and buf[i + 1] >= 0x90:
+            return False
+        i += 1 + n
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
 def canonical_spans(
     buf: np.ndarray,
     starts: np.ndarray,
@@ -643,7 +680,7 @@ def canonical_spans(
         a = starts[r]
         b = ends[r]
         if verbatim[r]:
-            if b <= a or buf[a] != 0x5B or buf[b - 1] != 0x5D:
+            if b <= a or buf[a] != 0x5B or buf[b - 1] != 0x5D or not _utf8(buf, a, b):
                 offsets[n] = -1
                 return out[:o], offsets
             out[o : o + b - a] = buf[a:b]

@@ -21,12 +21,13 @@ from typing import Any, BinaryIO
 import numpy as np
 import polars as pl
 
-from curate.core.errors import InputError
+from curate.core.errors import InputChanged, InputError
 from curate.core.frame import BASE_SCHEMA, LABEL, REASONS_DTYPE
 from curate.core.reasons import stage_of
 from curate.core.records import Format, raw_id
 from curate.ingest import fastpath as chat_lines
 from curate.ingest.readers import Kind, Line, Row, detect_kind, iter_records, sha256_of
+from curate.ingest.store import InputStamp, watch
 from curate.ingest.validate import check_line, check_record
 
 BATCH_ROWS = 65_536
@@ -50,6 +51,8 @@ class InputSummary:
     origin: str
     kind: str
     sha256: str | None
+    size: int | None = None  # bytes, and modification time (ns), when ingest read it
+    mtime_ns: int | None = None
     records: int = 0
     blank_lines: int = 0  # whitespace-only JSONL lines: no record, but counted so nothing is silent
     formats: dict[str, int] = field(default_factory=dict)
@@ -60,6 +63,8 @@ class InputSummary:
             "origin": self.origin,
             "kind": self.kind,
             "sha256": self.sha256,
+            "size": self.size,
+            "mtime_ns": self.mtime_ns,
             "records": self.records,
             "blank_lines": self.blank_lines,
             "formats": self.formats,
@@ -207,6 +212,7 @@ def _jsonl(
     scan releases the GIL). A plain file is hashed as it is read; its rows keep spans."""
     plain = kind == "jsonl"
     digest = hashlib.sha256() if plain else None
+    before = _stat(spec.path)
     workers = min(os.cpu_count() or 1, 4) if parallel else 1
     lines_before = 0
     try:
@@ -243,6 +249,20 @@ def _jsonl(
         raise InputError(f"cannot be read: {error}", spec.path) from None
     if digest is not None:
         summary.sha256 = digest.hexdigest()
+    if plain and before is not None:
+        # Its rows are read back from the file later: it must stay as it was read.
+        after = _stat(spec.path)
+        stamp = InputStamp.of(before, summary.sha256)
+        if after is None or not stamp.same_file(after):
+            raise InputChanged(spec.path)
+        watch(spec.path, stamp)
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def _open_stream(path: str, kind: Kind) -> BinaryIO:
@@ -304,6 +324,9 @@ def ingest(
         summary = InputSummary(
             spec.path, spec.origin, kind, None if kind == "jsonl" else sha256_of(spec.path, kind)
         )
+        stat = _stat(spec.path) if kind != "hf" else None
+        if stat is not None:
+            summary.size, summary.mtime_ns = stat.st_size, stat.st_mtime_ns
         parts = (
             _jsonl(spec, kind, max_line_bytes, summary, on_progress, parallel, compiled)
             if lines

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import polars as pl
 
-from curate.core.errors import InputError
+from curate.core.errors import InputChanged, InputError
 from curate.core.frame import BASE_SCHEMA
 from curate.ingest.inputs import (
     CHUNK_BYTES,
@@ -28,9 +28,11 @@ from curate.ingest.inputs import (
     InputSummary,
     _finish,
     _judge_lines,
+    _stat,
     ingest,
 )
 from curate.ingest.readers import Kind, detect_kind, sha256_of
+from curate.ingest.store import InputStamp, watch
 
 SHARD_BYTES = 64 << 20
 
@@ -62,12 +64,23 @@ def plan(specs: list[InputSpec], shard_bytes: int = SHARD_BYTES) -> Plan:
     kinds = [_remote_kind(spec.path) if _remote(spec.path) else detect_kind(spec.path) for spec in specs]
     result = Plan()
     for index, (spec, kind) in enumerate(zip(specs, kinds, strict=True)):
+        stat = None if _remote(spec.path) or kind == "hf" else _stat(spec.path)
         if kind == "jsonl":
             summary = InputSummary(spec.path, spec.origin, kind, None)
             result.shards.extend(_line_shards(spec, index, shard_bytes, summary))
         else:
             summary = InputSummary(spec.path, spec.origin, kind, sha256_of(spec.path, kind))
             result.shards.append(Shard(spec, index))
+        if stat is not None:
+            summary.size, summary.mtime_ns = stat.st_size, stat.st_mtime_ns
+        if kind == "jsonl" and stat is not None:
+            # Its rows are read back from the file later (by tasks, and by the writer on the
+            # driver): it must stay as it was when planned, as ingest requires.
+            after = _stat(spec.path)
+            stamp = InputStamp.of(stat, summary.sha256)
+            if after is None or not stamp.same_file(after):
+                raise InputChanged(spec.path)
+            watch(spec.path, stamp)
         result.summaries.append(summary)
     return result
 

@@ -8,26 +8,84 @@ bytes are canonical already) and a null ``example``. Rows whose text is not in a
 that reads text calls ``with_examples`` on the slice of rows it is about to read, never on the
 whole frame of a large build. Spans are read with ``pread``, not a memory map, so the text
 read counts against memory only while the slice is in use.
+
+Reading a record back is only right if the file still holds what ingest read. Ingest records
+each file's size, modification time and SHA-256 (``watch``); every read-back compares the size
+and time of the open file, and ``verify_unchanged`` hashes the files again before a build
+folder is committed, which also catches a same-length edit that put the time back. A change
+stops the build with ``InputChanged``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import polars as pl
 
-from curate.core.errors import CurateError
+from curate.core.errors import CurateError, InputChanged
 from curate.core.utf8 import utf8_buffers
-from curate.ingest.arrow_c import large_strings
-from curate.ingest.fastpath import example_bytes, string_series
+from curate.ingest.fastpath import example_bytes
 from curate.ingest.fastpath_kernels import place
+from curate.ingest.strings import string_series
 
 SPAN_COLUMNS: Final = ("span_start", "span_len", "verbatim", "content_bytes")
 # Spans closer than this are read in one call: fewer reads, a little text read for nothing. Small,
 # so that a sample spread over a whole file is read span by span, not as the whole file.
 MERGE_GAP: Final = 16 << 10
+
+
+@dataclass(frozen=True)
+class InputStamp:
+    """What a file was when ingest read it."""
+
+    size: int
+    mtime_ns: int
+    sha256: str | None = None
+
+    @classmethod
+    def of(cls, stat: os.stat_result, sha256: str | None = None) -> InputStamp:
+        return cls(stat.st_size, stat.st_mtime_ns, sha256)
+
+    def same_file(self, stat: os.stat_result) -> bool:
+        return stat.st_size == self.size and stat.st_mtime_ns == self.mtime_ns
+
+
+# Stamps of the files whose records are read back, by path as the frame's ``source`` names them.
+# A process-wide table: the frame only carries the path, and each ingest re-stamps its inputs.
+_STAMPS: dict[str, InputStamp] = {}
+
+
+def watch(path: str, stamp: InputStamp) -> None:
+    """Record what ``path`` was when ingest read it; later read-backs compare against it."""
+    _STAMPS[path] = stamp
+
+
+def verify_unchanged(paths: list[str]) -> None:
+    """Raise InputChanged for the first watched file whose size, time or content hash moved."""
+    for path in paths:
+        stamp = _STAMPS.get(path)
+        if stamp is None:
+            continue
+        try:
+            stat = os.stat(path)
+        except OSError:
+            raise InputChanged(path) from None
+        if not stamp.same_file(stat):
+            raise InputChanged(path)
+        if stamp.sha256 is not None and _sha256(path) != stamp.sha256:
+            raise InputChanged(path)
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def with_examples(frame: pl.DataFrame) -> pl.DataFrame:
@@ -55,7 +113,9 @@ def with_examples(frame: pl.DataFrame) -> pl.DataFrame:
     for group_rows, text, group_offsets in pieces:
         place(data, offsets, group_rows, text, group_offsets)
     validity = np.packbits(need.to_numpy(), bitorder="little")
-    filled = large_strings(data, offsets, validity).alias("example")
+    filled = string_series(data, offsets, validity, what="example text gathered from the inputs").alias(
+        "example"
+    )
     return frame.with_columns(pl.coalesce(pl.col("example"), filled).alias("example"))
 
 
@@ -71,9 +131,9 @@ def read_examples(source: str, spans: pl.DataFrame) -> pl.Series:
             buffer, local, local + (ends[order] - starts[order]), spans["verbatim"].to_numpy()[order]
         )
     except ValueError:
-        raise CurateError("changed during the build", source, "run the build again") from None
+        raise InputChanged(source) from None
     del buffer  # before polars takes the texts: three copies of a slice's text at once were too many
-    texts = string_series(text, offsets)
+    texts = string_series(text, offsets, what=f"example text read back from {source}")
     del text
     if in_order:
         return texts
@@ -98,10 +158,13 @@ def _read_runs(source: str, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nd
     except OSError as error:
         raise CurateError(f"cannot be read again during the build ({error.strerror})", source) from None
     try:
+        stamp = _STAMPS.get(source)
+        if stamp is not None and not stamp.same_file(os.fstat(descriptor)):
+            raise InputChanged(source)
         for run, (a, b) in enumerate(zip(run_start.tolist(), run_end.tolist(), strict=True)):
             # Straight into the buffer: a pread's bytes object was a second copy of the slice.
             if _read_into(descriptor, buffer[at[run] : at[run + 1]], a) != b - a:
-                raise CurateError("changed during the build", source, "run the build again")
+                raise InputChanged(source)
             first, last = run_first[run], run_last[run]
             local[first:last] = starts[first:last] - a + at[run]
     finally:

@@ -8,6 +8,7 @@ code from curate/core/reasons.py with a message that says where in the record it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -304,7 +305,7 @@ def check_line(
         return Checked(
             example=None,
             raw=data.decode("utf-8", errors="replace"),
-            reasons=[("schema.invalid-utf8", f"byte {error.start} is not valid UTF-8")],
+            reasons=[("schema.invalid-utf8", invalid_utf8_message(data, error.start))],
         )
     try:
         record = orjson.loads(text)
@@ -314,11 +315,33 @@ def check_line(
             return Checked(
                 example=None, raw=text, reasons=[("schema.too-deep", "nesting deeper than 1024 levels")]
             )
-        return Checked(example=None, raw=text, reasons=[("schema.invalid-json", message)])
+        return Checked(
+            example=None, raw=text, reasons=[("schema.invalid-json", _json_message(text, message))]
+        )
     checked = check_record(record, format_override, origin)
     if checked.raw is not None:
         checked.raw = text
     return checked
+
+
+def invalid_utf8_message(data: bytes, offset: int) -> str:
+    """Name the byte's value and where it is: "byte 0xC3 at offset 194 ..."."""
+    return f"byte 0x{data[offset]:02X} at offset {offset} is not valid UTF-8"
+
+
+# JSON's non-numbers, which Python's json writes by default and orjson rightly refuses.
+_NOT_A_NUMBER = re.compile(r"(?<![\w\"])(-?Infinity|NaN)(?![\w\"])")
+
+
+def _json_message(text: str, message: str) -> str:
+    """orjson's message, but a NaN or Infinity named as such, not as "unexpected character"."""
+    at = re.search(r"\(char (\d+)\)", message)
+    if at is not None:
+        found = _NOT_A_NUMBER.match(text, int(at.group(1)))
+        if found is not None:
+            where = message[message.index("line ") :] if "line " in message else f"char {at.group(1)}"
+            return f"{found.group(1)} is not valid JSON (JSON has no NaN or Infinity): {where}"
+    return message
 
 
 def _preview(data: bytes, limit: int = 2048) -> str:

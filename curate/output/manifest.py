@@ -45,7 +45,7 @@ def counts(frame: pl.DataFrame) -> dict[str, Any]:
     """Records per status, per origin and status, and per reason code (records carrying it).
 
     Lazy, so each query reads only its columns: eager ``group_by``/``filter`` copied the whole
-    frame (a million-row build: +434 MB of the manifest's peak; lazy, under 50 MB).
+    frame.
     """
     lazy = frame.lazy()
     by_status = dict(lazy.group_by("status").len().sort("status").collect().iter_rows())

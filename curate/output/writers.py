@@ -16,8 +16,9 @@ from typing import BinaryIO
 
 import polars as pl
 
+from curate.core.errors import CurateError
 from curate.core.frame import plain_strings
-from curate.ingest.store import SPAN_COLUMNS, with_examples
+from curate.ingest.store import SPAN_COLUMNS, verify_unchanged, with_examples
 
 
 @contextmanager
@@ -106,6 +107,7 @@ def write_build(
     counts = {filename: 0 for filename, _ in writers.values()}
     columns = [c for c in frame.columns if c not in SPAN_COLUMNS]
     passes = 0
+    failure: list[CurateError] = []  # raised in polars' reading thread, re-raised here as it was
 
     def slices(*_: object) -> Iterator[pl.DataFrame]:
         nonlocal passes
@@ -121,19 +123,29 @@ def write_build(
                     if rows.height:
                         counts[filename] += _write(handles[status], to_lines(rows))
                 yield plain_strings(part.select(columns))
+        except CurateError as error:
+            failure.append(error)
+            raise
         finally:
             for handle in handles.values():
                 handle.close()
 
     # zstd level 1: nearly twice as fast to write as the default level, ~15% larger. Row groups of
     # one slice: the sink's default gathers 100k rows (~60 MB of a big build) before compressing.
-    register_io_source(slices, schema=plain_strings(frame.head(0).select(columns)).schema).sink_parquet(
-        folder / "examples.parquet",
-        compression="zstd",
-        compression_level=1,
-        statistics=True,
-        row_group_size=WRITE_SLICE_ROWS,
-    )
+    try:
+        register_io_source(slices, schema=plain_strings(frame.head(0).select(columns)).schema).sink_parquet(
+            folder / "examples.parquet",
+            compression="zstd",
+            compression_level=1,
+            statistics=True,
+            row_group_size=WRITE_SLICE_ROWS,
+        )
+    except Exception:
+        if failure:
+            raise failure[0] from None
+        raise
+    # Every text was read back from the inputs: they must still be what ingest read.
+    verify_unchanged([str(source) for source in frame["source"].unique().to_list()])
     for writer in extra_writers or []:
         writer(folder)
     return counts

@@ -16,7 +16,7 @@ import orjson
 import polars as pl
 
 from curate.core.reasons import describe
-from curate.gates.rules import leakage_checked
+from curate.gates.rules import leakage_checked, leakage_methods_note
 from curate.ingest.store import with_examples
 
 TOKEN_BINS: Final = 24  # histogram bars; the last one collects the tail past the 99th percentile
@@ -35,7 +35,7 @@ SNIPPET_CHARS: Final = 600  # per message, in the examples appendix
 OUTPUT_STATUSES: Final = ("train", "eval", "general_eval")
 TEXT_COLUMNS: Final = ("example", "raw")
 # The leakage stage's match columns: which protected file and item, how, and the shared text.
-LEAK_COLUMNS: Final = ("leak_source", "leak_item", "leak_method", "leak_span")
+LEAK_COLUMNS: Final = ("leak_source", "leak_item", "leak_method", "leak_span", "leak_label")
 
 
 def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
@@ -48,6 +48,8 @@ def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
         "config_hash": manifest.get("config_hash"),
         "records": counts.get("records", frame.height),
         "by_status": counts.get("by_status", {}),
+        # General rows the mix did not need: counted apart from the rejections people read.
+        "not_sampled": (counts.get("by_first_reason") or {}).get("mix.not-sampled", 0),
         "by_origin": counts.get("by_origin", {}),
         "inputs": [
             {k: item.get(k) for k in ("path", "origin", "records", "blank_lines", "sha256")}
@@ -63,6 +65,9 @@ def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
         "leakage": {
             **leakage_rows(frame),
             "checked": leakage_checked(manifest.get("findings", {}), frame.columns),
+            "methods": leakage_methods_note(
+                (manifest.get("findings", {}).get("leakage") or {}).get("methods")
+            ),
         },
         "worst": worst_rows(frame),
         "timings": manifest.get("timings", {}),
@@ -247,16 +252,21 @@ def group_summary(frame: pl.DataFrame, findings: dict[str, Any]) -> dict[str, An
     largest = []
     if sizes.height:
         top = sizes.sort("size", "cluster_id", descending=[True, False]).head(10)
-        # Only the top groups' first records are joined: joining every row cost +170 MB on 1M.
+        # Only the top groups' members are read: joining every row cost +170 MB on 1M. A group is
+        # named by content; its kept record is the member no dedup code rejected.
+        dropped = (
+            pl.col("reasons")
+            .list.eval(pl.element().struct.field("code").str.starts_with("dedup."))
+            .list.any()
+        )
         kept = (
             frame.lazy()
-            .with_row_index("_row")
-            .select(pl.col("_row").cast(pl.Int64), "id", "source", "line")
-            .filter(pl.col("_row").is_in(top["cluster_id"].drop_nulls()))
+            .filter(pl.col("cluster_id").is_in(top["cluster_id"].implode()))
+            .select("cluster_id", "id", "source", "line", dropped.fill_null(False).alias("_dropped"))
+            .sort("_dropped", maintain_order=True)
+            .unique("cluster_id", keep="first", maintain_order=True)
         )
-        joined = top.lazy().join(
-            kept, left_on="cluster_id", right_on="_row", how="left", maintain_order="left"
-        )
+        joined = top.lazy().join(kept, on="cluster_id", how="left", maintain_order="left")
         for row in joined.collect().iter_rows(named=True):
             largest.append(
                 {"size": row["size"], "id": row["id"], "source": row["source"], "line": row["line"]}
@@ -342,7 +352,13 @@ def leakage_rows(frame: pl.DataFrame) -> dict[str, Any]:
     by_code = dict(found.group_by("code").len().sort("code").iter_rows())
     rows = found.head(TABLE_LIMIT).drop("_row", "stage").to_dicts()
     for row in rows:
-        if row["leak_item"] is not None:
+        if row["leak_label"] is not None and "split from" in row["leak_label"]:
+            # The auto-split eval set: a row of the input, named by its file and line.
+            method = f" ({row['leak_method']})" if row["leak_method"] else ""
+            where = str(row["leak_label"]).replace("\\", "/")
+            head, _, tail = where.partition("split from ")
+            row["matched"] = f"{head}split from {tail.rsplit('/', 1)[-1]}{method}"
+        elif row["leak_item"] is not None:
             method = f" ({row['leak_method']})" if row["leak_method"] else ""
             name = (
                 str(row["leak_source"]).replace("\\", "/").rsplit("/", 1)[-1]

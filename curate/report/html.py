@@ -103,9 +103,14 @@ def render_html(data: dict[str, Any]) -> str:
 def _summary(data: dict[str, Any]) -> str:
     by_status: dict[str, int] = data["by_status"]
     cards = [("records in", data["records"])]
+    not_sampled = data.get("not_sampled", 0)
     cards += [
-        (s, by_status.get(s, 0)) for s in STATUS_ORDER if s in by_status or s in ("train", "eval", "rejected")
+        (s, by_status.get(s, 0) - (not_sampled if s == "rejected" else 0))
+        for s in STATUS_ORDER
+        if s in by_status or s in ("train", "eval", "rejected")
     ]
+    if not_sampled:
+        cards.append(("not sampled (mix)", not_sampled))
     html = (
         '<div class="cards">'
         + "".join(f'<div class="card"><b>{_n(v)}</b>{e(k)}</div>' for k, v in cards)
@@ -246,9 +251,13 @@ def _mix(data: dict[str, Any]) -> str:
 
 def _leakage(data: dict[str, Any]) -> str:
     leakage = data["leakage"]
+    checked = leakage.get("checked", True)
+    methods = (
+        f'<p class="note">Methods: {e(leakage["methods"])}.</p>' if checked and leakage.get("methods") else ""
+    )
     if not leakage["total"]:
-        said = "No record matched a protected item." if leakage.get("checked", True) else NOT_CHECKED
-        return f"<p>{e(said)}</p>"
+        said = "No record matched a protected item." if checked else NOT_CHECKED
+        return f"<p>{e(said)}</p>{methods}"
     known = data["examples"]
     rows = [
         [
@@ -262,8 +271,10 @@ def _leakage(data: dict[str, Any]) -> str:
         for r in leakage["rows"]
     ]
     shown = f" (first {len(rows)} shown)" if leakage["total"] > len(rows) else ""
-    return f"<p>{_n(leakage['total'])} records matched a protected item{e(shown)}.</p>" + _table(
-        ["id", "where", "status", "reason", "matched", "detail"], rows
+    return (
+        methods
+        + f"<p>{_n(leakage['total'])} records matched a protected item{e(shown)}.</p>"
+        + _table(["id", "where", "status", "reason", "matched", "detail"], rows)
     )
 
 

@@ -52,9 +52,15 @@ def _summary(data: dict[str, Any]) -> list[str]:
     by_status: dict[str, int] = data["by_status"]
     total = data["records"]
     rows = [["records in", _n(total), "100.0 %"]]
+    not_sampled = data.get("not_sampled", 0)
     for status in (*STATUS_ORDER, *sorted(set(by_status) - set(STATUS_ORDER))):
         if status in by_status or status in ("train", "eval", "rejected"):
-            rows.append([status, _n(by_status.get(status, 0)), _pct(by_status.get(status, 0), total)])
+            count = by_status.get(status, 0) - (not_sampled if status == "rejected" else 0)
+            rows.append([status, _n(count), _pct(count, total)])
+    if not_sampled:
+        rows.append(
+            ["not sampled (general data the mix did not need)", _n(not_sampled), _pct(not_sampled, total)]
+        )
     accounted = sum(by_status.values())
     note = (
         "every record accounted for"
@@ -206,8 +212,11 @@ def _mix(data: dict[str, Any]) -> list[str]:
 def _leakage(data: dict[str, Any]) -> list[str]:
     leakage = data["leakage"]
     lines = ["## Leakage matches", ""]
+    checked = leakage.get("checked", True)
+    if checked and leakage.get("methods"):
+        lines += [f"Methods: {leakage['methods']}.", ""]
     if not leakage["total"]:
-        said = "No record matched a protected item." if leakage.get("checked", True) else NOT_CHECKED
+        said = "No record matched a protected item." if checked else NOT_CHECKED
         return lines + [said, ""]
     lines += [
         f"{_n(leakage['total'])} records matched a protected item"

@@ -57,7 +57,28 @@ def load_embedder() -> Any:
         raise EmbeddingError(
             f"sentence-transformers is not importable ({error})", hint="pip install sentence-transformers"
         ) from None
-    return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    _size_threads()
+    return model
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), not the machine's count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _size_threads() -> None:
+    """One torch thread per available core. torch counts the machine's physical cores, which is
+    too many in a container limited to fewer and too few where hyperthreads are all there is;
+    either way its threads and the tokenizer's compete with each other or leave cores idle."""
+    import torch  # loaded with the model already
+
+    cores = available_cores()
+    if torch.get_num_threads() != cores:
+        torch.set_num_threads(cores)
 
 
 def embed(

@@ -32,7 +32,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     usable = pl.col("status") == "ok"
     is_general = usable & (pl.col("origin") == "general")
     # Only the general rows' columns are read and written: joining picks onto the whole frame
-    # copied every column of a million rows (+126 MB) to change a few.
+    # copied every column of the frame to change a few.
     general = frame.lazy().with_row_index("_row").filter(is_general).select("_row", "id").collect()
     n_domain = frame.select(
         (usable & (pl.col("split") == "train") & (pl.col("origin") == "input")).sum()

@@ -32,5 +32,9 @@ def test_the_samples_build_passes_its_own_gates(tmp_path: Path, run_curate) -> N
     gates = {g["name"]: g for g in report["gates"]}
     # The planted leaks are caught, not shipped, and the planted defects show in the rates.
     assert gates["leakage_count"]["value"] == 0
+    # Without --semantic, a 0 must not read as "checked, none found": it says what was not looked for.
+    message = gates["leakage_count"]["message"]
+    assert "checked by ngram, near, template" in message
+    assert "reworded copies not looked for" in message
     assert gates["leakage_rejected_rate"]["value"] > 0
     assert gates["invalid_rate"]["value"] > 0 and gates["duplicate_rate"]["value"] > 0

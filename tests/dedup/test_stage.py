@@ -26,7 +26,7 @@ def rows(frame: pl.DataFrame) -> list[dict]:
     return frame.to_dicts()
 
 
-def test_variants_form_one_group_named_by_the_kept_row(tmp_path: Path) -> None:
+def test_variants_form_one_group_named_by_its_smallest_content_id(tmp_path: Path) -> None:
     frame = frame_of(
         tmp_path,
         input=[
@@ -38,7 +38,8 @@ def test_variants_form_one_group_named_by_the_kept_row(tmp_path: Path) -> None:
     )
     out = rows(dedup(frame))
     assert len(out) == 4
-    assert [r["cluster_id"] for r in out] == [0, None, 0, 0]
+    name = min(out[i]["id"] for i in (0, 2, 3))
+    assert [r["cluster_id"] for r in out] == [name, None, name, name]
     assert [r["status"] for r in out] == ["ok", "ok", "rejected", "rejected"]
     for r in out[2:]:
         assert codes(r) == ["dedup.near"]
@@ -65,7 +66,7 @@ def test_chains_of_near_duplicates_are_one_group(tmp_path: Path) -> None:
     # LSH bands find them whatever the hash); the ends share 56 of 140 (0.4): only the chain joins them.
     texts = [" ".join(words[s : s + 100]) for s in (0, 14, 28, 42)]
     out = rows(dedup(frame_of(tmp_path, input=[chat("q", t) for t in texts])))
-    assert [r["cluster_id"] for r in out] == [0, 0, 0, 0]
+    assert [r["cluster_id"] for r in out] == [min(r["id"] for r in out)] * 4
     assert [r["status"] for r in out] == ["ok", "rejected", "rejected", "rejected"]
 
 
@@ -81,7 +82,7 @@ def test_exact_copies_join_the_near_group_and_keep_their_exact_reason(tmp_path: 
         ],
     )
     out = rows(dedup(frame))
-    assert {r["cluster_id"] for r in out} == {0}
+    assert {r["cluster_id"] for r in out} == {min(r["id"] for r in out)}
     assert codes(out[0]) == []
     assert codes(out[1]) == ["dedup.near"]
     assert codes(out[2]) == ["dedup.exact"] and codes(out[3]) == [
@@ -100,7 +101,8 @@ def test_eval_records_are_kept_over_input_and_general_over_nothing(tmp_path: Pat
     kept = out.filter(pl.col("status") == "ok")
     assert kept["origin"].to_list() == ["eval"]
     eval_row = out["origin"].to_list().index("eval")
-    assert out["cluster_id"].to_list() == [eval_row] * 3
+    assert out["cluster_id"].to_list() == [out["id"].min()] * 3
+    assert out["status"][eval_row] == "ok"
     assert all("kept eval record" in r["reasons"][0]["message"] for r in rows(out) if r["origin"] != "eval")
 
 
@@ -112,7 +114,7 @@ def test_quality_score_picks_the_kept_record(tmp_path: Path) -> None:
     frame = frame.with_columns(quality_score=pl.Series([0.2, 0.9]))
     out = rows(dedup(frame))
     assert [r["status"] for r in out] == ["rejected", "ok"]
-    assert [r["cluster_id"] for r in out] == [1, 1]
+    assert [r["cluster_id"] for r in out] == [min(r["id"] for r in out)] * 2
 
 
 def test_benchmark_rows_and_rejected_rows_take_no_part(tmp_path: Path) -> None:
@@ -172,7 +174,7 @@ def test_compared_text_can_be_the_user_turns(tmp_path: Path) -> None:
     ]
     assert dedup(frame_of(tmp_path, input=records), context(text="assistant"))["cluster_id"].null_count() == 2
     out = dedup(frame_of(tmp_path, input=records), context(text="user"))
-    assert out["cluster_id"].to_list() == [0, 0]
+    assert out["cluster_id"].to_list() == [out["id"].min()] * 2
 
 
 def test_near_off_keeps_exact_groups_only(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -40,12 +41,43 @@ def _write_jsonl(path: Path, records: list[object], extra: bytes = b"") -> Path:
     return path
 
 
-def test_build_of_jsonl_never_imports_pyarrow(tmp_path: Path) -> None:
-    """pyarrow's libraries are about 50 MB resident; only Parquet and Hugging Face inputs need them.
+# The one module that needs ctypes: it calls glibc's mallopt to tune the allocator.
+CTYPES_ALLOWED = {"curate/cli/memory.py"}
 
-    The inputs reach every path a JSONL build takes: plain chat lines (kept as spans in the
-    file), ShareGPT and Alpaca records (converted), a duplicate, a broken line, and eval,
-    benchmark and general files, so that leakage, mix and every writer run.
+
+def test_strings_reach_polars_through_pyarrow_not_a_ctypes_binding() -> None:
+    """Strings go to polars through pyarrow (curate.ingest.strings), which lets them be checked
+    as UTF-8 first; a home-made Arrow C-interface binding over ctypes did not, and held the
+    buffers' lifetime by hand. No module may bring such a binding back."""
+    root = Path(__file__).resolve().parents[2]
+    users: set[str] = set()
+    exporters: set[str] = set()
+    for folder in ("curate", "tui", "train"):
+        for path in (root / folder).rglob("*.py"):
+            source = path.read_text()
+            for node in ast.walk(ast.parse(source)):
+                if (
+                    isinstance(node, ast.Import) and any(a.name.split(".")[0] == "ctypes" for a in node.names)
+                ) or (isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "ctypes"):
+                    users.add(str(path.relative_to(root)))
+            if "__arrow_c_array__" in source or "__arrow_c_stream__" in source:
+                exporters.add(str(path.relative_to(root)))
+    assert users <= CTYPES_ALLOWED
+    assert exporters == set()
+
+
+def test_import_curate_and_its_cli_leave_pyarrow_unloaded() -> None:
+    """`curate --help` and the library import stay quick: the build path loads pyarrow when it
+    first makes a string column (curate.ingest.strings), not at import."""
+    for statement in ("import curate", "import curate.cli"):
+        loaded = sorted(m for m in imported_after(statement) if m.split(".")[0] == "pyarrow")
+        assert loaded == [], f"{statement} imported {loaded[:3]}"
+
+
+def test_a_jsonl_build_runs_light(tmp_path: Path) -> None:
+    """A JSONL build through every path (plain chat lines kept as spans in the file, ShareGPT and
+    Alpaca records converted, a duplicate, a broken line, eval, benchmark and general files, so
+    that leakage, mix and every writer run) loads none of the heavy stacks.
     """
     chats = [
         _chat(f"How do I reset thermostat number {i} after a power cut?", f"Hold dial {i} down.")
@@ -91,10 +123,8 @@ def test_build_of_jsonl_never_imports_pyarrow(tmp_path: Path) -> None:
     exit_code, *modules = report.split()[1:]
     assert exit_code == "0", result.stdout + result.stderr
     assert (out / "train.jsonl").stat().st_size > 0 and (out / "examples.parquet").exists()
-    loaded = sorted(m for m in modules if m.split(".")[0] == "pyarrow")
-    assert loaded == [], (
-        f"a JSONL build imported {loaded[:5]}: import pyarrow only where Parquet or HF inputs need it"
-    )
+    loaded = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
+    assert loaded == [], f"a JSONL build imported {loaded}: import them inside the functions that need them"
 
 
 def test_a_build_never_imports_torch_or_the_trainer(tmp_path: Path) -> None:

@@ -72,8 +72,12 @@ def test_report_md_numbers_match_the_manifest(report_build: Path) -> None:
 
     summary = {row[0]: number(row[1]) for row in md_table(markdown, "## Summary")}
     assert summary["records in"] == counts["records"]
+    # General rows the mix did not need are counted apart from the rejections.
+    not_sampled = counts["by_first_reason"].get("mix.not-sampled", 0)
+    assert not_sampled > 0
+    assert summary["not sampled (general data the mix did not need)"] == not_sampled
     for status, n in counts["by_status"].items():
-        assert summary[status] == n, status
+        assert summary[status] == n - (not_sampled if status == "rejected" else 0), status
     assert "every record accounted for" in markdown
 
     reasons = {

@@ -33,7 +33,7 @@ def test_filters_combine(model: ReviewModel) -> None:
     assert ids(model) == ["a0000000000000002"]
     model.apply(Filter(score_min=0.5, score_max=0.7))
     assert ids(model) == ["a0000000000000005", "f0000000000000000", "f0000000000000001", "f0000000000000002"]
-    model.apply(Filter(group=2))
+    model.apply(Filter(group="2"))
     assert ids(model) == ["a0000000000000003", "a0000000000000004"]
     model.apply(Filter(source="bench.jsonl"))
     assert ids(model) == ["b0000000000000001"]

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from tui.model import Filter
+from tui.model import ANY_GROUP, Filter
 
 
 class FilterScreen(ModalScreen[Filter | None]):
@@ -43,9 +43,9 @@ class FilterScreen(ModalScreen[Filter | None]):
                     id="score-max",
                     type="number",
                 )
-            yield Label("duplicate group (a group number, or 'any')")
-            group = "" if c.group is None else ("any" if c.group == -1 else str(c.group))
-            yield Input(group, placeholder="any / 12", id="group")
+            yield Label("duplicate group (a group id, or 'any')")
+            group = "" if c.group is None else ("any" if c.group == ANY_GROUP else c.group)
+            yield Input(group, placeholder="any / 3f2a…", id="group")
             yield Label("source")
             yield Select([(s, s) for s in self.sources], value=c.source or Select.NULL, id="source")
             yield Label("decision")
@@ -70,8 +70,8 @@ class FilterScreen(ModalScreen[Filter | None]):
 
     def action_apply(self) -> None:
         try:
-            group_text = self.query_one("#group", Input).value.strip().lower()
-            group = None if not group_text else (-1 if group_text == "any" else int(group_text))
+            group_text = self.query_one("#group", Input).value.strip()
+            group = None if not group_text else (ANY_GROUP if group_text.lower() == "any" else group_text)
             result = Filter(
                 status=self._select("status"),
                 reason=self._select("reason"),

@@ -46,7 +46,7 @@ def member_panel(member: dict[str, Any], kept_text: str, is_kept: bool) -> Text:
 class GroupScreen(Screen[None]):
     BINDINGS = [Binding("escape,q,d", "app.pop_screen", "back")]
 
-    def __init__(self, group: int, members: list[dict[str, Any]]) -> None:
+    def __init__(self, group: str, members: list[dict[str, Any]]) -> None:
         super().__init__()
         self.group = group
         self.members = members
@@ -57,7 +57,7 @@ class GroupScreen(Screen[None]):
             f"duplicate group {self.group}: {count} members; highlighted words differ from the kept one",
             classes="screen-title",
         )
-        kept = next((m for m in self.members if m["row"] == self.group), self.members[0])
+        kept = next((m for m in self.members if not _dropped_as_duplicate(m)), self.members[0])
         kept_text = member_text(kept.get("example"))
         ordered = [kept] + [m for m in self.members if m is not kept]
         with HorizontalScroll(id="group-columns"):
@@ -67,3 +67,8 @@ class GroupScreen(Screen[None]):
         if count > MAX_MEMBERS:
             yield Static(f"... and {count - MAX_MEMBERS} more (filter group={self.group} to list them)")
         yield Footer()
+
+
+def _dropped_as_duplicate(member: dict[str, Any]) -> bool:
+    """Whether dedup rejected this member: the group keeps the one member it did not."""
+    return any(str(reason.get("code", "")).startswith("dedup.") for reason in member.get("reasons") or [])

@@ -40,7 +40,12 @@ STATUS_STYLE = {
     "protected": "magenta",
     "ok": "green",
 }
-DECISION_STYLE = {"accept": "bold green", "reject": "bold red", "edit": "bold yellow"}
+DECISION_STYLE = {
+    "accept": "bold green",
+    "reject": "bold red",
+    "edit": "bold yellow",
+    "blocked": "bold magenta",
+}
 
 
 def _cell(text: str, width: int) -> str:

@@ -21,6 +21,7 @@ EXAMPLES = """Example usage:
   curate build --input sharegpt.json --benchmark hf:openai/gsm8k:test --general general.jsonl
   curate build samples/curate.toml --engine ray                      # a Ray instance on this machine
   curate build samples/curate.toml --engine ray --ray-address auto   # the cluster `ray start` made
+  curate build samples/curate.toml --baseline build/samples   # how many eval records changed side
 """
 
 
@@ -58,6 +59,12 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--semantic", action="store_true", help="turn on every embedding stage")
     parser.add_argument("--check", action="store_true", help="run the quality gates right after the build")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="BUILD",
+        help="a previous build: the manifest says how many of its eval records changed side, and why",
+    )
     parser.set_defaults(run=run)
 
 
@@ -96,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
     config = resolve_config(args)
     started = time.perf_counter()
     with RichProgress() as progress:
-        outcome = api.build(config, out=args.out, semantic=args.semantic, progress=progress)
+        outcome = api.build(
+            config, out=args.out, semantic=args.semantic, progress=progress, baseline=args.baseline
+        )
     print_problems(outcome.frame)
     print_summary(outcome.manifest, outcome.folder, time.perf_counter() - started)
     if args.check:

@@ -89,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
     build: Path = args.build
     if not build.exists():
         raise CurateError("no such build folder", str(build), "run curate build first")
+    from curate.engines.edit_checks import edit_checks
     from tui.app import make_app  # textual is heavy: loaded only when the app opens
 
-    app = make_app(build, db, reviewer)
+    # The app may not import the stages: the checks an edit must pass come from here.
+    app = make_app(build, db, reviewer, edit_checks=edit_checks(build))
     app.run()
     return 0

@@ -2,7 +2,7 @@
 
 Why not datasketch's own MinHash: it hashes every shingle in a Python loop and pays one
 multiply per permutation per shingle. Here words are tokenised and hashed straight from the
-texts' UTF-8 bytes, and word n-grams combined, by compiled loops (``minhash_kernels``), and
+texts' UTF-8 bytes (curate/stages/words), and word n-grams combined, by compiled loops (``kernels``), and
 signatures use one-permutation hashing (each shingle hash picks one of ``num_perm`` bins and
 only the minimum per bin is kept) with densification for empty bins, so the cost per record
 does not grow with ``num_perm``. Signatures are kept as 8-bit values (b-bit minwise hashing, Li and
@@ -21,12 +21,12 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from curate.core.utf8 import utf8_buffers
 from curate.stages.dedup import kernels
+from curate.stages.words.rules import DEDUP
+from curate.stages.words.texts import words_of_texts
 
 _U64: Final = np.uint64
 _MASK32: Final = np.uint64(0xFFFFFFFF)
-_EMPTY: Final = np.uint32(0xFFFFFFFF)
 # Odd multipliers that spread word hashes over n-gram positions (64-bit golden-ratio family).
 _POSITION_MULTIPLIERS: Final = np.array(
     [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
@@ -47,28 +47,15 @@ def mix(x: np.ndarray) -> np.ndarray:
         return mixed
 
 
-# Texts with non-ASCII characters are normalised by polars first (NFKC, lower case, anything
-# but letters and digits to spaces); the compiled tokeniser then takes the words out of every
-# text: runs of ASCII letters and digits, and of non-ASCII characters (only letters remain there).
-_NOT_WORD: Final = r"[^\p{L}\p{N}]+"
-
-
 def word_hashes(texts: pl.Series, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of the words of each text, flattened, and each text's offsets into them.
 
-    Words are runs of letters and digits compared lower-cased, so case, spacing and
-    punctuation edits change no word. ``offsets[i]:offsets[i + 1]`` are text i's words; an empty
-    or null text has none. No Python object is made per word.
+    Words are read by near dedup's rules (``words.rules.DEDUP``: runs of letters and digits of
+    the NFKC-normalised, lower-cased text), so case, spacing and punctuation edits change no
+    word. ``offsets[i]:offsets[i + 1]`` are text i's words; an empty or null text has none.
     """
-    texts = texts.cast(pl.Utf8).fill_null("")
-    data, offsets = utf8_buffers(texts)
-    hashes, word_offsets, special = kernels.word_hashes(data, offsets, np.uint64(seed))
-    rows = np.flatnonzero(special)
-    if not len(rows):
-        return hashes, word_offsets
-    fixed = texts.gather(rows).str.normalize("NFKC").str.to_lowercase().str.replace_all(_NOT_WORD, " ")
-    fixed_hashes, fixed_offsets = kernels.letter_word_hashes(*utf8_buffers(fixed), np.uint64(seed))
-    return kernels.splice_words(hashes, word_offsets, rows, fixed_hashes, fixed_offsets)
+    words = words_of_texts(texts, DEDUP, seed=seed)
+    return words.hashes, words.offsets
 
 
 def shingle_hashes(hashes: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +172,8 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """np.unique by a plain sort: numpy 2.4's hash-based unique took 31 s on 20 M int64 values
-    where sorting them takes 0.3 s."""
+    """np.unique by a plain sort: numpy 2.4's hash-based unique is far slower on tens of millions
+    of int64 values than sorting them (benchmarks/RESULTS.md)."""
     values = np.sort(values)
     keep = np.ones(len(values), dtype=bool)
     keep[1:] = values[1:] != values[:-1]
@@ -204,8 +191,8 @@ def _sorted_entries(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def estimate_jaccard(small: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Jaccard estimates for row pairs from 8-bit signatures, corrected for chance agreement."""
     out = np.empty(len(a), dtype=np.float32)
-    # Pairs at a time: each step gathers two (step, num_perm) byte arrays and compares them. A
-    # quarter million pairs took 48 MB (64 bins); 64k pairs take 12 MB, as fast.
+    # Pairs at a time: each step gathers two (step, num_perm) byte arrays and compares them, so
+    # the step bounds the memory; a larger step was no faster (benchmarks/RESULTS.md).
     step = 1 << 16
     for start in range(0, len(a), step):
         agree = (small[a[start : start + step]] == small[b[start : start + step]]).mean(axis=1)
@@ -303,3 +290,36 @@ def build_index(
             if advance is not None:
                 advance(count)
     return Index(small, keys, valid)
+
+
+def compile_kernels() -> None:
+    """Compile every compiled loop of near dedup once (numba caches the machine code), so the
+    first build after set-up does not pay the compile: ``make setup`` calls this."""
+    from curate.stages.dedup.kernels import sequence_keys
+    from curate.stages.words.examples import words_of_examples
+
+    examples = pl.Series(
+        [
+            '{"messages":[{"role":"user","content":"Hello, world: one two three"}]}',
+            '{"messages":[{"role":"assistant","content":"Caf\\u00e9 na\\u00efve"}]}',
+            '{"messages":[{"role":"user","content":"café"}]}',
+        ]
+    )
+    words = words_of_examples(examples, DEDUP)
+    every = words.of("all")
+    hashes, offsets = every.hashes, every.offsets
+    user = words.of("user")
+    sequence_keys(user.hashes, user.offsets)
+    shingles, rows = shingle_hashes(hashes, offsets, 3)
+    signatures, _ = oph_signatures(shingles, rows, len(offsets) - 1, 64, 0)
+    band_keys(signatures, 16, 4)
+    index = build_index(
+        lambda start, stop: (hashes, offsets),
+        len(offsets) - 1,
+        shingle=3,
+        num_perm=64,
+        bands=16,
+        rows_per_band=4,
+    )
+    a, b = similar_pairs(index, 0.5)
+    connected_components(len(offsets) - 1, a, b)

@@ -23,15 +23,15 @@ from curate.ingest.store import with_examples
 from curate.stages.dedup import minhash
 from curate.stages.dedup.exact import ORIGIN_PRIORITY
 from curate.stages.dedup.kernels import kept_rows, sequence_keys
-from curate.stages.dedup.message_words import words_of_examples
 from curate.stages.embeddings import embed
+from curate.stages.words.examples import words_of_examples
+from curate.stages.words.rules import DEDUP
 
 NAME = "near_dedup"
 
 # Texts hashed at once per thread: bounds the stage's working memory on large inputs. A batch
-# holds its texts twice (as read, and as UTF-8 buffers for the compiled walk) and their words:
-# the MinHash pass on Alpaca x20 peaked at +200 MB with 16k rows (the index is 135 of it), +168
-# with 8k, no slower.
+# holds its texts twice (as read, and as UTF-8 buffers for the compiled walk) and their words;
+# halving 16k rows lowered the MinHash pass's peak and cost no time (benchmarks/RESULTS.md).
 BATCH_ROWS = 8_192
 _PREVIEW = 120
 
@@ -48,7 +48,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext, signed: Signed | None = None) ->
     if "cluster_id" not in frame.columns:
         frame = frame.with_columns(cluster_id=pl.lit(None, pl.Int64))
     if not (settings.near or semantic or settings.conflicting_answers):
-        return frame
+        return stable_cluster_ids(frame)
     frame = frame.with_row_index("_row")
     canonical = pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark")
     # Rows that are compared: usable ones. Exact copies join through their exact cluster.
@@ -64,9 +64,9 @@ def run(frame: pl.DataFrame, ctx: BuildContext, signed: Signed | None = None) ->
     )
     groups = _groups(frame, labels, compared | exact_member, signatures, compared_rows, semantic_sim)
     near_ran = signatures is not None
-    # Freed before the reasons are built, the stage's peak: the signatures and embeddings are
-    # 67 MB on a million rows, and the frame's reason lists grow by 116 MB there; so are the
-    # groups' arrays once the columns the reasons read are made from them.
+    # Freed before the reasons are built, the stage's peak: the signatures and embeddings (a row's
+    # worth of bytes per row) and the frame's growing reason lists would be held at once there;
+    # so are the groups' arrays once the columns the reasons read are made from them.
     del labels, signatures, semantic_sim
     frame, rejected = _member_columns(frame, groups)
     del groups
@@ -97,7 +97,32 @@ def run(frame: pl.DataFrame, ctx: BuildContext, signed: Signed | None = None) ->
         }
     )
     ctx.findings[NAME] = findings
-    return frame.drop("_row")
+    return stable_cluster_ids(frame.drop("_row"))
+
+
+def stable_cluster_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    """Name each group by the smallest content id among its members, in place of its kept row.
+
+    A row number moves when records are added in front, and the split hashes the group's name:
+    named by content, a group keeps its name (and its side of the split) as long as its members
+    stay the same, however the rest of the data is added, removed or reordered.
+    """
+    if frame.schema.get("cluster_id") == pl.Utf8:
+        return frame
+    # Only the grouped rows are grouped: a window over the whole column would group the nulls too.
+    names = (
+        frame.lazy()
+        .select("cluster_id", "id")
+        .filter(pl.col("cluster_id").is_not_null())
+        .group_by("cluster_id")
+        .agg(pl.col("id").min())
+        .collect()
+    )
+    return frame.with_columns(
+        cluster_id=pl.col("cluster_id").replace_strict(
+            names["cluster_id"], names["id"], default=None, return_dtype=pl.Utf8
+        )
+    )
 
 
 _SemanticSim = tuple[np.ndarray, np.ndarray, np.ndarray]  # MinHash labels, vector of each label, vectors
@@ -126,7 +151,7 @@ def _components(
     if settings.near and len(compared_rows):
         index = index if index is not None else _minhash_index(texts, ctx)
         a, b = minhash.similar_pairs(index, settings.threshold)
-        signatures = index.small  # the band keys go with the index: 67 MB on a million rows
+        signatures = index.small  # the band keys go with the index: four bytes a band a row
         del index
         edges_a.append(compared_rows[a])
         edges_b.append(compared_rows[b])
@@ -150,7 +175,7 @@ def _components(
 
 def _exact_edges(frame: pl.DataFrame, exact_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each exact copy with a cluster, and that cluster (the row its exact group kept). Read for
-    those rows only: the whole column as floats (its nulls as NaN) was 8 MB a million rows, held
+    those rows only: the whole column as floats (its nulls as NaN) was eight bytes a row, held
     through the MinHash pass."""
     rows = np.flatnonzero(exact_member)
     clusters = frame["cluster_id"].gather(rows)
@@ -163,8 +188,8 @@ def _words(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Word hashes and per-row offsets of the chosen turns of ``rows``, for each of ``roles``:
     every message is tokenised once, and each role's text is a selection of its words."""
-    words = words_of_examples(_examples(frame, rows))
-    return [words.of(which) for which in roles]
+    words = words_of_examples(_examples(frame, rows), DEDUP)
+    return [(w.hashes, w.offsets) for w in (words.of(which) for which in roles)]
 
 
 def _examples(frame: pl.DataFrame, rows: np.ndarray) -> pl.Series:
@@ -336,7 +361,7 @@ def _groups(
     losers = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(n)) & (position >= 0))
     if signatures is not None:
         # A slice of the losers at a time: their positions and their kept rows' positions in
-        # full were three more 8 MB arrays (985k losers) beside the signatures, the step's peak.
+        # full were three more int64 arrays of every loser beside the signatures, the step's peak.
         for start in range(0, len(losers), _ESTIMATE_ROWS):
             part = losers[start : start + _ESTIMATE_ROWS]
             similarity[part] = minhash.estimate_jaccard(signatures, position[part], position[kept_row[part]])
@@ -477,3 +502,53 @@ def _conflicting_answers(
         for row in listed.iter_rows(named=True)
     ]
     return frame, report
+
+
+def recheck(frame: pl.DataFrame, rows: pl.Expr, ctx: BuildContext) -> pl.DataFrame:
+    """Reject ``rows`` (a reviewer edited them) that are now near-duplicates of another usable
+    row, as this stage would have: the other row is kept, whatever its quality; of two such rows
+    both edited, the first is kept. Usable rows are indexed again, the edited ones among them."""
+    settings = ctx.config.dedup
+    if not settings.near:
+        return frame
+    usable_expr = (
+        pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark") & (pl.col("status") == "ok")
+    )
+    usable = frame.select(usable_expr.fill_null(False)).to_series().to_numpy()
+    touched = usable & frame.select(rows.fill_null(False)).to_series().to_numpy()
+    if not touched.any():
+        return frame
+    compared_rows = np.flatnonzero(usable)
+    index = _minhash_index(_Texts(frame, compared_rows, settings.text, prompts=False), ctx)
+    a, b = minhash.similar_pairs(index, settings.threshold)
+    first, second = compared_rows[a], compared_rows[b]
+    # Each pair with an edited row: the edited one goes, or the later of two edited ones.
+    loser = np.where(touched[second], second, first)
+    keeper = np.where(touched[second], first, second)
+    relevant = touched[first] | touched[second]
+    similarity = minhash.estimate_jaccard(index.small, a[relevant], b[relevant])
+    loser, keeper = loser[relevant], keeper[relevant]
+    if not len(loser):
+        return frame
+    # One reason per edited row: its most similar kept row.
+    order = np.lexsort((-similarity, loser))
+    loser, keeper, similarity = loser[order], keeper[order], similarity[order]
+    firsts = np.flatnonzero(np.r_[True, loser[1:] != loser[:-1]])
+    loser, keeper, similarity = loser[firsts], keeper[firsts], similarity[firsts]
+    ids = frame["id"].gather(keeper).to_list()
+    origins = frame["origin"].cast(pl.Utf8).gather(keeper).to_list()
+    frame = frame.with_row_index("_recheck_row").with_columns(pl.col("_recheck_row").cast(pl.Int64))
+    row_number = pl.col("_recheck_row")  # a column: reject evaluates messages on the hit rows alone
+    kept_id = {int(r): i for r, i in zip(loser, ids, strict=True)}
+    messages = {
+        int(r): f"after review: near-duplicate of the kept {o} record (estimated similarity {s:.2f})"
+        for r, o, s in zip(loser, origins, similarity.tolist(), strict=True)
+    }
+    picked = row_number.is_in(pl.Series(sorted(kept_id), dtype=pl.Int64).implode())
+    return reject(
+        frame,
+        picked,
+        "dedup.near",
+        row_number.replace_strict(messages, default=None, return_dtype=pl.Utf8),
+        ref=row_number.replace_strict(kept_id, default=None, return_dtype=pl.Utf8),
+    ).drop("_recheck_row")

@@ -1,8 +1,10 @@
-"""Leakage: reject training examples that contain an eval or benchmark item.
+"""Leakage: reject examples that contain an eval or benchmark item.
 
 Protected items are the benchmark rows (status "protected") and the eval split (split "eval",
-status "ok"). Candidates are the train split and the general rows (general data is mixed into
-train, so it must be clean too). An item's protected text is its user turns, the question;
+status "ok"). Benchmarks protect every usable row: train, eval (an eval set that holds a
+benchmark question measures the benchmark, not the task) and general. The eval split protects
+the rows that can be trained on: train and general (general data is mixed into train).
+An item's protected text is its user turns, the question;
 answers count too with ``[leakage] answers = true`` (see the config comment for why not by default).
 
 Tests, cheapest and surest first; a row is rejected once, for its first method:
@@ -65,6 +67,9 @@ LEAK_COLUMNS = {
     "leak_item": pl.Utf8,  # the protected item's own id (source_id), else its content id
     "leak_method": pl.Utf8,  # ngram | exact | near | template | semantic
     "leak_span": pl.Utf8,  # the overlapping text, as written in the training example
+    # The item as people read it: "item 12 of gsm8k_test.jsonl", or for the auto-split eval set
+    # "eval item (split from chats.jsonl:88)", which is a row of the input, not a benchmark.
+    "leak_label": pl.Utf8,
 }
 
 
@@ -72,35 +77,73 @@ def protected_mask() -> pl.Expr:
     return (pl.col("status") == "protected") | ((pl.col("split") == "eval") & (pl.col("status") == "ok"))
 
 
-def candidate_mask() -> pl.Expr:
+def candidate_mask(benchmarks: bool = False) -> pl.Expr:
+    """Rows checked: train and general; with benchmark items, the eval split too."""
     ok = pl.col("status") == "ok"
-    return ok & ((pl.col("split") == "train") | (pl.col("origin") == "general"))
+    trainable = (pl.col("split") == "train") | (pl.col("origin") == "general")
+    if benchmarks:
+        return ok & (trainable | (pl.col("split") == "eval")) & (pl.col("origin") != "benchmark")
+    return ok & trainable
 
 
 def run(frame: pl.DataFrame, ctx: BuildContext, match_all: MatchAll | None = None) -> pl.DataFrame:
     """``match_all``: how the candidates are matched (``_lexical``'s own loop when None)."""
     config = ctx.config.leakage
     frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in LEAK_COLUMNS.items()])
-    semantic = config.semantic or ctx.semantic
     if not config.enabled:
         ctx.findings[NAME] = {"enabled": False}
         return frame
+    frame, ctx.findings[NAME] = _check(frame, ctx, None, match_all)
+    return frame
+
+
+def recheck(frame: pl.DataFrame, rows: pl.Expr, ctx: BuildContext) -> pl.DataFrame:
+    """Check ``rows`` again (a reviewer changed them) against the protected items, as ``run``
+    checks every row; their matches join the stage's findings."""
+    if not ctx.config.leakage.enabled:
+        return frame
+    if "leak_method" not in frame.columns:
+        frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in LEAK_COLUMNS.items()])
+    frame, summary = _check(frame, ctx, rows)
+    earlier = ctx.findings.setdefault(NAME, {})
+    earlier["leaked"] = earlier.get("leaked", 0) + summary.get("leaked", 0)
+    earlier["rechecked_after_review"] = summary.get("candidates", 0)
+    for key in ("by_method", "by_source"):
+        merged = dict(earlier.get(key, {}))
+        for name, count in summary.get(key, {}).items():
+            merged[name] = merged.get(name, 0) + count
+        if merged:
+            earlier[key] = dict(sorted(merged.items()))
+    earlier["matches"] = [*earlier.get("matches", []), *summary.get("matches", [])]
+    earlier["matches_total"] = earlier.get("matches_total", 0) + summary.get("matches_total", 0)
+    return frame
+
+
+def _check(
+    frame: pl.DataFrame, ctx: BuildContext, only: pl.Expr | None, match_all: MatchAll | None = None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Match the candidate rows (of them, ``only`` where given) against the protected items;
+    reject the leaks and fill their leak_* columns. The frame and the stage's findings."""
+    config = ctx.config.leakage
+    semantic = config.semantic or ctx.semantic
     if "split" not in frame.columns:
         frame = frame.with_columns(split=pl.lit(None, pl.Utf8))
     frame = frame.with_row_index("_row")
     pieces = _pieces(with_examples(frame.filter(protected_mask())), config.answers)
-    candidates = Candidates.of(frame)
+    benchmarks = bool(pieces.height) and not pieces["in_domain"].all()
+    candidates = Candidates.of(frame, benchmarks, only)
     summary: dict[str, Any] = {
         "protected_items": pieces["_item"].n_unique() if pieces.height else 0,
         "candidates": candidates.height,
         "methods": _methods(config, semantic),
     }
     if pieces.height == 0 or candidates.height == 0:
-        ctx.findings[NAME] = {**summary, "leaked": 0, "matches": []}
-        return frame.drop("_row")
-    matches = _lexical(candidates, pieces, config, ctx, match_all)
+        return frame.drop("_row"), {**summary, "leaked": 0, "matches": []}
+    in_eval = frame.select((pl.col("split") == "eval").fill_null(False)).to_series().to_numpy()
+    matches = _benchmarks_only_in_eval(_lexical(candidates, pieces, config, ctx, match_all), pieces, in_eval)
     if semantic:
-        matches = pl.concat([matches, _semantic(candidates, pieces, matches, config, ctx)])
+        found = _semantic(candidates, pieces, matches, config, ctx)
+        matches = pl.concat([matches, _benchmarks_only_in_eval(found, pieces, in_eval)])
     matches = _describe(matches, pieces, frame)
     # A row can match many items (MMLU repeats a reading passage across questions): report its
     # best few, count the rest, and cut spans only for what is reported.
@@ -119,6 +162,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext, match_all: MatchAll | None = Non
             "train_line": row["train_line"],
             "protected_source": row["source"],
             "item": row["item"],
+            "label": row["label"],
             "method": row["method"],
             "score": round(row["score"], 4) if row["score"] is not None else None,
             "span": row["span"],
@@ -127,8 +171,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext, match_all: MatchAll | None = Non
         for row in listed.iter_rows(named=True)
     ]
     summary["matches_total"] = matches.height
-    ctx.findings[NAME] = summary
-    return frame.drop("_row")
+    return frame.drop("_row"), summary
 
 
 def _methods(config: LeakageSection, semantic: bool) -> list[str]:
@@ -145,12 +188,18 @@ def _methods(config: LeakageSection, semantic: bool) -> list[str]:
 def _pieces(protected: pl.DataFrame, answers: bool) -> pl.DataFrame:
     """Protected texts: one per item (its user turns), plus its assistant turns where configured."""
     item_id = pl.coalesce(pl.col("source_id"), pl.col("id"))
+    label = (
+        pl.when(pl.col("origin") == "input")
+        .then(pl.format("eval item (split from {}:{})", "source", "line"))
+        .otherwise(pl.format("item {} of {}", item_id, "source"))
+    )
     base = protected.filter(pl.col("dedup_key").is_not_null()).select(
         pl.col("_row").alias("_item"),
         pl.col("id").alias("item_row_id"),
         "source",
         item_id.alias("item"),
         (pl.col("origin") != "benchmark").alias("in_domain"),
+        label.alias("label"),
     )
     texts = [protected.filter(pl.col("dedup_key").is_not_null()).select(text_expr("user").alias("text"))]
     kinds = ["question"]
@@ -180,9 +229,12 @@ class Candidates:
     rows: np.ndarray  # the candidates, ascending
 
     @classmethod
-    def of(cls, frame: pl.DataFrame) -> Candidates:
+    def of(cls, frame: pl.DataFrame, benchmarks: bool, only: pl.Expr | None = None) -> Candidates:
         read = [c for c in ("_row", "source", "example", "dedup_key", *SPAN_COLUMNS) if c in frame.columns]
-        rows = np.flatnonzero(frame.select(candidate_mask().fill_null(False)).to_series().to_numpy())
+        mask = candidate_mask(benchmarks).fill_null(False)
+        if only is not None:
+            mask = mask & only.fill_null(False)
+        rows = np.flatnonzero(frame.select(mask).to_series().to_numpy())
         return cls(frame.select(read), rows)
 
     @property
@@ -288,6 +340,20 @@ def _lexical(
         pl.col("score") < config.eval_min_coverage
     )
     return matches.join(partial, on=["_row", "piece", "method"], how="anti")
+
+
+def _benchmarks_only_in_eval(
+    matches: pl.DataFrame, pieces: pl.DataFrame, in_eval: np.ndarray
+) -> pl.DataFrame:
+    """Drop the matches of eval rows against eval items (themselves, or their own split's
+    neighbours): an eval row is checked against benchmark items only."""
+    if matches.height == 0:
+        return matches
+    eval_row = pl.Series(in_eval).gather(matches["_row"].cast(pl.Int64))
+    eval_item = matches.select("piece").join(
+        pieces.select("piece", "in_domain"), on="piece", how="left", maintain_order="left"
+    )["in_domain"]
+    return matches.filter(~(eval_row & eval_item.fill_null(False)))
 
 
 MATCHES_SCHEMA = {
@@ -407,7 +473,7 @@ def _describe(matches: pl.DataFrame, pieces: pl.DataFrame, frame: pl.DataFrame) 
     """Each match with its protected item and training row named, and its precedence."""
     precedence = {method: i for i, method in enumerate(METHODS)}
     return (
-        matches.join(pieces.select("piece", "_item", "item_row_id", "source", "item"), on="piece")
+        matches.join(pieces.select("piece", "_item", "item_row_id", "source", "item", "label"), on="piece")
         .join(
             frame.select(
                 "_row",
@@ -437,10 +503,17 @@ def _apply(frame: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
     rows = best["_row"].to_numpy()
     # Values are placed by position, not by joining the frame: a join copies every column (+164
     # MB of a 350 MB frame on a million rows, for 29 leaks).
+    earlier = [name for name in LEAK_COLUMNS if name in frame.columns]
+    held = frame.select(earlier) if earlier else None
     frame = frame.with_columns(
         [_placed(frame.height, rows, best[column]).alias(name) for name, column in _LEAK_SOURCES.items()]
     )
-    return _reject_leaks(frame).drop("_leak_ref")
+    frame = _reject_leaks(frame).drop("_leak_ref")
+    if held is None or held["leak_method"].null_count() == held.height:
+        return frame  # the stage's first pass: nothing earlier to keep
+    # A recheck after review matches only the rows it was given: rows matched by the stage's
+    # first pass keep their values (they were rejected then, and are not rejected twice).
+    return frame.with_columns(pl.coalesce(pl.col(name), held[name]).alias(name) for name in earlier)
 
 
 # Each leak_* column (and the reason's ref) and the column of the best match that fills it.
@@ -449,6 +522,7 @@ _LEAK_SOURCES = {
     "leak_item": "item",
     "leak_method": "method",
     "leak_span": "span",
+    "leak_label": "label",
     "_leak_ref": "item_row_id",
 }
 # Leaking rows closer than this are gathered as one run (``_placed``); longer null runs are not.
@@ -500,9 +574,8 @@ def _reject_leaks(frame: pl.DataFrame) -> pl.DataFrame:
                 pl.col("leak_method").is_in(methods),
                 code,
                 pl.format(
-                    'contains item {} of {} ({} match): "{}"',
-                    pl.col("leak_item"),
-                    pl.col("leak_source"),
+                    'contains {} ({} match): "{}"',
+                    pl.col("leak_label"),
                     pl.col("leak_method"),
                     pl.col("leak_span").str.slice(0, 160),
                 ),

@@ -1,9 +1,10 @@
 """Texts as arrays of hashed words, and hashes of every word window, all vectorised.
 
-Tokenising happens in a compiled walk over the example JSON (``example_words``), or in polars
-(one regex pass, no Python loop) for text it leaves; hashing windows happens in
-numpy with a polynomial hash over prefix sums, so an n-gram of any length costs two vector
-operations and two documents share a window hash exactly when they share the words.
+Words are read by leakage's rules (``curate.stages.words.rules.LEAKAGE``) through the shared
+tokeniser: its compiled walk over the example JSON, or its reference (polars regexes) for text
+the walk leaves. Hashing windows happens in numpy with a polynomial hash over prefix sums, so
+an n-gram of any length costs two vector operations and two documents share a window hash
+exactly when they share the words.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ import numpy as np
 import polars as pl
 
 from curate.core.frame import Which, text_expr
-from curate.core.utf8 import utf8_buffers
-from curate.stages.dedup.kernels import ROLES, key_table, leak_tokens, string_hashes, window_hits
+from curate.stages.leakage.kernels import key_table, window_hits
+from curate.stages.words import reference
+from curate.stages.words.examples import walk
+from curate.stages.words.kernels import DIGIT, UPPER
+from curate.stages.words.rules import LEAKAGE
+from curate.stages.words.texts import TextWords, hash_split, hash_strings, reference_words
 
 # A number with its separators is one token ("3.5", "1,000"), so masking it is one word whichever
 # way a rewrite writes it; everything else is a run of word characters (Unicode-aware).
-TOKEN: Final = r"\d+(?:[.,]\d+)*|\w+"
+TOKEN: Final = LEAKAGE.pattern
 # Template rewrites change names, numbers and with the name often the pronouns.
 PRONOUNS: Final = ("he", "she", "him", "her", "his", "hers", "himself", "herself")
 PLACEHOLDERS: Final = ("<num>", "<name>", "<pron>")  # masking's stand-ins: number, name, pronoun
@@ -124,69 +129,44 @@ def _powers(base: int, count: int) -> np.ndarray:
 
 def split_words(texts: pl.Series) -> pl.Series:
     """Each text as its list of tokens (original case, NFKC-normalised)."""
-    return texts.fill_null("").str.normalize("NFKC").str.extract_all(TOKEN)
+    return reference.split(texts, LEAKAGE)
 
 
 def hash_words(words: pl.Series, masked: bool = False) -> Words:
     """Hash tokens case-insensitively; ``masked`` replaces numbers, capitalised words and
     pronouns by placeholders, so "Natalia sold 48 clips" and "Omar sold 12 clips" hash alike."""
-    lengths = words.list.len().fill_null(0).to_numpy().astype(np.int64)
-    offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat = words.explode().drop_nulls()
-    lower = flat.str.to_lowercase()
-    weak = (flat.str.len_chars() <= 1).to_numpy()
-    if masked:
-        frame = pl.DataFrame({"w": flat, "l": lower})
-        lower = frame.select(
-            pl.when(pl.col("w").str.contains(r"^\d"))
-            .then(pl.lit(PLACEHOLDERS[0]))
-            .when(pl.col("w").str.contains(r"^\p{Lu}"))
-            .then(pl.lit(PLACEHOLDERS[1]))
-            .when(pl.col("l").is_in(PRONOUNS))
-            .then(pl.lit(PLACEHOLDERS[2]))
-            .otherwise(pl.col("l"))
-        ).to_series()
-        weak = weak | lower.str.starts_with("<").to_numpy()
-    hashes = string_hashes(*utf8_buffers(lower))
-    return Words(offsets, hashes, weak)
+    plain, masked_words = _plain_and_masked(hash_split(words, LEAKAGE))
+    return masked_words if masked else plain
 
 
 def _special_hashes() -> np.ndarray:
-    """Hashes of the placeholders and pronouns, as ``minhash_kernels.leak_tokens`` takes them."""
-    return string_hashes(*utf8_buffers(pl.Series([*PLACEHOLDERS, *PRONOUNS])))
+    """Hashes of the placeholders and then the pronouns, as words hash."""
+    return hash_strings(pl.Series([*PLACEHOLDERS, *PRONOUNS]))
+
+
+def _plain_and_masked(words: TextWords) -> tuple[Words, Words]:
+    """Plain words (weak: one character) and masked ones: a word starting with a digit is
+    <num>, one starting with a capital <name>, a pronoun <pron> (placeholders are weak too)."""
+    assert words.chars is not None and words.flags is not None
+    special = _special_hashes()
+    weak = words.chars <= 1
+    digit = (words.flags & DIGIT) > 0
+    name = ~digit & ((words.flags & UPPER) > 0)
+    pronoun = ~digit & ~name & np.isin(words.hashes, special[len(PLACEHOLDERS) :])
+    masked = words.hashes.copy()
+    for placeholder, where in enumerate((digit, name, pronoun)):
+        masked[where] = special[placeholder]
+    plain = Words(words.offsets, words.hashes, weak)
+    return plain, Words(words.offsets, masked, weak | digit | name | pronoun)
 
 
 def example_words(examples: pl.Series, which: Which = "all") -> tuple[Words, Words]:
     """Plain and masked words of the ``which`` turns of each example JSON (null: none), the same
-    as ``hash_words`` of ``split_words`` of their joined text. A compiled walk reads the JSON of
-    ASCII examples; the rest are decoded by polars and tokenised by the regex."""
-    role = -1 if which == "all" else ROLES.index(which)
-    plain, masked, weak, masked_weak, offsets, failed = leak_tokens(
-        *utf8_buffers(examples), role, _special_hashes()
-    )
-    fast = Words(offsets, plain, weak), Words(offsets, masked, masked_weak)
-    slow = np.flatnonzero(failed & examples.is_not_null().to_numpy())
-    if not len(slow):
-        return fast
-    texts = pl.DataFrame({"example": examples.gather(slow), "dedup_key": 0}).select(text_expr(which))
-    words = split_words(texts.to_series())
-    return _splice(fast[0], slow, hash_words(words)), _splice(fast[1], slow, hash_words(words, masked=True))
-
-
-def _splice(words: Words, rows: np.ndarray, replacement: Words) -> Words:
-    """``words`` with rows ``rows`` (which have none) given the words of ``replacement``."""
-    lengths = words.lengths
-    lengths[rows] = replacement.lengths
-    offsets = np.zeros(len(lengths) + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    hashes = np.empty(total, np.uint64)
-    weak = np.empty(total, bool)
-    for source, targets in ((words, np.arange(len(lengths))), (replacement, rows)):
-        counts = source.lengths
-        row_of = np.repeat(targets, counts)
-        at = offsets[row_of] + np.arange(len(source.hashes)) - np.repeat(source.offsets[:-1], counts)
-        hashes[at] = source.hashes
-        weak[at] = source.weak if source.weak is not None else False
-    return Words(offsets, hashes, weak)
+    as ``hash_words`` of ``split_words`` of their joined text. The tokeniser's compiled walk reads
+    the JSON of ASCII examples; the rest are decoded by polars and read by its reference."""
+    walked, slow = walk(examples, LEAKAGE, details=True, strict=True)
+    words = walked.of(which)
+    if len(slow):
+        texts = pl.DataFrame({"example": examples.gather(slow), "dedup_key": 0}).select(text_expr(which))
+        words = words.splice(slow, reference_words(texts.to_series(), LEAKAGE))
+    return _plain_and_masked(words)

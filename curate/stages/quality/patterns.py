@@ -40,6 +40,25 @@ REFUSAL: Final = (
     r"\bmy (?:knowledge|training) (?:cut-?off|data only goes)\b",
 )
 
+# A refusal counts only where it opens the answer: the same words later are a character's line
+# in a story ("I'm afraid I can't let you do that"), or a caveat after a full answer ("As an AI
+# assistant, I cannot taste these restaurants myself, but ..."), not a refusal to answer.
+REFUSAL_HEAD_CHARS: Final = 200
+# Why the answer declines: a harm it will not help with. Such a refusal is a safety behaviour.
+SAFETY_RATIONALE: Final = (
+    r"\b(?:dangerous|harmful|harm|illegal|unethical|unsafe|self-harm|suicid\w*|violen(?:ce|t)|abus(?:e|ive)|"
+    r"hurt(?:ing)? (?:yourself|others|someone|anyone)|crisis|hotline|therapists?|professional help|"
+    r"mental health|emergency services|against the law|weapons?|explosives?)\b"
+)
+# The prompt asks what the assistant cannot do, or how it works: describing its limits is the
+# answer, not a refusal.
+ASKS_WHAT_YOU_CANNOT: Final = (
+    r"\bwhat (?:\w+ ){0,3}(?:can(?:no|['’])?t|can not|won['’]t) you\b|"
+    r"\bwhat (?:\w+ ){0,3}are you (?:not )?(?:able|allowed|unable)\b|"
+    r"\byour (?:limitations|limits|restrictions|capabilities)\b|"
+    r"\bhow (?:do )?you work\b|\babout yourself\b"
+)
+
 # Every REFUSAL and SELF_IDENTIFICATION pattern holds one of these literally: answers with none
 # of them (nine in ten) skip those patterns.
 REFUSAL_HINTS: Final = (

@@ -103,6 +103,17 @@ RULES: tuple[Rule, ...] = (
         ),
     ),
     Rule(
+        "safety_refusal",
+        _flag("q_safety_refusal"),
+        lambda c: pl.format(
+            "declines a harmful request: «{}»",
+            first_match(
+                pl.col(ANSWER_LOWER).str.head(patterns.REFUSAL_HEAD_CHARS + 60),
+                patterns.REFUSAL + patterns.SELF_IDENTIFICATION,
+            ).str.strip_chars(" ,.!?:;\n"),
+        ),
+    ),
+    Rule(
         "echo",
         # Late ramp: restating the question overlaps ~0.8. An answer adding words of its own
         # ("Nauru is the smallest country ...") restates rather than echoes.

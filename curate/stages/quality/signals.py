@@ -47,6 +47,7 @@ _MOJIBAKE: Final = "_q_mojibake"
 _MIN_TURN_CHARS: Final = "_q_min_turn_chars"
 _LAST_LINE_WORDS: Final = "_q_last_line_words"
 _REFUSAL: Final = "_q_refusal"
+_SAFETY_REFUSAL: Final = "_q_safety_refusal"
 _PLACEHOLDER: Final = "_q_placeholder"
 _SECRET_ASSIGNMENTS: Final = "_q_secret_assignments"
 # Per PII number pattern: the most digits in a stretch of all the text it can span.
@@ -180,12 +181,31 @@ def refusal_candidate() -> pl.Expr:
 
 
 def refusal() -> pl.Expr:
-    """A refusal or assistant boilerplate; "I am an AI" only where the prompt didn't ask."""
-    answer = pl.col(ANSWER_LOWER)
-    self_id = matches_any(answer, patterns.SELF_IDENTIFICATION) & ~pl.col(PROMPT_LOWER).str.contains(
+    """A refusal or assistant boilerplate that opens the answer (patterns.REFUSAL_HEAD_CHARS);
+    "I am an AI" only where the prompt didn't ask what the assistant is, and neither where it
+    asked what the assistant cannot do. A refusal that gives a harm as its reason is a safety
+    refusal instead (``safety_refusal``): the two never hold together."""
+    return _declines() & ~safety_refusal()
+
+
+def safety_refusal() -> pl.Expr:
+    """An opening refusal that declines because of a harm (patterns.SAFETY_RATIONALE)."""
+    reason = (
+        pl.col(ANSWER_LOWER).str.head(2 * patterns.REFUSAL_HEAD_CHARS).str.contains(patterns.SAFETY_RATIONALE)
+    )
+    return _declines() & reason
+
+
+def _declines() -> pl.Expr:
+    # The head plus room for a pattern that starts inside it to end.
+    head = pl.col(ANSWER_LOWER).str.head(patterns.REFUSAL_HEAD_CHARS + 60)
+    prompt = pl.col(PROMPT_LOWER)
+    self_id = matches_any(head, patterns.SELF_IDENTIFICATION) & ~prompt.str.contains(
         patterns.ASKS_WHAT_YOU_ARE
     )
-    return matches_any(answer, patterns.REFUSAL) | self_id
+    return (matches_any(head, patterns.REFUSAL) | self_id) & ~prompt.str.contains(
+        patterns.ASKS_WHAT_YOU_CANNOT
+    )
 
 
 def missing_media_candidate() -> pl.Expr:
@@ -273,6 +293,7 @@ def _prefiltered(frame: pl.DataFrame) -> pl.DataFrame:
         _TRUNCATED: (pl.lit(may_be_truncated), truncated(), None),
         _MISSING_MEDIA: (missing_media_candidate(), missing_media(), None),
         _REFUSAL: (refusal_candidate(), refusal(), None),
+        _SAFETY_REFUSAL: (refusal_candidate(), safety_refusal(), None),
         _PLACEHOLDER: (placeholder_candidate(), placeholder(), None),
         _SECRET_ASSIGNMENTS: (
             pl.col(ALL_TEXT).str.contains(patterns.SECRET_ASSIGNMENT_HINT),
@@ -319,6 +340,7 @@ def _text_signals(config: QualitySection) -> list[pl.Expr]:
         pl.col(_PLACEHOLDER).alias("q_placeholder"),
         pl.col(_TRUNCATED).alias("q_truncated"),
         pl.col(_REFUSAL).alias("q_refusal"),
+        pl.col(_SAFETY_REFUSAL).alias("q_safety_refusal"),
         symbol_ratio().alias("q_symbol_ratio"),
         pl.col(_MOJIBAKE).cast(pl.Int64).alias("q_mojibake"),
         pl.col(ANSWER).str.count_matches(patterns.SYMBOL_RUN).cast(pl.Int64).alias("q_symbol_runs"),

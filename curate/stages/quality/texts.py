@@ -33,8 +33,8 @@ ANSWER_LOWER = "_q_answer_lower"  # lower-cased once: phrase patterns match it w
 PROMPT_LOWER = "_q_prompt_lower"
 ALL_TEXT = "_q_all_text"  # every message, system and tool included (PII can be anywhere)
 ANSWER_TURNS = "_q_answer_turns"  # assistant turns with text (tool-call-only turns left out)
-# Rows decoded at a time: json_decode's working memory is about 5x the JSON it decodes (118 MB
-# for 50,000 Alpaca rows' 22 MB), while its cost per call is small.
+# Rows decoded at a time: json_decode's working memory is several times the JSON it decodes,
+# while its cost per call is small.
 DECODE_ROWS: Final = 5_000
 
 

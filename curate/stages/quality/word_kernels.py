@@ -1,10 +1,10 @@
-"""Compiled loops behind the word signals: tokenising, stop-word votes and 3-gram statistics.
+"""Compiled loops behind the word signals: stop-word votes and 3-gram statistics.
 
-A word is a run of letters, digits and apostrophes (``[\\p{L}\\p{N}']+``) of the lower-cased
-text. Extracting the words as polars lists of strings, then hashing, exploding and joining them,
-was the slowest part of the stage; these loops walk the UTF-8 bytes once and keep only what the
-signals read: counts, stop-word votes and 3-gram statistics. Words are compared by 64-bit hash,
-as the list version did. Arithmetic is on ``uint64`` explicitly (see curate/stages/dedup/kernels.py).
+Words come from the shared tokeniser (curate/stages/words, quality's rules: runs of letters,
+digits and apostrophes of the lower-cased text) as hashes per text; these loops keep only what
+the signals read: counts, stop-word votes and 3-gram statistics, without materialising any word
+as a string. Words are compared by 64-bit hash. Arithmetic is on ``uint64`` explicitly (numba
+would otherwise promote a mix of signed and unsigned integers to float).
 """
 
 from __future__ import annotations
@@ -22,117 +22,16 @@ SECOND: Final = 3  # the runner-up's hits (equal to BEST on a tie)
 BEST_LANGUAGE: Final = 4  # index of the first language with BEST hits
 _INT_COLUMNS: Final = 5
 
-_FNV_OFFSET: Final = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME: Final = np.uint64(0x100000001B3)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _mix64(x: np.uint64) -> np.uint64:
-    """splitmix64 finaliser: FNV alone spreads short words poorly over the low bits. (A copy of
-    minhash_kernels.mix64: numba's cache would not notice a change to a function in another file.)"""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
 
 @njit(cache=True, nogil=True)
-def hash_bytes(data: np.ndarray, start: int, stop: int) -> np.uint64:
-    """The hash of one word's bytes (the tokeniser computes the same one on the fly)."""
-    h = _FNV_OFFSET
-    for k in range(start, stop):
-        h = (h ^ np.uint64(data[k])) * _FNV_PRIME
-    return _mix64(h)
-
-
-@njit(cache=True, nogil=True)
-def _tokenise(
-    data: np.ndarray, start: int, stop: int, is_word: np.ndarray, hashes: np.ndarray, bounds: np.ndarray
-) -> tuple[int, int]:
-    """Hash the words of ``data[start:stop]`` into ``hashes`` (their byte ranges into ``bounds``);
-    returns (words, characters in words)."""
-    count = 0
-    letters = 0
-    in_word = False
-    h = _FNV_OFFSET
-    k = start
-    while k < stop:
-        b = np.int64(data[k])
-        if b < 0x80:  # ASCII, most bytes: one table lookup, one hash step
-            if is_word[b]:
-                if not in_word:
-                    in_word = True
-                    h = _FNV_OFFSET
-                    bounds[count, 0] = k
-                h = (h ^ np.uint64(b)) * _FNV_PRIME
-                letters += 1
-            elif in_word:
-                in_word = False
-                hashes[count] = _mix64(h)
-                bounds[count, 1] = k
-                count += 1
-            k += 1
-            continue
-        if b < 0xE0:
-            cp, width = ((b & 0x1F) << 6) | (np.int64(data[k + 1]) & 0x3F), 2
-        elif b < 0xF0:
-            cp = ((b & 0x0F) << 12) | ((np.int64(data[k + 1]) & 0x3F) << 6) | (np.int64(data[k + 2]) & 0x3F)
-            width = 3
-        else:
-            cp = (
-                ((b & 0x07) << 18)
-                | ((np.int64(data[k + 1]) & 0x3F) << 12)
-                | ((np.int64(data[k + 2]) & 0x3F) << 6)
-                | (np.int64(data[k + 3]) & 0x3F)
-            )
-            width = 4
-        if is_word[cp]:
-            if not in_word:
-                in_word = True
-                h = _FNV_OFFSET
-                bounds[count, 0] = k
-            for j in range(k, k + width):
-                h = (h ^ np.uint64(data[j])) * _FNV_PRIME
-            letters += 1
-        elif in_word:
-            in_word = False
-            hashes[count] = _mix64(h)
-            bounds[count, 1] = k
-            count += 1
-        k += width
-    if in_word:
-        hashes[count] = _mix64(h)
-        bounds[count, 1] = stop
-        count += 1
-    return count, letters
-
-
-@njit(cache=True, nogil=True)
-def _stop_language(
-    data: np.ndarray,
-    start: int,
-    stop: int,
-    h: np.uint64,
-    slot_hashes: np.ndarray,
-    slot_languages: np.ndarray,
-    slot_bounds: np.ndarray,
-    stop_bytes: np.ndarray,
-) -> int:
-    """The language whose stop word this word is, or -1 (open addressing, bytes compared)."""
+def _stop_language(h: np.uint64, slot_hashes: np.ndarray, slot_languages: np.ndarray) -> int:
+    """The language whose stop word has hash ``h``, or -1 (open addressing; a word listed for
+    several languages was inserted first for the first of them, so it is found for that one)."""
     mask = np.uint64(len(slot_hashes) - 1)
     slot = np.int64(h & mask)
     while slot_languages[slot] >= 0:
         if slot_hashes[slot] == h:
-            a, b = slot_bounds[slot, 0], slot_bounds[slot, 1]
-            if b - a == stop - start:
-                same = True
-                for j in range(b - a):
-                    if stop_bytes[a + j] != data[start + j]:
-                        same = False
-                        break
-                if same:
-                    return int(slot_languages[slot])
+            return int(slot_languages[slot])
         slot = (slot + 1) & np.int64(mask)
     return -1
 
@@ -221,21 +120,13 @@ def _gram_keys(hashes: np.ndarray, n: int, multipliers: np.ndarray, out: np.ndar
 
 @njit(cache=True, nogil=True)
 def _count_votes(
-    data: np.ndarray,
-    bounds: np.ndarray,
-    hashes: np.ndarray,
-    n: int,
-    stop_table: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
-    votes: np.ndarray,
+    hashes: np.ndarray, slot_hashes: np.ndarray, slot_languages: np.ndarray, votes: np.ndarray
 ) -> None:
-    slot_hashes, slot_languages, slot_bounds, stop_bytes, longest = stop_table
     votes[:] = 0
-    for w in range(n):
-        a, b = bounds[w, 0], bounds[w, 1]
-        if b - a <= longest:
-            lang = _stop_language(data, a, b, hashes[w], slot_hashes, slot_languages, slot_bounds, stop_bytes)
-            if lang >= 0:
-                votes[lang] += 1
+    for w in range(len(hashes)):
+        lang = _stop_language(hashes[w], slot_hashes, slot_languages)
+        if lang >= 0:
+            votes[lang] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -256,37 +147,41 @@ def _vote_summary(votes: np.ndarray, out: np.ndarray) -> None:
 
 @njit(cache=True, nogil=True)
 def _text_ints(
-    data: np.ndarray,
-    bounds: np.ndarray,
     hashes: np.ndarray,
-    count: int,
-    letters: int,
-    stop_table: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    chars: np.ndarray,
+    slot_hashes: np.ndarray,
+    slot_languages: np.ndarray,
     votes: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """One text's row of the integer output."""
-    out[WORDS] = count
+    out[WORDS] = len(hashes)
+    letters = 0
+    for w in range(len(chars)):
+        letters += chars[w]
     out[LETTERS] = letters
-    _count_votes(data, bounds, hashes, count, stop_table, votes)
+    _count_votes(hashes, slot_hashes, slot_languages, votes)
     _vote_summary(votes, out)
 
 
 @njit(cache=True, nogil=True)
 def word_stats(
-    answer_data: np.ndarray,
+    answer_hashes: np.ndarray,
     answer_offsets: np.ndarray,
-    prompt_data: np.ndarray,
+    answer_chars: np.ndarray,
+    prompt_hashes: np.ndarray,
     prompt_offsets: np.ndarray,
-    is_word: np.ndarray,
-    stop_table: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int],
+    prompt_chars: np.ndarray,
+    slot_hashes: np.ndarray,
+    slot_languages: np.ndarray,
     languages: int,
     multipliers: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: the answer's and the prompt's word counts, letters and stop-word votes; the
-    repeated share of the answer's n-grams; the answer-prompt n-gram overlap (shared distinct
-    n-grams over the larger side's distinct count); the distinct answer words the prompt lacks;
-    and whether a non-empty answer shorter than one n-gram has exactly the prompt's words."""
+    """Per row, from its answer's and prompt's word hashes (and each word's characters): their
+    word counts, letters and stop-word votes; the repeated share of the answer's n-grams; the
+    answer-prompt n-gram overlap (shared distinct n-grams over the larger side's distinct
+    count); the distinct answer words the prompt lacks; and whether a non-empty answer shorter
+    than one n-gram has exactly the prompt's words."""
     rows = len(answer_offsets) - 1
     longest = 1
     for i in range(rows):
@@ -299,40 +194,27 @@ def word_stats(
     echo = np.zeros(rows, dtype=np.float64)
     new_words = np.zeros(rows, dtype=np.int64)
     short_copy = np.zeros(rows, dtype=np.bool_)
-    a_hashes = np.empty(longest, dtype=np.uint64)
-    p_hashes = np.empty(longest, dtype=np.uint64)
-    a_bounds = np.empty((longest, 2), dtype=np.int64)
-    p_bounds = np.empty((longest, 2), dtype=np.int64)
     a_keys = np.empty(longest, dtype=np.uint64)
     p_keys = np.empty(longest, dtype=np.uint64)
     votes = np.zeros(languages, dtype=np.int64)
-    # Both sides' values in one set, at most half full.
-    values = np.empty(4 * longest, dtype=np.uint64)
-    stamps = np.zeros(4 * longest, dtype=np.int64)
-    sides = np.zeros(4 * longest, dtype=np.uint8)
+    # Both sides' values in one set, at most half full: room for the longest pair of sides.
+    size = _mask_for(2 * longest) + 1
+    values = np.empty(size, dtype=np.uint64)
+    stamps = np.zeros(size, dtype=np.int64)
+    sides = np.zeros(size, dtype=np.uint8)
     n = len(multipliers)
     for i in range(rows):
-        na, a_letters = _tokenise(
-            answer_data, answer_offsets[i], answer_offsets[i + 1], is_word, a_hashes, a_bounds
-        )
-        np_, p_letters = _tokenise(
-            prompt_data, prompt_offsets[i], prompt_offsets[i + 1], is_word, p_hashes, p_bounds
-        )
-        _text_ints(answer_data, a_bounds, a_hashes, na, a_letters, stop_table, votes, answer_ints[i])
-        _text_ints(prompt_data, p_bounds, p_hashes, np_, p_letters, stop_table, votes, prompt_ints[i])
+        a0, a1 = answer_offsets[i], answer_offsets[i + 1]
+        p0, p1 = prompt_offsets[i], prompt_offsets[i + 1]
+        a_hashes, p_hashes = answer_hashes[a0:a1], prompt_hashes[p0:p1]
+        na, np_ = a1 - a0, p1 - p0
+        _text_ints(a_hashes, answer_chars[a0:a1], slot_hashes, slot_languages, votes, answer_ints[i])
+        _text_ints(p_hashes, prompt_chars[p0:p1], slot_hashes, slot_languages, votes, prompt_ints[i])
         if 0 < na < n and na == np_:
             same = True
             for w in range(na):
-                a0, a1 = a_bounds[w, 0], a_bounds[w, 1]
-                p0, p1 = p_bounds[w, 0], p_bounds[w, 1]
-                if a1 - a0 != p1 - p0:
+                if a_hashes[w] != p_hashes[w]:
                     same = False
-                    break
-                for j in range(a1 - a0):
-                    if answer_data[a0 + j] != prompt_data[p0 + j]:
-                        same = False
-                        break
-                if not same:
                     break
             short_copy[i] = same
         total = _gram_keys(a_hashes, na, multipliers, a_keys)

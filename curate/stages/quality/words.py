@@ -1,7 +1,8 @@
 """Per-row word statistics of the answer and the prompt, for the length, n-gram and language signals.
 
-Words are runs of letters, digits and apostrophes of the lower-cased texts (``[\\p{L}\\p{N}']+``).
-One compiled pass (curate/stages/quality/word_kernels.py) counts them, votes their stop words and
+Words are read by quality's rules (``curate.stages.words.rules.QUALITY``: runs of letters,
+digits and apostrophes of the lower-cased texts) through the shared tokeniser, as hashes; one
+compiled pass (curate/stages/quality/word_kernels.py) counts them, votes their stop words and
 compares their 3-grams, instead of materialising every word as a string.
 """
 
@@ -17,15 +18,15 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from curate.core.utf8 import utf8_buffers
 from curate.stages.quality import word_kernels as kernels
 from curate.stages.quality.rows import KERNEL_ROWS
+from curate.stages.words.rules import QUALITY
+from curate.stages.words.texts import hash_strings, words_of_texts
 
 N: Final = 3  # words per n-gram of the repetition and echo signals
 # Odd 64-bit multipliers mixing the word hashes by position (wrapping arithmetic), so "a b c"
 # and "c b a" get different keys.
 _MIX: Final = np.array([1, 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F], dtype=np.uint64)
-_MAX_CODE_POINT: Final = 0x10FFFF
 _WORKERS: Final = min(4, os.cpu_count() or 1)
 
 
@@ -54,56 +55,25 @@ ECHO: Final = "_q_echo"
 NEW_WORDS: Final = "_q_new_words"
 
 
-# Code points asked of the regex engine at a time: the whole range at once held ~45 MB of
-# temporaries (the text, a list of every hit and its Python strings), in both slices' threads.
-_CODE_POINTS_AT_ONCE: Final = 1 << 16
-_TABLES: Final = threading.Lock()  # the slices' threads make each table once, not once each
-
-
-def _is_word() -> np.ndarray:
-    with _TABLES:
-        return _word_characters()
+_TABLE: Final = threading.Lock()  # the slices' threads make the stop-word table once, not once each
 
 
 @functools.cache
-def _word_characters() -> np.ndarray:
-    """Code point -> whether it is a word character. Non-ASCII classes are asked of polars' own
-    regex engine, once per process, so they follow its Unicode tables exactly."""
-    table = np.zeros(_MAX_CODE_POINT + 1, dtype=np.bool_)
-    for first in range(0x80, _MAX_CODE_POINT + 1, _CODE_POINTS_AT_ONCE):
-        last = min(first + _CODE_POINTS_AT_ONCE, _MAX_CODE_POINT + 1)
-        code_points = np.arange(first, last, dtype=np.uint32)
-        code_points = code_points[(code_points < 0xD800) | (code_points > 0xDFFF)]  # no surrogates
-        text = code_points.astype("<u4").tobytes().decode("utf-32-le")
-        hits = pl.Series([text]).str.extract_all(r"[\p{L}\p{N}]").list.join("").item()
-        table[np.frombuffer(hits.encode("utf-32-le"), dtype="<u4")] = True
-    for char in range(0x80):  # ASCII: [A-Za-z0-9']
-        table[char] = chr(char).isalnum() or chr(char) == "'"
-    return table
-
-
-@functools.cache
-def _stop_table(
-    stop_words: tuple[tuple[str, tuple[str, ...]], ...],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """An open-addressing table of the stop words, given as (language, words) pairs: slot hashes,
-    languages (-1: empty), byte ranges into the concatenated words, those bytes, and the longest
-    word's length in bytes."""
-    entries = [(word.encode(), lang) for lang, (_, words) in enumerate(stop_words) for word in words]
+def _stop_table(stop_words: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """An open-addressing table of the stop words' hashes, given as (language, words) pairs: slot
+    hashes and languages (-1: empty), filled in the order given."""
+    entries = [(word, lang) for lang, (_, words) in enumerate(stop_words) for word in words]
     size = 1 << (2 * len(entries) - 1).bit_length()  # at most half full
     hashes = np.zeros(size, dtype=np.uint64)
     languages = np.full(size, -1, dtype=np.int64)
-    bounds = np.zeros((size, 2), dtype=np.int64)
-    data = np.frombuffer(b"".join(word for word, _ in entries), dtype=np.uint8)
-    start = 0
-    for word, lang in entries:
-        h = kernels.hash_bytes(data, start, start + len(word))
-        slot = int(h) & (size - 1)
+    for h, (_, lang) in zip(
+        hash_strings(pl.Series([word for word, _ in entries])).tolist(), entries, strict=True
+    ):
+        slot = h & (size - 1)
         while languages[slot] >= 0:
             slot = (slot + 1) & (size - 1)
-        hashes[slot], languages[slot], bounds[slot] = h, lang, (start, start + len(word))
-        start += len(word)
-    return hashes, languages, bounds, data, max(len(word) for word, _ in entries)
+        hashes[slot], languages[slot] = h, lang
+    return hashes, languages
 
 
 def add(
@@ -115,15 +85,21 @@ def add(
     stays low) and ``NEW_WORDS`` (distinct answer words the prompt lacks: a restating answer
     adds some, a copy none). ``answer`` and ``prompt`` name lower-cased text columns;
     a null text has no words."""
-    with _TABLES:
+    with _TABLE:
         table = _stop_table(tuple(stop_words.items()))
 
     def part(rows: range) -> tuple[np.ndarray, ...]:
-        # Each part copies out its own rows' bytes: the whole slice's at once was the largest
-        # part of this step's memory.
-        answers = utf8_buffers(frame[answer].slice(rows.start, len(rows)))
-        prompts = utf8_buffers(frame[prompt].slice(rows.start, len(rows)))
-        return kernels.word_stats(*answers, *prompts, _is_word(), table, len(stop_words), _MIX[:N])
+        # Each part reads its own rows' words: the whole slice's at once was the largest part of
+        # this step's memory.
+        answers, prompts = (
+            words_of_texts(frame[column].slice(rows.start, len(rows)), QUALITY, details=True)
+            for column in (answer, prompt)
+        )
+        assert answers.chars is not None and prompts.chars is not None
+        return kernels.word_stats(
+            answers.hashes, answers.offsets, answers.chars, prompts.hashes, prompts.offsets, prompts.chars,
+            *table, len(stop_words), _MIX[:N],
+        )  # fmt: skip
 
     # The kernel releases the GIL: parts run side by side, as polars runs the regex signals.
     step = max(1, min(-(-frame.height // _WORKERS), KERNEL_ROWS))

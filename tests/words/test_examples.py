@@ -7,12 +7,17 @@ import json
 import numpy as np
 import orjson
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate.stages.dedup import minhash
-from curate.stages.dedup.kernels import ROLES
-from curate.stages.dedup.message_words import ExampleWords, MessageWords, _decoded, words_of_examples
+from curate.stages.words import tables
+from curate.stages.words.examples import ExampleWords, MessageWords, decoded, walk, words_of_examples
+from curate.stages.words.kernels import ROLES, walk_examples
+from curate.stages.words.rules import DEDUP, LEAKAGE, QUALITY
+from curate.stages.words.texts import TextWords, words_of_texts
+
+RULES = {"dedup": DEDUP, "leakage": LEAKAGE, "quality": QUALITY}
 
 texts = st.text(
     alphabet=st.sampled_from(
@@ -47,27 +52,37 @@ encodings = st.sampled_from(
 )
 
 
-def as_lists(words: MessageWords | ExampleWords, which: str) -> list[list[int]]:
-    hashes, offsets = words.of(which)  # type: ignore[arg-type]
+def as_lists(words: MessageWords | ExampleWords | TextWords, which: str = "all") -> list[list[int]]:
+    picked = words if isinstance(words, TextWords) else words.of(which)  # type: ignore[arg-type]
+    hashes, offsets = picked.hashes, picked.offsets
     return [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(len(offsets) - 1)]
 
 
-@given(st.lists(st.one_of(examples, st.none()), max_size=6), encodings)
-@settings(max_examples=300, deadline=None)
-def test_the_walk_agrees_with_decoding(rows: list[dict | None], encode) -> None:  # type: ignore[no-untyped-def]
+def details(words: TextWords) -> list[list[tuple[int, int]]]:
+    assert words.chars is not None and words.flags is not None
+    pairs = list(zip(words.chars.tolist(), words.flags.tolist(), strict=True))
+    return [pairs[words.offsets[i] : words.offsets[i + 1]] for i in range(len(words.offsets) - 1)]
+
+
+@pytest.mark.parametrize("name", RULES)
+@given(rows=st.lists(st.one_of(examples, st.none()), max_size=6), encode=encodings)
+@settings(max_examples=150, deadline=None)
+def test_the_walk_agrees_with_decoding(name: str, rows: list[dict | None], encode) -> None:  # type: ignore[no-untyped-def]
+    rules = RULES[name]
     series = pl.Series([None if row is None else encode(row) for row in rows], dtype=pl.Utf8)
-    fast = words_of_examples(series)
+    fast = words_of_examples(series, rules, details=True)
     present = np.flatnonzero(series.is_not_null().to_numpy())
-    decoded = _decoded(series.gather(present), 0)
-    slow = MessageWords(decoded.hashes, decoded.counts, decoded.roles, present[decoded.rows], len(rows))
+    slow_part = decoded(series.gather(present), rules, details=True)
+    slow = MessageWords(slow_part.words, slow_part.roles, present[slow_part.rows], len(rows))
     for which in ("all", "user", "assistant"):
         assert as_lists(fast, which) == as_lists(slow, which)
+        assert details(fast.of(which)) == details(slow.of(which))  # type: ignore[arg-type]
 
 
 def test_escapes_and_case_give_the_words_of_the_decoded_text() -> None:
     plain = {"messages": [{"role": "user", "content": 'Tab\tNew\nline "quoted" A\\B'}]}
     spelled = '{"messages":[{"role":"user","content":"tab\\u0009new\\u000aLINE \\u0022quoted\\" a\\\\b"}]}'
-    words = words_of_examples(pl.Series([orjson.dumps(plain).decode(), spelled]))
+    words = words_of_examples(pl.Series([orjson.dumps(plain).decode(), spelled]), DEDUP)
     per_row = as_lists(words, "user")
     assert per_row[0] == per_row[1]
     assert len(per_row[0]) == 6  # tab new line quoted a b
@@ -77,7 +92,7 @@ def test_roles_are_kept_apart() -> None:
     example = {
         "messages": [{"role": "user", "content": "alpha beta"}, {"role": "assistant", "content": "gamma"}]
     }
-    words = words_of_examples(pl.Series([orjson.dumps(example).decode()]))
+    words = words_of_examples(pl.Series([orjson.dumps(example).decode()]), DEDUP)
     assert [len(w) for w in as_lists(words, "user")] == [2]
     assert [len(w) for w in as_lists(words, "assistant")] == [1]
     assert [len(w) for w in as_lists(words, "all")] == [3]
@@ -85,8 +100,6 @@ def test_roles_are_kept_apart() -> None:
 
 def test_plain_rows_take_the_compiled_walk_and_others_fall_back() -> None:
     from curate.core.utf8 import utf8_buffers
-    from curate.stages.dedup.kernels import message_words
-    from curate.stages.dedup.unicode_words import READ_BYTES, READ_LENGTH
 
     rows = [
         '{"messages":[{"role":"user","content":"plain \\"text\\""}],"meta":{"k":[1,{"a":"}"}]}}',
@@ -96,8 +109,12 @@ def test_plain_rows_take_the_compiled_walk_and_others_fall_back() -> None:
         '{"messages":{"role":"user"}}',  # another shape
     ]
     data, offsets = utf8_buffers(pl.Series(rows))
-    *_, failed = message_words(data, offsets, np.uint64(0), READ_LENGTH, READ_BYTES)
+    *_, failed = walk_examples(data, offsets, *tables.raw(DEDUP).args(), np.uint64(0), False, False)
     assert failed.tolist() == [False, False, True, False, True]
+    # leakage's rules read no non-ASCII character themselves, and a content that is not a
+    # string is left to the decoder (strict)
+    *_, failed = walk_examples(data, offsets, *tables.raw(LEAKAGE).args(), np.uint64(0), True, True)
+    assert failed.tolist() == [False, True, True, True, True]
 
 
 def test_every_character_of_the_table_reads_as_polars_normalises_it() -> None:
@@ -108,8 +125,8 @@ def test_every_character_of_the_table_reads_as_polars_normalises_it() -> None:
         texts = [template.format(c, c) for c in chars]
         for encode in (lambda t: orjson.dumps(t).decode(), lambda t: json.dumps(t, ensure_ascii=True)):
             series = pl.Series(['{"messages":[{"role":"user","content":' + encode(t) + "}]}" for t in texts])
-            fast = as_lists(words_of_examples(series), "all")
-            slow = as_lists(_decoded(series, 0), "all")
+            fast = as_lists(words_of_examples(series, DEDUP), "all")
+            slow = as_lists(decoded(series, DEDUP), "all")
             assert fast == slow
 
 
@@ -119,9 +136,20 @@ def test_role_words_are_the_words_of_that_role_in_row_order() -> None:
         {"messages": []},
         {"messages": [{"role": "assistant", "content": "four"}, {"role": "user", "content": "five six"}]},
     ]
-    words = words_of_examples(pl.Series([orjson.dumps(e).decode() for e in examples]))
-    hashes, offsets = minhash.word_hashes(pl.Series(["one two", "three", "four", "five six"]), seed=0)
-    single = [hashes[offsets[i] : offsets[i + 1]].tolist() for i in range(4)]
+    words = words_of_examples(pl.Series([orjson.dumps(e).decode() for e in examples]), DEDUP)
+    single = as_lists(words_of_texts(pl.Series(["one two", "three", "four", "five six"]), DEDUP))
     assert as_lists(words, "user") == [single[0], [], single[3]]
     assert as_lists(words, "assistant") == [single[1], [], single[2]]
     assert as_lists(words, "all") == [single[0] + single[1], [], single[2] + single[3]]
+
+
+def test_strict_walk_leaves_contents_that_are_not_strings() -> None:
+    rows = pl.Series(
+        [
+            '{"messages":[{"role":"user","content":null},{"role":"user","content":"Omar 12"}]}',
+            '{"messages":[{"role":"user","content":[{"type":"text"}]}]}',
+        ]
+    )
+    walked, left = walk(rows, LEAKAGE, details=True, strict=True)
+    assert left.tolist() == [1]
+    assert [len(w) for w in as_lists(walked.of("user"))] == [2, 0]

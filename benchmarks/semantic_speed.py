@@ -1,0 +1,101 @@
+"""The semantic stages' embedding throughput against a bare ``SentenceTransformer.encode`` of the
+same texts, in the same run: how much the stages add around the model.
+
+The stages run as a build runs them (exact and near dedup with semantic dedup, the split, and
+leakage with the semantic test) on GSM8K train with GSM8K test as the eval set; every text they
+hand to the model is recorded. Their semantic time is the difference between the stages with
+and without the semantic parts. The bare encode then embeds exactly those texts, batch 64, with
+the model already loaded (it is loaded before either is timed).
+
+    .venv/bin/python benchmarks/semantic_speed.py               # 2,000 train rows (+ the test set)
+    .venv/bin/python benchmarks/semantic_speed.py --rows 0      # all 7,473
+    .venv/bin/python benchmarks/semantic_speed.py --rows 100 --eval-rows 100   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+from curate.core.config import load_config  # noqa: E402
+from curate.core.context import BuildContext  # noqa: E402
+from curate.ingest.inputs import InputSpec, ingest  # noqa: E402
+from curate.stages import embeddings, split  # noqa: E402
+from curate.stages.dedup import exact as exact_dedup  # noqa: E402
+from curate.stages.dedup import near as near_dedup  # noqa: E402
+from curate.stages.leakage import stage as leakage  # noqa: E402
+
+
+def stages(frame: Any, semantic: bool) -> float:
+    ctx = BuildContext(config=load_config(None), semantic=semantic)
+    started = time.perf_counter()
+    frame = near_dedup.run(exact_dedup.run(frame, ctx), ctx)
+    frame = leakage.run(split.run(frame, ctx), ctx)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=2000, help="GSM8K train rows (0: all)")
+    parser.add_argument("--eval-rows", type=int, default=0, help="GSM8K test rows (0: all 1,319)")
+    parser.add_argument("--data", type=Path, default=DATA)
+    args = parser.parse_args()
+    train, test = args.data / "gsm8k_train.jsonl", args.data / "gsm8k_test.jsonl"
+    if not train.is_file() or not test.is_file():
+        print(f"skipped: {args.data} has no gsm8k_train.jsonl / gsm8k_test.jsonl (the shared data folder)")
+        return 0
+    with tempfile.TemporaryDirectory() as folder:
+        lines = train.read_bytes().splitlines(keepends=True)
+        part = Path(folder) / "train.jsonl"
+        part.write_bytes(b"".join(lines[: args.rows] if args.rows else lines))
+        held = Path(folder) / "test.jsonl"
+        test_lines = test.read_bytes().splitlines(keepends=True)
+        held.write_bytes(b"".join(test_lines[: args.eval_rows] if args.eval_rows else test_lines))
+        frame, _ = ingest([InputSpec(str(part), "input"), InputSpec(str(held), "eval")], 16 << 20)
+
+        model = embeddings.load_embedder()  # loaded before anything is timed
+        import torch  # already loaded with the model
+
+        seen: list[str] = []
+        real_embed = embeddings.embed
+
+        def recording(texts: Any, *a: Any, **k: Any) -> Any:
+            seen.extend(texts)
+            return real_embed(texts, *a, **k)
+
+        embeddings.embed = recording  # type: ignore[assignment]
+        plain = stages(frame, semantic=False)
+        with_semantic = stages(frame, semantic=True)
+        embeddings.embed = real_embed  # type: ignore[assignment]
+        stage_time = with_semantic - plain
+
+        started = time.perf_counter()
+        model.encode(
+            seen, batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        bare = time.perf_counter() - started
+
+    print(
+        f"rows {frame.height:,}  texts embedded {len(seen):,}  cores {os.cpu_count()}  "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    print(f"stages without semantic {plain:.2f}s  with {with_semantic:.2f}s")
+    print(f"stage semantic part: {len(seen) / stage_time:,.0f} texts/s ({stage_time:.2f}s)")
+    print(f"bare encode:         {len(seen) / bare:,.0f} texts/s ({bare:.2f}s)")
+    print(f"ratio stage / bare:  {bare / stage_time:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
