@@ -9,7 +9,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-all check lint typecheck bench clean
+.PHONY: setup demo demo-dpo test test-all check lint typecheck bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,12 @@ demo: setup
 	$(BIN)/curate build samples/curate.toml --check
 	$(BIN)/train run samples/train.toml --data build/samples
 	$(BIN)/train compare --run runs/samples
+
+# The preference sample: build and gate the pairs, a short DPO run, base and tuned answers.
+demo-dpo: setup
+	$(BIN)/curate build samples/preference/curate.toml --check
+	$(BIN)/train run samples/preference/train.toml --data build/pairs
+	$(BIN)/train compare --run runs/pairs
 
 test: setup
 	$(BIN)/lint-imports

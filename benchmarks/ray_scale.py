@@ -33,7 +33,7 @@ import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = Path(os.environ.get("CURATE_SHARED_DATA", ROOT.parent / "shared" / "data")) / "alpaca.jsonl"
+DATA = Path(os.environ.get("CHATCURATE_SHARED_DATA") or ROOT.parent / "shared" / "data") / "alpaca.jsonl"
 CACHE = ROOT / "benchmarks" / ".cache"
 CORES = os.cpu_count() or 1
 

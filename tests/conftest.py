@@ -12,8 +12,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-# CURATE_SHARED_DATA points a checkout elsewhere (a git worktree) at the shared datasets.
-SHARED_DATA = Path(os.environ.get("CURATE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# CHATCURATE_SHARED_DATA points a worktree elsewhere than ../shared/data at the datasets.
+SHARED_DATA = Path(os.environ.get("CHATCURATE_SHARED_DATA") or ROOT.parent / "shared" / "data")
 SAMPLES = ROOT / "samples"
 
 

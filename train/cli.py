@@ -17,6 +17,7 @@ RUN_EXAMPLE = """example:
   train run samples/train.toml --data build/samples --max-steps 30
   train run --data build/samples --model ./my-model --epochs 2 --no-packing --out runs/try2
   train run samples/train.toml --data build/samples --resume
+  train run --data build/pairs --method dpo --max-steps 20   (preference pairs: DPO with LoRA)
   accelerate launch -m train.cli run samples/train.toml --data build/samples   (several GPUs)
 """
 INSPECT_EXAMPLE = """example:
@@ -75,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int)
     run.add_argument("--merge", action="store_true", default=None, help="also write merged/ (base + adapter)")
     run.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    run.add_argument(
+        "--method",
+        choices=["lora", "dpo"],
+        help="lora (default: supervised LoRA) or dpo (LoRA tuned on a preference build's pairs)",
+    )
 
     ins = sub.add_parser(
         "inspect-data",
@@ -125,6 +131,7 @@ def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
         "eval.max_examples": ns.eval_max_examples,
         "train.seed": ns.seed,
         "output.merge": ns.merge,
+        "train.objective": {"dpo": "dpo", "lora": "sft"}.get(ns.method or ""),
     }
 
 
@@ -142,10 +149,40 @@ def _run(ns: argparse.Namespace, console: Any) -> None:
 
     cfg = load_config(ns.config, _overrides(ns))
     _quiet_libraries()
+    if cfg.train.objective == "dpo":
+        from train.dpo import fit_dpo
+
+        _print_dpo_metrics(fit_dpo(cfg, say=console.print), console)
+        return
+    from train.dpo import refuse_preference_build
     from train.run import fit
 
+    refuse_preference_build(cfg)
     metrics = fit(cfg, resume=ns.resume, say=console.print)
     _print_metrics(metrics, cfg, console)
+
+
+def _print_dpo_metrics(m: dict[str, Any], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="what the model learned to prefer and what it forgot (dpo)")
+    for name, justify in (("measure", "left"), ("before", "right"), ("after", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_row(
+        f"preference accuracy ({m['eval_pairs']} eval pairs)",
+        _fmt(m["preference_accuracy_before"]),
+        _fmt(m["preference_accuracy_after"]),
+    )
+    table.add_row(
+        "mean log-prob margin", _fmt(m["preference_margin_before"]), _fmt(m["preference_margin_after"])
+    )
+    general = ("n/a", m["general_loss_reason"] or "") if m["general_loss_before"] is None else None
+    table.add_row(
+        "general_eval.jsonl loss (forgot)",
+        *(general or (_fmt(m["general_loss_before"]), _fmt(m["general_loss_after"]))),
+    )
+    console.print(table)
+    console.print(f"{m['steps']} steps, final DPO loss {m['train_loss']:.4f}, {m['wall_time_s']} s in all")
 
 
 def _fmt(x: float | None) -> str:

@@ -104,6 +104,9 @@ def prompt_messages(example: dict[str, Any]) -> tuple[list[dict[str, Any]], str 
     """The conversation up to its last assistant turn, and that turn's text as the reference answer."""
     from train.data import clean_messages
 
+    if isinstance(example.get("prompt"), list):  # a preference pair: the chosen answer is the reference
+        chosen = example.get("chosen") or [{}]
+        return clean_messages(example["prompt"]), str(chosen[-1].get("content") or "")
     messages = clean_messages(example.get("messages") or [])
     last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
     if last is None:

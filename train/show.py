@@ -109,7 +109,13 @@ def compare(run: str, count: int, max_new_tokens: int, console: Console) -> list
         info["build"]["path"] if Path(info["build"]["path"]).is_dir() else info["config"]["data"]
     )
     rows = []
-    for example in load_split(build.eval):
+    if info.get("method") == "dpo":
+        from train.dpo import load_pairs
+
+        examples = load_pairs(build.eval, keep_id=True)
+    else:
+        examples = load_split(build.eval)
+    for example in examples:
         messages, reference = prompt_messages(example)
         if reference is None or not messages:
             continue

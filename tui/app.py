@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import polars as pl
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -24,6 +25,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 
+from curate.core.pairs import is_pair_example, pair_of, trl_record
 from curate.review.store import DEFAULT_DB, ReviewStore
 from tui.model import SORT_KEYS, Filter, ReviewModel, Sort, messages_of
 from tui.screens.confirm import ConfirmScreen
@@ -33,13 +35,20 @@ from tui.screens.group import GroupScreen
 from tui.screens.help import HelpScreen
 from tui.screens.leakage import LeakageScreen
 from tui.screens.note import NoteScreen
+from tui.screens.pair import PairScreen
 from tui.widgets.detail import DetailPane
 from tui.widgets.example_list import ExampleList, ListHeader
 
 DETAIL_DELAY_S = 0.06
 # (example id, edited messages) -> the (code, message) checks the edit would fail at the next build.
-EditChecks = Callable[[str, list[dict[str, Any]]], list[tuple[str, str]]]
-ACTION_WORDS = {"accept": "accepted", "reject": "rejected", "edit": "edited", "note": "noted"}
+EditChecks = Callable[[str, Any], list[tuple[str, str]]]
+ACTION_WORDS = {
+    "accept": "accepted",
+    "reject": "rejected",
+    "edit": "edited",
+    "note": "noted",
+    "swap": "swapped",
+}
 
 
 class ReviewApp(App[None]):
@@ -59,6 +68,8 @@ class ReviewApp(App[None]):
         Binding("s", "sort", "sort"),
         Binding("d", "group", "dups"),
         Binding("c", "leakage", "leak"),
+        Binding("p", "pair", "a preference pair's answers side by side", show=False),
+        Binding("w", "swap", "swap a pair's chosen and rejected answers", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("j,down", "move(1)", "down", show=False, key_display="j/↓"),
@@ -84,6 +95,8 @@ class ReviewApp(App[None]):
             "sort",
             "group",
             "leakage",
+            "pair",
+            "swap",
             "move",
             "reverse_sort",
             "page",
@@ -228,23 +241,80 @@ class ReviewApp(App[None]):
         self.model.decide([row], action)
         self.after_decision(f"{ACTION_WORDS[action]} {self.model.index['id'][row]}")
 
+    def pair_in_force(self, row: int) -> dict[str, Any] | None:
+        """The row's preference pair as the next build will see it (after an edit or a swap), or
+        None when the row is not a pair."""
+        decision = self.model.decision_for(row)
+        if decision and decision.action in ("edit", "swap") and isinstance(decision.messages, dict):
+            return dict(decision.messages)
+        try:
+            example = orjson.loads(self.model.example_text(row))
+        except orjson.JSONDecodeError:
+            return None
+        return (
+            trl_record(pair_of(example)) if isinstance(example, dict) and is_pair_example(example) else None
+        )
+
+    def swap_row(self) -> dict[str, Any] | None:
+        """Swap the current pair's answers (recorded as ``swap`` with the swapped pair); the pair now."""
+        row = self.list.current_row()
+        record = None if row is None else self.pair_in_force(row)
+        if row is None or record is None:
+            self.notify("this row is not a preference pair: nothing to swap", severity="warning")
+            return None
+        swapped = {**record, "chosen": record["rejected"], "rejected": record["chosen"]}
+        for a, b in (("score_chosen", "score_rejected"), ("score_rejected", "score_chosen")):
+            swapped.pop(a, None)
+            if b in record:
+                swapped[a] = record[b]
+        self.model.decide([row], "swap", messages=swapped)
+        self.after_decision(f"swapped {self.model.index['id'][row]}", advance=False)
+        return swapped
+
+    def action_swap(self) -> None:
+        self.swap_row()
+
+    def action_pair(self) -> None:
+        row = self.list.current_row()
+        record = None if row is None else self.pair_in_force(row)
+        if row is None or record is None:
+            self.notify("this row is not a preference pair", severity="warning")
+            return
+        decision = self.model.decision_for(row)
+        index = self.model.index
+        self.push_screen(
+            PairScreen(
+                str(index["id"][row]),
+                record,
+                str(index["status"][row]),
+                decision.action if decision else None,
+            )
+        )
+
     def action_edit(self) -> None:
         row = self.list.current_row()
         if row is None:
+            return
+        refusal = self.model.refusal(row, "edit")
+        if refusal is not None:
+            self.notify(f"cannot edit: {refusal}", severity="warning", timeout=6)
+            return
+        pair = self.pair_in_force(row)
+        if pair is not None:  # a pair is edited whole: prompt, chosen and rejected
+            self._edit(row, pair)
             return
         decision = self.model.decision_for(row)
         example = self.model.example_text(row)
         messages = decision.messages if decision and decision.action == "edit" and decision.messages else None
         messages = messages or messages_of(example)
-        refusal = self.model.refusal(row, "edit")
-        if refusal is not None:
-            self.notify(f"cannot edit: {refusal}", severity="warning", timeout=6)
-            return
         if messages is None:
             self.notify("this row is not a chat conversation: nothing to edit", severity="warning")
             return
 
-        def saved(result: list[dict[str, Any]] | None) -> None:
+        self._edit(row, messages)
+
+    def _edit(self, row: int, payload: Any) -> None:
+        def saved(result: Any) -> None:
             if result is None:
                 return
             example_id = str(self.model.index["id"][row])
@@ -264,7 +334,7 @@ class ReviewApp(App[None]):
                 return
             self.after_decision(f"edited {example_id}", advance=False)
 
-        self.push_screen(EditorScreen(messages, example), saved)
+        self.push_screen(EditorScreen(payload, self.model.example_text(row)), saved)
 
     def action_note(self) -> None:
         row = self.list.current_row()
@@ -475,6 +545,8 @@ class ReviewApp(App[None]):
             )
         yield SystemCommand("Duplicate group", "members side by side", self.action_group)
         yield SystemCommand("Leakage match", "the protected item this row matches", self.action_leakage)
+        yield SystemCommand("Pair", "a preference pair's chosen and rejected side by side", self.action_pair)
+        yield SystemCommand("Swap", "swap a preference pair's chosen and rejected answers", self.action_swap)
         yield SystemCommand("Help", "every key", self.action_help)
 
 

@@ -352,7 +352,7 @@ class ReviewModel:
         rows: Iterable[int],
         action: str,
         *,
-        messages: list[dict[str, Any]] | None = None,
+        messages: Any = None,
         note: str | None = None,
     ) -> int:
         """Record one decision for the ids of ``rows`` (one batch); returns how many ids."""

@@ -54,6 +54,10 @@ class BuildSection(Settings):
     """Force one input format for every file; "auto" detects per record."""
     formats: dict[str, FormatName] = Field(default_factory=dict)
     """Per-file format override: {"data/x.json" = "sharegpt"}."""
+    kind: Literal["auto", "sft", "preference"] = "auto"
+    """Training kind: chat examples ("sft") or preference pairs ("preference"); "auto" takes the kind
+    most input records have. Records of the other kind are rejected (pref.wrong-kind); general chat
+    data stays allowed in a preference build, for the forgetting measure."""
     engine: Literal["local", "ray"] = "local"
     """"local": one process (polars); "ray": the same stages on a Ray cluster ([ray] says which)."""
 
@@ -258,6 +262,19 @@ class GateLevels(Settings):
     """Beyond this the gate fails (`curate check` exits 1); left out, it never fails."""
 
 
+class BandLevels(Settings):
+    """A gate bad on both sides: ``{ warn_below = 0.25, warn_above = 0.75 }``; a level left out is off."""
+
+    warn_below: float | None = None
+    """Below this the gate warns."""
+    warn_above: float | None = None
+    """Above this the gate warns."""
+    fail_below: float | None = None
+    """Below this the gate fails."""
+    fail_above: float | None = None
+    """Above this the gate fails."""
+
+
 def _levels(warn: float | None, fail: float | None) -> Any:
     # model_construct keeps the defaults as written (100, not 100.0): the manifest records them,
     # and its config hash must not change with the loader
@@ -299,6 +316,13 @@ class GatesSection(Settings):
     """Share of train records drawn from general data."""
     general_shortfall: GateLevels = _levels(0.05, None)
     """The configured mix ratio minus the general share reached (general data ran short)."""
+    chosen_longer_share: BandLevels = Field(
+        default_factory=lambda: BandLevels.model_construct(warn_below=0.25, warn_above=0.75)
+    )
+    """Preference builds only. Share of kept pairs whose chosen answer is the longer one: far above
+    one half teaches the model that longer wins (it rambles), far below that shorter wins."""
+    identical_pair_rate: GateLevels = _levels(0.01, 0.1)
+    """Preference builds only. Share of valid pairs whose chosen and rejected answers are the same."""
     baseline_margin: float = Field(0.02, ge=0)
     """With --baseline: fail when a rate above is worse than the baseline build's by more than this
     (absolute, 0.02 = two percentage points); warn when worse by more than half of it."""

@@ -26,6 +26,23 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     "schema.no-assistant": ("validate", "there is no assistant turn to learn from"),
     "schema.tool-call-id": ("validate", "a tool call has no id, or a tool message answers no call"),
     "schema.bad-weight": ("validate", "an assistant weight is not 0 or 1"),
+    # preference pairs (curate/ingest/preference.py, curate/stages/preference/)
+    "pref.role-order": (
+        "validate",
+        "the prompt must end on a user turn; chosen and rejected must be assistant turns",
+    ),
+    "pref.no-shared-prompt": (
+        "validate",
+        "the implicit-prompt pair's chosen and rejected share no first message",
+    ),
+    "pref.wrong-kind": (
+        "preference",
+        "a record of the other training kind than the build's (sft or preference)",
+    ),
+    "pref.identical": ("preference", "chosen equals rejected after normalisation: nothing to prefer"),
+    "pref.tie": ("preference", "score_chosen equals score_rejected: no preference"),
+    "pref.contradictory": ("preference", "another pair has the same prompt with the two answers swapped"),
+    "pref.rejected-answer": ("preference", "the rejected answer is empty, a placeholder or garbage"),
     "length.too-long": ("validate", "longer than the configured token limit"),
     # dedup
     "dedup.exact": ("exact_dedup", "exact duplicate of a kept record"),
@@ -59,6 +76,7 @@ REASONS: Final[dict[str, tuple[str, str]]] = {
     "review.accepted": ("review", "flag: accepted by a reviewer over soft quality flags (kept as flags)"),
     "review.edited": ("review", "flag: a reviewer's edit replaced the conversation (the id is unchanged)"),
     "review.edit-invalid": ("review", "flag: a reviewer's edit failed validation and was not applied"),
+    "review.swapped": ("review", "flag: a reviewer swapped the pair's chosen and rejected answers"),
     "review.not-overridable": ("review", "flag: accept cannot lift a hard (non-quality) rejection"),
     # mix
     "mix.not-sampled": ("mix", "general record not needed for the configured mix ratio"),

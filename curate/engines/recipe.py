@@ -23,19 +23,31 @@ from curate.stages import length, mix, review, split
 from curate.stages.dedup import exact as exact_dedup
 from curate.stages.dedup import near as near_dedup
 from curate.stages.leakage import stage as leakage
+from curate.stages.preference import bias as pair_bias
+from curate.stages.preference import checks as pair_checks
+from curate.stages.preference import dedup as pair_dedup
+from curate.stages.preference import kind as build_kind
+from curate.stages.preference.leakage import both_sides
 from curate.stages.quality import stage as quality
 
 Stage = Callable[[pl.DataFrame, BuildContext], pl.DataFrame]
 
+# Preference pairs (curate.stages.preference) ride through the chat stages as their prompt and
+# chosen answer; the pair_* stages add what only a pair has, and do nothing in a chat build.
 STAGES: list[tuple[str, Stage]] = [
+    (build_kind.NAME, build_kind.run),
     (length.NAME, length.run),
+    (pair_checks.NAME, pair_checks.run),
     (quality.NAME, quality.run),
+    (pair_checks.ANSWERS_NAME, pair_checks.run_answers),
     (exact_dedup.NAME, exact_dedup.run),
     (near_dedup.NAME, near_dedup.run),
+    (pair_dedup.NAME, pair_dedup.run),
     (split.NAME, split.run),
-    (leakage.NAME, leakage.run),
+    (leakage.NAME, both_sides(leakage.run, leakage.NAME)),
     (review.NAME, review.run),
     (mix.NAME, mix.run),
+    (pair_bias.NAME, pair_bias.run),
 ]
 
 

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 
 import polars as pl
 
-from curate.core.config import GateLevels, GatesSection, load_config
+from curate.core.config import BandLevels, GateLevels, GatesSection, load_config
 from curate.core.errors import ConfigError, InputError
 from curate.output.build_folder import read_examples, read_manifest, require_build
 
@@ -266,6 +266,7 @@ def measure(
     else:
         out["general_shortfall"] = max(0.0, float(ratio) - out["general_share"])
     out["mix_ratio"] = ratio
+    out.update(pair_measures(findings))
     out["tokens"] = _percentiles(frame, percentiles or list(DEFAULT_PERCENTILES))
     if out["tokens"] is None:
         notes["tokens"] = "no token counts for train records"
@@ -359,6 +360,8 @@ def evaluate(
         # An unchecked build with eval or benchmark items is a hole, not a pass.
         unchecked = spec.name == "leakage_count" and value is None and bool(measures.get("protected_items"))
         results.append(_gate_result(spec, value, levels, notes.get(spec.name), force_warn=unchecked))
+    if measures.get("kind") == "preference":
+        results.extend(pair_gates(measures, gates))
     tokens = measures.get("tokens") or {}
     for key, levels in sorted(gates.tokens.items(), key=lambda item: float(item[0][1:])):
         spec = GateSpec(f"tokens_{key}", "max", "tokens", f"{key} token length of train records")
@@ -397,6 +400,45 @@ def compare(measures: dict[str, Any], baseline: dict[str, Any], margin: float) -
             )
         )
     return results
+
+
+# ---------------------------------------------------------------- preference builds
+
+PAIR_GATES: Final = (
+    GateSpec("chosen_longer_share", "max", "rate", "kept pairs whose chosen answer is the longer one"),
+    GateSpec("identical_pair_rate", "max", "rate", "valid pairs whose chosen and rejected are the same"),
+)
+
+
+def pair_measures(findings: dict[str, Any]) -> dict[str, Any]:
+    """The preference build's measures (none for a chat build, so its gates are unchanged)."""
+    preference = findings.get("preference") or {}
+    if preference.get("kind") != "preference":
+        return {}
+    bias = preference.get("length_bias") or {}
+    return {
+        "kind": "preference",
+        "chosen_longer_share": (bias.get("kept") or {}).get("chosen_longer_share"),
+        "identical_pair_rate": bias.get("identical_pair_rate"),
+    }
+
+
+def pair_gates(measures: dict[str, Any], gates: GatesSection) -> list[GateResult]:
+    longer, identical = PAIR_GATES
+    share = measures.get("chosen_longer_share")
+    band: BandLevels = gates.chosen_longer_share
+    # Judged on the side the value lies: above one half against the upper levels, else the lower.
+    high = share is None or share >= 0.5
+    spec = GateSpec(longer.name, "max" if high else "min", "rate", longer.what)
+    levels = (
+        GateLevels(warn=band.warn_above, fail=band.fail_above)
+        if high
+        else GateLevels(warn=band.warn_below, fail=band.fail_below)
+    )
+    return [
+        _gate_result(spec, share, levels, "no kept pairs"),
+        _gate_result(identical, measures.get("identical_pair_rate"), gates.identical_pair_rate, "no pairs"),
+    ]
 
 
 # ---------------------------------------------------------------- a build folder

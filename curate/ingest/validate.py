@@ -17,6 +17,7 @@ from typing import Any
 import fastjsonschema
 import orjson
 
+from curate.core.pairs import is_pair_record
 from curate.core.records import (
     ROLES,
     ConversionError,
@@ -27,6 +28,7 @@ from curate.core.records import (
     source_id_of,
     to_chat,
 )
+from curate.ingest.preference import checked_pair, to_pair
 
 Reason = tuple[str, str]  # (code, message)
 
@@ -77,12 +79,14 @@ def check_record(record: Any, format_override: Format | None = None, origin: str
             example=None, raw=_dump_text(record), reasons=[("schema.not-object", f"got a JSON {kind}")]
         )
     source_id = source_id_of(record)
+    if format_override is None and is_pair_record(record):
+        return _checked_pair(record, source_id, origin)
     fmt = format_override or detect_format(record)
     if fmt is None:
         keys = ", ".join(sorted(map(str, record))[:6]) or "no keys"
         reason = (
             "schema.unknown-format",
-            f"expected messages, conversations or instruction/output; got {keys}",
+            f"expected messages, conversations, instruction/output or chosen/rejected; got {keys}",
         )
         return _bad(record, None, source_id, [reason])
     if fmt == "chat" and format_override is None and is_plain_valid_chat(record):
@@ -104,6 +108,15 @@ def check_record(record: Any, format_override: Format | None = None, origin: str
     if problems:
         return _bad(record, fmt, source_id, problems)
     return _valid(example, fmt, source_id, origin)
+
+
+def _checked_pair(record: dict[str, Any], source_id: str | None, origin: str) -> Checked:
+    """A preference pair (curate.ingest.preference): its canonical pair, or why it has none."""
+    fmt, pair, problems = to_pair(record, semantic_problems)
+    if pair is None:
+        return _bad(record, fmt, source_id, problems)
+    text, pair_id, key, n_messages, n_assistant = checked_pair(pair)
+    return Checked(text, None, [], fmt, source_id, pair_id, key, n_messages, n_assistant)
 
 
 def _valid(example: dict[str, Any], fmt: str, source_id: str | None, origin: str) -> Checked:

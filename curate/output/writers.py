@@ -19,6 +19,7 @@ import polars as pl
 from curate.core.errors import CurateError
 from curate.core.frame import plain_strings
 from curate.ingest.store import SPAN_COLUMNS, verify_unchanged, with_examples
+from curate.output.preference import pair_lines
 
 
 @contextmanager
@@ -40,10 +41,11 @@ def atomic_folder(target: Path) -> Iterator[Path]:
 
 
 def example_lines(frame: pl.DataFrame) -> pl.Series:
-    """train/eval lines: the canonical example with its id first."""
-    return frame.select(
+    """train/eval lines: the canonical example with its id first (a preference pair in TRL's form)."""
+    lines = frame.select(
         pl.concat_str([pl.lit('{"id":"'), pl.col("id"), pl.lit('",'), pl.col("example").str.slice(1)])
     ).to_series()
+    return pair_lines(frame, lines)
 
 
 def rejected_lines(frame: pl.DataFrame) -> pl.Series:

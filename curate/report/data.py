@@ -18,6 +18,7 @@ import polars as pl
 from curate.core.reasons import describe
 from curate.gates.rules import leakage_checked, leakage_methods_note
 from curate.ingest.store import with_examples
+from curate.report.preference import pair_summary
 
 TOKEN_BINS: Final = 24  # histogram bars; the last one collects the tail past the 99th percentile
 QUALITY_BINS: Final = 20
@@ -72,6 +73,7 @@ def summarise(manifest: dict[str, Any], frame: pl.DataFrame) -> dict[str, Any]:
         "worst": worst_rows(frame),
         "timings": manifest.get("timings", {}),
         "tokenizer": manifest.get("tokenizer"),
+        "preference": pair_summary(manifest.get("findings", {})),
     }
     ids = {row["id"] for row in data["leakage"]["rows"]} | {row["id"] for row in data["worst"]["rows"]}
     data["examples"] = example_snippets(full, ids)

@@ -10,6 +10,7 @@ from html import escape
 from typing import Any
 
 from curate.gates.rules import fmt
+from curate.report import preference
 from curate.report.charts import colour_of, horizontal_bars, stacked_columns
 from curate.report.markdown import NOT_CHECKED, STATUS_ORDER
 
@@ -80,6 +81,7 @@ def render_html(data: dict[str, Any]) -> str:
         ("tokens", "Token lengths", _tokens(data)),
         ("quality", "Quality scores", _quality(data)),
         ("groups", "Duplicate groups", _groups(data)),
+        ("preference", "Preference pairs", preference.html(data.get("preference"))),
         ("mix", "Mix composition", _mix(data)),
         ("leakage", "Leakage matches", _leakage(data)),
         ("worst", "Worst examples", _worst(data)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from curate.gates.rules import fmt
+from curate.report import preference
 
 STATUS_ORDER = ("train", "eval", "general_eval", "protected", "rejected")
 ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "skip": "⏭️"}
@@ -44,7 +45,8 @@ def render_markdown(data: dict[str, Any]) -> str:
         "",
     ]
     lines += _summary(data) + _gates(data) + _inputs(data) + _reasons(data) + _tokens(data) + _quality(data)
-    lines += _groups(data) + _mix(data) + _leakage(data) + _worst(data) + _timings(data)
+    lines += _groups(data) + preference.markdown(data.get("preference"))
+    lines += _mix(data) + _leakage(data) + _worst(data) + _timings(data)
     return "\n".join(lines).rstrip() + "\n"
 
 

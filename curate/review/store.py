@@ -22,16 +22,18 @@ import orjson
 
 from curate.core.errors import CurateError
 
-Action = Literal["accept", "reject", "edit"]
-ACTIONS: Final[tuple[str, ...]] = ("accept", "reject", "edit")
+Action = Literal["accept", "reject", "edit", "swap"]
+# swap: a preference pair's chosen and rejected answers exchanged; like an edit, it carries the
+# resulting pair ({"prompt", "chosen", "rejected"}), so swapping twice restores the original.
+ACTIONS: Final[tuple[str, ...]] = ("accept", "reject", "edit", "swap")
 DEFAULT_DB: Final = "reviews.sqlite"
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS decisions (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     example_id TEXT NOT NULL,
-    action TEXT NOT NULL CHECK (action IN ('accept', 'reject', 'edit', 'note', 'undo')),
-    messages TEXT,            -- edit: the edited messages as JSON
+    action TEXT NOT NULL CHECK (action IN ('accept', 'reject', 'edit', 'swap', 'note', 'undo')),
+    messages TEXT,            -- edit: the edited messages (a pair: its prompt, chosen, rejected) as JSON
     note TEXT,
     reviewer TEXT NOT NULL,
     at TEXT NOT NULL,         -- UTC, ISO 8601
@@ -53,11 +55,11 @@ class Decision:
     """The decision in force for one example id."""
 
     example_id: str
-    action: str  # accept | reject | edit
+    action: str  # accept | reject | edit | swap
     reviewer: str
     at: str
     seq: int
-    messages: list[dict[str, Any]] | None = None  # edit only
+    messages: Any = None  # edit: the messages, or a pair's {"prompt", "chosen", "rejected"}; swap: the pair
     note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -94,6 +96,7 @@ class ReviewStore:
                 # FULL: a decision survives a power cut too, not only a killed process.
                 self._db.execute("PRAGMA synchronous=FULL")
                 self._db.executescript(_SCHEMA)
+                _allow_swap(self._db)
             self._db.execute("SELECT seq FROM decisions LIMIT 1").fetchall()
         except sqlite3.DatabaseError as error:
             raise ReviewStoreError(
@@ -117,14 +120,14 @@ class ReviewStore:
         action: Action | Literal["note"],
         reviewer: str,
         *,
-        messages: list[dict[str, Any]] | None = None,
+        messages: Any = None,
         note: str | None = None,
     ) -> int:
         """Append one decision per id as one batch, committed before returning; the batch number."""
         if action not in (*ACTIONS, "note"):
             raise ValueError(f"unknown review action {action!r}")
-        if action == "edit" and messages is None:
-            raise ValueError("an edit needs the edited messages")
+        if action in ("edit", "swap") and messages is None:
+            raise ValueError(f"a{'n' if action == 'edit' else ''} {action} needs the resulting messages")
         payload = orjson.dumps(messages).decode() if messages is not None else None
         at = _now()
         with self._transaction() as db:
@@ -254,6 +257,27 @@ class _TxContext:
 
     def __exit__(self, kind: object, *_: object) -> None:
         self.db.execute("ROLLBACK" if kind is not None else "COMMIT")
+
+
+def _allow_swap(db: sqlite3.Connection) -> None:
+    """A store made before pairs could be swapped has a CHECK without 'swap': rebuild its table
+    (same rows, same seqs) under the current schema, once, in one transaction."""
+    (sql,) = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'decisions'"
+    ).fetchone()
+    if "'swap'" in sql:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE decisions RENAME TO decisions_before_swap")
+        db.execute(_SCHEMA.split(";")[0])
+        db.execute("INSERT INTO decisions SELECT * FROM decisions_before_swap")
+        db.execute("DROP TABLE decisions_before_swap")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.executescript(_SCHEMA)  # the indexes, dropped with the old table
 
 
 def export_decisions(store: ReviewStore, target: Path, *, full_log: bool = False) -> int:

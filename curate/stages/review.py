@@ -16,11 +16,14 @@ the mix, so the general share is sized on the reviewed train set. Rules, per exa
 
 A restored or edited row is checked again for what the earlier stages would have caught: over
 the token limit (``length.too-long``) or an exact copy of another usable row (``dedup.exact``).
+- swap (preference pairs): the pair's chosen and rejected answers change places; recorded with
+  the resulting pair, so it is applied like an edit (``review.swapped`` flag, id unchanged).
+
 An edited row goes through every row-level check again, in the build's order: length, quality
 (scored afresh: no flag quotes text the edit removed), exact and near dedup against the kept
 rows, and leakage against the benchmarks and the eval split. A failing edit is rejected with that
 stage's own code and keeps its ``review.edited`` flag.
-The ``review`` column says which decision applied (accepted | rejected | edited), ``reviewer`` who.
+The ``review`` column says which decision applied (accepted | rejected | edited | swapped), ``reviewer`` who.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ def apply_decisions(
         frame = with_review_columns(frame)
     present = set(frame.filter(pl.col("status") != "protected")["id"].to_list())
     in_force = {i: d for i, d in decisions.items() if i in present}
-    by_action: dict[str, dict[str, Decision]] = {"accept": {}, "reject": {}, "edit": {}}
+    by_action: dict[str, dict[str, Decision]] = {"accept": {}, "reject": {}, "edit": {}, "swap": {}}
     for example_id, decision in in_force.items():
         by_action[decision.action][example_id] = decision
     summary: dict[str, Any] = {
@@ -85,9 +88,12 @@ def apply_decisions(
     frame = frame.with_row_index("_review_row")
 
     frame, summary["rejected"] = _apply_rejects(frame, by_action["reject"])
-    edits, invalid = _validated_edits(frame, by_action["edit"])
+    # A swap is an edit of a pair whose answers change places: it carries the swapped pair.
+    edits, invalid = _validated_edits(frame, {**by_action["edit"], **by_action["swap"]})
     for example_id, problem in invalid.items():
-        summary["not_applied"].append({"id": example_id, "decision": "edit", "why": problem})
+        summary["not_applied"].append(
+            {"id": example_id, "decision": in_force[example_id].action, "why": problem}
+        )
     if invalid:
         frame = flag(
             frame,
@@ -106,11 +112,15 @@ def apply_decisions(
     frame = _recheck_edits(frame, {e["id"] for e in edited}, ctx)
     summary["accepted"] = sorted(set(by_action["accept"]) - set(blocked))
     summary["restored"] = len(restored)
-    summary["edited"] = edited
+    summary["edited"] = [e for e in edited if e.get("decision") != "swap"]
+    swapped = [e for e in edited if e.get("decision") == "swap"]
+    if swapped:  # only preference builds have any: chat builds' summaries stay as they were
+        summary["swapped"] = swapped
     summary["counts"] = {
         "accepted": len(summary["accepted"]),
         "rejected": len(summary["rejected"]),
-        "edited": len(edited),
+        "edited": len(summary["edited"]),
+        **({"swapped": len(swapped)} if swapped else {}),
         "not_applied": len(summary["not_applied"]),
     }
     # Edits are listed in full (each changed a training example); bulk accepts and rejects can
@@ -297,16 +307,24 @@ def _apply_edits(
             .alias(name)
             for name, (values, dtype) in updates.items()
         )
-    decisions = {i: e.decision for i, e in chosen.items()}
-    frame = flag(
-        frame,
-        target,
-        "review.edited",
-        _per_id_message({i: _who(d) for i, d in decisions.items()}, "edited by {}"),
-    )
-    frame = _mark(frame, target, "edited", decisions)
+    for action, code, label, verb in (
+        ("edit", "review.edited", "edited", "edited"),
+        ("swap", "review.swapped", "swapped", "chosen and rejected swapped"),
+    ):
+        decisions = {i: e.decision for i, e in chosen.items() if e.decision.action == action}
+        if not decisions:
+            continue
+        these = target & _id_in(decisions)
+        message = _per_id_message({i: _who(d) for i, d in decisions.items()}, verb + " by {}")
+        frame = _mark(flag(frame, these, code, message), these, label, decisions)
     return frame, [
-        {"id": i, "edited_id": e.content_id, "reviewer": e.decision.reviewer, "at": e.decision.at}
+        {
+            "id": i,
+            "edited_id": e.content_id,
+            "reviewer": e.decision.reviewer,
+            "at": e.decision.at,
+            **({"decision": "swap"} if e.decision.action == "swap" else {}),
+        }
         for i, e in chosen.items()
     ]
 

@@ -157,7 +157,7 @@ def test_unknown_key_examples(tmp_path: Path) -> None:
         "[dedup] treshold: unknown key; did you mean [dedup] threshold?",
         "[gates] speed: unknown key (known: invalid_rate, duplicate_rate, low_quality_rate, "
         "rejected_rate, leakage_count, leakage_rejected_rate, min_train, min_eval, tokens, "
-        "general_share, general_shortfall, baseline_margin)",
+        "general_share, general_shortfall, chosen_longer_share, identical_pair_rate, baseline_margin)",
         "[dedupe]: unknown table; did you mean [dedup]?",
     ]
 
@@ -223,8 +223,10 @@ def test_loader_keeps_the_manifest_config_and_hash() -> None:
     defaults = load_config(None)
     assert defaults.as_dict()["gates"]["min_train"] == {"warn": 100, "fail": 10}  # ints, as written
     assert orjson.dumps(defaults.as_dict()["gates"]["min_train"]) == b'{"warn":100,"fail":10}'
-    assert defaults.hash() == "db2f4cf4265f2b7f"  # with safety_refusal, [build] engine and [ray]
-    assert load_config(SAMPLES / "curate.toml").hash() == "e393531af82a10ff"
+    # [build] kind and the pair gates (chosen_longer_share, identical_pair_rate), [build] engine and
+    # [ray] added on purpose
+    assert defaults.hash() == "9a8c048a1b82c687"
+    assert load_config(SAMPLES / "curate.toml").hash() == "4ec6a41788500ee1"
 
 
 def test_manifest_gates_load_back() -> None:

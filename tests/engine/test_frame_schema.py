@@ -11,6 +11,7 @@ import pytest
 from curate.core.config import load_config
 from curate.core.context import BuildContext
 from curate.core.frame import ORIGINS, STATUSES
+from curate.core.pairs import PAIR_FORMATS
 from curate.engines.recipe import STAGES, finalize, input_specs
 from curate.ingest.inputs import ingest
 from tests.conftest import SAMPLES
@@ -25,7 +26,9 @@ BASE = pa.DataFrameSchema(
         "line": pa.Column(pl.Int64, pa.Check.ge(1)),
         "source_id": pa.Column(pl.Utf8, nullable=True),
         "origin": pa.Column(pl.Categorical, pa.Check.isin(ORIGINS)),
-        "format": pa.Column(pl.Categorical, pa.Check.isin(["chat", "sharegpt", "alpaca"]), nullable=True),
+        "format": pa.Column(
+            pl.Categorical, pa.Check.isin(["chat", "sharegpt", "alpaca", *PAIR_FORMATS]), nullable=True
+        ),
         "status": pa.Column(pl.Categorical, pa.Check.isin(STATUSES)),
         "example": pa.Column(pl.Utf8, nullable=True),
         "raw": pa.Column(pl.Utf8, nullable=True),

@@ -53,7 +53,7 @@ def test_all_problems_at_once(tmp_path: Path) -> None:
     text = str(info.value)
     assert len(problems) == 9, problems
     for line in (
-        "colour: unknown key (known: data, model, lora, train, eval, output)",
+        "colour: unknown key (known: data, model, lora, train, eval, dpo, output)",
         "[lora] r: expected an integer of at least 1, got 0",
         "[lora] dropout: expected a number of at least 0 and below 1, got 1.5",
         "[lora] rank: unknown key (known: r, alpha, dropout, target_modules)",

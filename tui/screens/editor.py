@@ -14,18 +14,18 @@ from textual.widgets import Label, TextArea
 from curate.review.edits import validate_edit
 
 
-def to_text(messages: list[dict[str, Any]]) -> str:
-    """One message per block, pretty enough to edit by hand."""
+def to_text(messages: Any) -> str:
+    """One message per block, pretty enough to edit by hand (a pair: its prompt, chosen, rejected)."""
     return orjson.dumps(messages, option=orjson.OPT_INDENT_2).decode()
 
 
-class EditorScreen(ModalScreen[list[dict[str, Any]] | None]):
+class EditorScreen(ModalScreen[Any]):
     BINDINGS = [
         Binding("ctrl+s", "save", "save", priority=True),
         Binding("escape", "cancel", "cancel", priority=True),
     ]
 
-    def __init__(self, messages: list[dict[str, Any]], original: str | None) -> None:
+    def __init__(self, messages: Any, original: str | None) -> None:
         super().__init__()
         self.messages = messages
         self.original = original
@@ -47,7 +47,10 @@ class EditorScreen(ModalScreen[list[dict[str, Any]] | None]):
         except orjson.JSONDecodeError as problem:
             error.update(f"not valid JSON: {problem}")
             return
-        if not isinstance(messages, list):
+        if isinstance(self.messages, dict) and not isinstance(messages, dict):
+            error.update('expected a pair: {"prompt": [...], "chosen": [...], "rejected": [...]}')
+            return
+        if not isinstance(self.messages, dict) and not isinstance(messages, list):
             error.update("expected a JSON list of messages")
             return
         if messages == self.messages:

@@ -19,6 +19,7 @@ import polars as pl
 from curate.core.config import DedupSection
 from curate.core.context import BuildContext
 from curate.core.frame import Which, flag, reject, text_expr
+from curate.core.pairs import PAIR_FORMATS
 from curate.ingest.store import with_examples
 from curate.stages.dedup import minhash
 from curate.stages.dedup.exact import ORIGIN_PRIORITY
@@ -51,6 +52,9 @@ def run(frame: pl.DataFrame, ctx: BuildContext, signed: Signed | None = None) ->
         return stable_cluster_ids(frame)
     frame = frame.with_row_index("_row")
     canonical = pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark")
+    # Preference pairs are grouped by curate.stages.preference.dedup: over prompt and chosen
+    # answer, two pairs of one prompt would read as copies.
+    canonical = canonical & ~pl.col("format").cast(pl.Utf8).is_in(list(PAIR_FORMATS)).fill_null(False)
     # Rows that are compared: usable ones. Exact copies join through their exact cluster.
     compared = frame.select(canonical & (pl.col("status") == "ok")).to_series().to_numpy()
     exact_member = frame.select(canonical & _exact_rejected()).to_series().to_numpy()
