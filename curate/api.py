@@ -4,6 +4,7 @@
 
     config = load_config("samples/curate.toml")
     outcome = build(config)                 # runs the pipeline, writes the build folder atomically
+                                            # ([build] engine = "ray": on a Ray cluster)
     report = check(outcome.folder)          # the quality gates, as `curate check` judges them
     print(report.status, outcome.manifest["counts"]["by_status"])
 
@@ -75,12 +76,21 @@ def build(
         config = load_config(Path(config))
     target = build_folder(config, out)
     ctx = BuildContext(config=config, progress=progress or SilentProgress(), semantic=semantic)
-    result = run_build(ctx)
+    result = execute(ctx)
     if baseline is not None:
         split = result.findings.setdefault("split", {})
         split["baseline"] = split_since(result.frame, split, Path(baseline))
     manifest = write_build_folder(result, config, target)
     return BuildOutcome(target, manifest, result.frame)
+
+
+def execute(ctx: BuildContext) -> BuildResult:
+    """The recipe run by the executor ``[build] engine`` names: this process, or Ray."""
+    if ctx.config.build.engine == "ray":
+        from curate.engines.ray import run_build as run_on_ray  # loads Ray: only for a Ray build
+
+        return run_on_ray(ctx)
+    return run_build(ctx)
 
 
 def write_build_folder(result: BuildResult, config: CurateConfig, target: Path) -> dict[str, Any]:

@@ -58,6 +58,8 @@ class BuildSection(Settings):
     """Training kind: chat examples ("sft") or preference pairs ("preference"); "auto" takes the kind
     most input records have. Records of the other kind are rejected (pref.wrong-kind); general chat
     data stays allowed in a preference build, for the forgetting measure."""
+    engine: Literal["local", "ray"] = "local"
+    """"local": one process (polars); "ray": the same stages on a Ray cluster ([ray] says which)."""
 
 
 class ValidateSection(Settings):
@@ -350,6 +352,20 @@ class ReviewSection(Settings):
 warnings.filterwarnings("ignore", 'Field name "validate" in "CurateConfig" shadows', UserWarning)
 
 
+class RaySection(Settings):
+    address: str = ""
+    """"": start a Ray instance on this machine, sized to it and bound to 127.0.0.1 only; "auto" or
+    HOST:PORT: join a running cluster (inputs must be readable from every node)."""
+    cpus_per_task: float = Field(1.0, gt=0)
+    """CPUs each read, block and leakage task reserves."""
+    block_rows: Size = 25_000
+    """Target block size in rows: bounds each worker's memory."""
+    shard_mb: Size = 64
+    """JSONL inputs are read in shards of about this many MB, cut at line ends."""
+    object_store_mb: Count = 0
+    """Object store of a Ray instance started here, in MB; 0: Ray's default (30% of memory)."""
+
+
 class CurateConfig(ConfigFile):
     """A whole curate.toml: one table per stage of the build."""
 
@@ -371,6 +387,8 @@ class CurateConfig(ConfigFile):
     """[gates]: thresholds `curate check` holds a build to."""
     review: ReviewSection = Field(default_factory=ReviewSection)
     """[review]: the decision store `curate review` writes and the build applies."""
+    ray: RaySection = Field(default_factory=RaySection)
+    """[ray]: the cluster `[build] engine = "ray"` runs on, and the size of its tasks."""
 
     def as_dict(self) -> dict[str, Any]:
         """The resolved config as the manifest records it (paths as written, not resolved)."""

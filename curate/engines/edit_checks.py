@@ -18,6 +18,7 @@ import polars as pl
 from curate.core.config import CurateConfig, load_config
 from curate.core.context import BuildContext
 from curate.core.frame import LABEL, REASONS_DTYPE
+from curate.engines.edit_rechecks import recheck_edits
 from curate.review.store import Decision
 from curate.stages.review import apply_decisions
 
@@ -40,6 +41,7 @@ def edit_checks(build: Path, config: CurateConfig | None = None) -> EditChecks:
         ctx = BuildContext(config=cache["config"])
         # The build's own decisions are not applied here: only this edit is judged.
         out, summary = apply_decisions(frame, {example_id: decision}, ctx)
+        out = recheck_edits(out, ctx)
         problems = [(item["decision"], item["why"]) for item in summary["not_applied"]]
         rows = out.filter(pl.col("id") == example_id)
         for reasons in rows.filter(pl.col("status") == "rejected")["reasons"].to_list():

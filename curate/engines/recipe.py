@@ -18,6 +18,7 @@ import polars as pl
 
 from curate.core.context import BuildContext
 from curate.core.frame import LABEL, reject
+from curate.engines.edit_rechecks import review_then_recheck
 from curate.ingest.inputs import InputSpec, InputSummary
 from curate.stages import length, mix, review, split
 from curate.stages.dedup import exact as exact_dedup
@@ -45,7 +46,7 @@ STAGES: list[tuple[str, Stage]] = [
     (pair_dedup.NAME, pair_dedup.run),
     (split.NAME, split.run),
     (leakage.NAME, both_sides(leakage.run, leakage.NAME)),
-    (review.NAME, review.run),
+    (review.NAME, review_then_recheck),  # edited rows go through the row-level checks again
     (mix.NAME, mix.run),
     (pair_bias.NAME, pair_bias.run),
 ]

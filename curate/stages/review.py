@@ -19,10 +19,9 @@ the token limit (``length.too-long``) or an exact copy of another usable row (``
 - swap (preference pairs): the pair's chosen and rejected answers change places; recorded with
   the resulting pair, so it is applied like an edit (``review.swapped`` flag, id unchanged).
 
-An edited row goes through every row-level check again, in the build's order: length, quality
-(scored afresh: no flag quotes text the edit removed), exact and near dedup against the kept
-rows, and leakage against the benchmarks and the eval split. A failing edit is rejected with that
-stage's own code and keeps its ``review.edited`` flag.
+The other row-level checks (quality, near dedup, leakage) run again on edited rows right after
+this stage (curate.engines.edit_rechecks: they are other stages' code, which a stage does not
+import). A failing edit is rejected with that stage's own code and keeps its ``review.edited`` flag.
 The ``review`` column says which decision applied (accepted | rejected | edited | swapped), ``reviewer`` who.
 """
 
@@ -109,7 +108,6 @@ def apply_decisions(
         )
     frame, edited = _apply_edits(frame, edits, ctx)
     frame = _recheck(frame, restored, {e["id"] for e in edited}, ctx)
-    frame = _recheck_edits(frame, {e["id"] for e in edited}, ctx)
     summary["accepted"] = sorted(set(by_action["accept"]) - set(blocked))
     summary["restored"] = len(restored)
     summary["edited"] = [e for e in edited if e.get("decision") != "swap"]
@@ -366,47 +364,3 @@ def _recheck(frame: pl.DataFrame, rows: set[int], edited: set[str], ctx: BuildCo
                 ref=pl.col("_review_row").replace_strict(kept, default=None, return_dtype=pl.Utf8),
             )
     return frame
-
-
-def _recheck_edits(frame: pl.DataFrame, edited: set[str], ctx: BuildContext) -> pl.DataFrame:
-    """The row-level stages again on the edited rows still usable: quality, near dedup, leakage
-    (length and exact dedup ran in ``_recheck``)."""
-    if not edited:
-        return frame
-    from curate.stages.dedup import near as near_dedup
-    from curate.stages.leakage import stage as leakage
-
-    touched = _id_in(edited) & (pl.col("review") == "edited")
-    frame = _rescore(frame, touched & (pl.col("status") == "ok"), ctx)
-    frame = near_dedup.recheck(frame, touched, ctx)
-    return leakage.recheck(frame, touched & (pl.col("status") == "ok"), ctx)
-
-
-def _rescore(frame: pl.DataFrame, rows: pl.Expr, ctx: BuildContext) -> pl.DataFrame:
-    """Score the edited rows afresh: their earlier quality flags described the old text."""
-    config = ctx.config.quality
-    if not config.enabled or "quality_score" not in frame.columns:
-        return frame
-    from curate.stages.quality.stage import assess
-    from curate.stages.quality.texts import drop_texts
-
-    picked = frame.select(rows.fill_null(False)).to_series()
-    if not picked.any():
-        return frame
-    old_quality = pl.element().struct.field("stage") == "quality"
-    part = frame.filter(picked).with_columns(pl.col("flags").list.filter(~old_quality))
-    scored = drop_texts(assess(with_examples(part), config))
-    written = [c for c in scored.columns if c in frame.columns and (c.startswith("q_") or c in _SCORED)]
-    rows_at = frame.select(pl.int_range(pl.len()).alias("_at")).filter(picked)["_at"]
-    updates = scored.select(written).with_columns(_at=rows_at)
-    merged = (
-        frame.select(written)
-        .with_row_index("_at")
-        .with_columns(pl.col("_at").cast(rows_at.dtype))
-        .update(updates, on="_at", include_nulls=True)
-        .drop("_at")
-    )
-    return frame.with_columns(merged.get_columns())
-
-
-_SCORED = ("quality_score", "flags", "reasons", "status")

@@ -223,9 +223,10 @@ def test_loader_keeps_the_manifest_config_and_hash() -> None:
     defaults = load_config(None)
     assert defaults.as_dict()["gates"]["min_train"] == {"warn": 100, "fail": 10}  # ints, as written
     assert orjson.dumps(defaults.as_dict()["gates"]["min_train"]) == b'{"warn":100,"fail":10}'
-    # [build] kind and the pair gates (chosen_longer_share, identical_pair_rate) added on purpose
-    assert defaults.hash() == "24d37c89aff160ab"
-    assert load_config(SAMPLES / "curate.toml").hash() == "f6d27958878047f8"
+    # [build] kind and the pair gates (chosen_longer_share, identical_pair_rate), [build] engine and
+    # [ray] added on purpose
+    assert defaults.hash() == "9a8c048a1b82c687"
+    assert load_config(SAMPLES / "curate.toml").hash() == "4ec6a41788500ee1"
 
 
 def test_manifest_gates_load_back() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 
-HEAVY = ("torch", "transformers", "sentence_transformers", "textual", "peft", "datasets")
+HEAVY = ("torch", "transformers", "sentence_transformers", "textual", "peft", "datasets", "ray")
 
 
 def imported_after(statement: str) -> set[str]:

@@ -19,6 +19,8 @@ EXAMPLES = """Example usage:
   curate build samples/curate.toml --semantic
   curate build --input chats.jsonl --eval held_out.jsonl --out build/mine
   curate build --input sharegpt.json --benchmark hf:openai/gsm8k:test --general general.jsonl
+  curate build samples/curate.toml --engine ray                      # a Ray instance on this machine
+  curate build samples/curate.toml --engine ray --ray-address auto   # the cluster `ray start` made
   curate build samples/curate.toml --baseline build/samples   # how many eval records changed side
 """
 
@@ -47,6 +49,14 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--out", type=Path, metavar="DIR", help="build folder (default: <build.out>/<build.name>)"
     )
+    parser.add_argument(
+        "--engine", choices=("local", "ray"), help="run on this process or on Ray (default: [build] engine)"
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to join: auto or HOST:PORT (default: [ray] address; empty starts one here)",
+    )
     parser.add_argument("--semantic", action="store_true", help="turn on every embedding stage")
     parser.add_argument("--check", action="store_true", help="run the quality gates right after the build")
     parser.add_argument(
@@ -70,13 +80,17 @@ def resolve_config(args: argparse.Namespace) -> CurateConfig:
         "benchmarks": args.benchmark,
         "general": args.general,
     }
-    overrides = {
+    overrides: dict[str, dict[str, Any]] = {
         "build": {
             key: [str(Path(p).resolve()) if not p.startswith("hf:") else p for p in value]
             for key, value in flags.items()
             if value
         }
     }
+    if getattr(args, "engine", None):
+        overrides["build"]["engine"] = args.engine
+    if getattr(args, "ray_address", None):
+        overrides["ray"] = {"address": args.ray_address}
     config = load_config(path, overrides)
     if not config.build.inputs:
         raise ConfigError(

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from curate.core.config import DedupSection
 from curate.core.context import BuildContext
 from curate.core.frame import Which, flag, reject, text_expr
 from curate.core.pairs import PAIR_FORMATS
@@ -40,7 +41,9 @@ def _exact_rejected() -> pl.Expr:
     return pl.col("reasons").list.eval(pl.element().struct.field("code") == "dedup.exact").list.any()
 
 
-def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
+def run(frame: pl.DataFrame, ctx: BuildContext, signed: Signed | None = None) -> pl.DataFrame:
+    """``signed``: the rows' MinHash signatures and prompt keys, computed a batch at a time
+    elsewhere (``sign_batch``, by the Ray engine); without them they are computed here."""
     settings = ctx.config.dedup
     semantic = settings.semantic or ctx.semantic
     if "cluster_id" not in frame.columns:
@@ -57,7 +60,12 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     exact_member = frame.select(canonical & _exact_rejected()).to_series().to_numpy()
     compared_rows = np.flatnonzero(compared)
     texts = _Texts(frame, compared_rows, settings.text, prompts=settings.conflicting_answers)
-    labels, signatures, semantic_sim = _components(frame, compared_rows, exact_member, texts, semantic, ctx)
+    index = None
+    if signed is not None:
+        index, texts.prompt_keys = signed.take(compared_rows, settings.near)
+    labels, signatures, semantic_sim = _components(
+        frame, compared_rows, exact_member, texts, semantic, ctx, index
+    )
     groups = _groups(frame, labels, compared | exact_member, signatures, compared_rows, semantic_sim)
     near_ran = signatures is not None
     # Freed before the reasons are built, the stage's peak: the signatures and embeddings (a row's
@@ -69,7 +77,7 @@ def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
     frame = _reject_members(frame)
     findings: dict[str, Any] = {}
     if settings.conflicting_answers:
-        if not near_ran:  # no MinHash pass took the prompts on the way: decode them on their own
+        if not near_ran and signed is None:  # no pass took the prompts on the way: decode them
             texts.keep_prompt_keys()
         keys = texts.prompt_keys
         frame, findings["conflicting_answers"] = _conflicting_answers(frame, compared_rows, keys, settings)
@@ -131,6 +139,7 @@ def _components(
     texts: _Texts,
     semantic: bool,
     ctx: BuildContext,
+    index: minhash.Index | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, _SemanticSim | None]:
     """Each row's group label over exact, MinHash and embedding edges; the 8-bit signatures of
     the compared rows (None without a MinHash pass) and what semantic similarity needs."""
@@ -144,7 +153,7 @@ def _components(
 
     signatures: np.ndarray | None = None
     if settings.near and len(compared_rows):
-        index = _minhash_index(texts, ctx)
+        index = index if index is not None else _minhash_index(texts, ctx)
         a, b = minhash.similar_pairs(index, settings.threshold)
         signatures = index.small  # the band keys go with the index: four bytes a band a row
         del index
@@ -238,6 +247,69 @@ def _minhash_index(texts: _Texts, ctx: BuildContext) -> minhash.Index:
             batch_rows=BATCH_ROWS,
             advance=lambda count: ctx.progress.advance(task, count),
         )
+
+
+def sign_batch(rows: pl.DataFrame, settings: DedupSection) -> pl.DataFrame:
+    """The per-record work of the stage over one batch: each canonical row's MinHash signature
+    and band keys (as ``_minhash_index`` makes them) and prompt key, in ``SIGNED_COLUMNS``. A
+    row's values depend on its text alone, so batches may be signed anywhere, in any order;
+    rows that exact dedup later rejects are signed for nothing."""
+    canonical = pl.col("dedup_key").is_not_null() & (pl.col("origin") != "benchmark")
+    picked = np.flatnonzero(rows.select(canonical).to_series().to_numpy())
+    texts = _Texts(rows, picked, settings.text, prompts=settings.conflicting_answers)
+    bands, rows_per_band = minhash.choose_bands(settings.num_perm, settings.threshold)
+    small = np.zeros((rows.height, settings.num_perm), dtype=np.uint8)
+    keys = np.zeros((rows.height, bands), dtype=np.uint32)
+    valid = np.zeros(rows.height, dtype=bool)
+    if settings.near and len(picked):
+        index = minhash.build_index(
+            texts.words,
+            len(picked),
+            shingle=settings.shingle,
+            num_perm=settings.num_perm,
+            bands=bands,
+            rows_per_band=rows_per_band,
+            batch_rows=BATCH_ROWS,
+            workers=1,
+        )
+        small[picked], keys[picked], valid[picked] = index.small, index.keys, index.valid
+    elif settings.conflicting_answers:
+        texts.keep_prompt_keys()
+    prompt = np.zeros(rows.height, dtype=np.uint64)
+    prompt[picked] = texts.prompt_keys
+    return pl.DataFrame({"_mh_small": small, "_mh_keys": keys, "_mh_valid": valid, "_mh_prompt": prompt})
+
+
+SIGNED_COLUMNS = ("_mh_small", "_mh_keys", "_mh_valid", "_mh_prompt")
+
+
+@dataclass
+class Signed:
+    """``sign_batch``'s columns for every row of the frame, as arrays; ``take`` hands the
+    compared rows' part over and lets go of the rest (two copies of the signatures were the
+    stage's peak)."""
+
+    small: np.ndarray  # (rows, num_perm) uint8
+    keys: np.ndarray  # (rows, bands) uint32
+    valid: np.ndarray  # bool
+    prompt_keys: np.ndarray  # uint64
+
+    @classmethod
+    def of(cls, columns: pl.DataFrame) -> Signed:
+        return cls(
+            columns["_mh_small"].to_numpy(),
+            columns["_mh_keys"].to_numpy(),
+            columns["_mh_valid"].to_numpy(),
+            columns["_mh_prompt"].to_numpy(),
+        )
+
+    def take(self, rows: np.ndarray, near: bool) -> tuple[minhash.Index | None, np.ndarray]:
+        """The MinHash index (when ``near``) and prompt keys of ``rows``; empties this object."""
+        index = minhash.Index(self.small[rows], self.keys[rows], self.valid[rows]) if near else None
+        prompt_keys = self.prompt_keys[rows]
+        empty = np.zeros(0, dtype=np.uint8)
+        self.small = self.keys = self.valid = self.prompt_keys = empty
+        return index, prompt_keys
 
 
 def _semantic_pairs(

@@ -18,6 +18,7 @@ Every match (train id, protected file, item id, method, span) goes to ``findings
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,13 +86,14 @@ def candidate_mask(benchmarks: bool = False) -> pl.Expr:
     return ok & trainable
 
 
-def run(frame: pl.DataFrame, ctx: BuildContext) -> pl.DataFrame:
+def run(frame: pl.DataFrame, ctx: BuildContext, match_all: MatchAll | None = None) -> pl.DataFrame:
+    """``match_all``: how the candidates are matched (``_lexical``'s own loop when None)."""
     config = ctx.config.leakage
     frame = frame.with_columns([pl.lit(None, dtype).alias(name) for name, dtype in LEAK_COLUMNS.items()])
     if not config.enabled:
         ctx.findings[NAME] = {"enabled": False}
         return frame
-    frame, ctx.findings[NAME] = _check(frame, ctx, None)
+    frame, ctx.findings[NAME] = _check(frame, ctx, None, match_all)
     return frame
 
 
@@ -118,7 +120,7 @@ def recheck(frame: pl.DataFrame, rows: pl.Expr, ctx: BuildContext) -> pl.DataFra
 
 
 def _check(
-    frame: pl.DataFrame, ctx: BuildContext, only: pl.Expr | None
+    frame: pl.DataFrame, ctx: BuildContext, only: pl.Expr | None, match_all: MatchAll | None = None
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Match the candidate rows (of them, ``only`` where given) against the protected items;
     reject the leaks and fill their leak_* columns. The frame and the stage's findings."""
@@ -129,7 +131,7 @@ def _check(
     frame = frame.with_row_index("_row")
     pieces = _pieces(with_examples(frame.filter(protected_mask())), config.answers)
     benchmarks = bool(pieces.height) and not pieces["in_domain"].all()
-    candidates = _Candidates.of(frame, benchmarks, only)
+    candidates = Candidates.of(frame, benchmarks, only)
     summary: dict[str, Any] = {
         "protected_items": pieces["_item"].n_unique() if pieces.height else 0,
         "candidates": candidates.height,
@@ -138,7 +140,7 @@ def _check(
     if pieces.height == 0 or candidates.height == 0:
         return frame.drop("_row"), {**summary, "leaked": 0, "matches": []}
     in_eval = frame.select((pl.col("split") == "eval").fill_null(False)).to_series().to_numpy()
-    matches = _benchmarks_only_in_eval(_lexical(candidates, pieces, config, ctx), pieces, in_eval)
+    matches = _benchmarks_only_in_eval(_lexical(candidates, pieces, config, ctx, match_all), pieces, in_eval)
     if semantic:
         found = _semantic(candidates, pieces, matches, config, ctx)
         matches = pl.concat([matches, _benchmarks_only_in_eval(found, pieces, in_eval)])
@@ -219,7 +221,7 @@ def _pieces(protected: pl.DataFrame, answers: bool) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
-class _Candidates:
+class Candidates:
     """The rows checked for leaks, read a chunk at a time: a copy of every candidate row was the
     whole frame again where few rows are duplicates (+200 MB on Alpaca x20 without near dedup)."""
 
@@ -227,7 +229,7 @@ class _Candidates:
     rows: np.ndarray  # the candidates, ascending
 
     @classmethod
-    def of(cls, frame: pl.DataFrame, benchmarks: bool, only: pl.Expr | None = None) -> _Candidates:
+    def of(cls, frame: pl.DataFrame, benchmarks: bool, only: pl.Expr | None = None) -> Candidates:
         read = [c for c in ("_row", "source", "example", "dedup_key", *SPAN_COLUMNS) if c in frame.columns]
         mask = candidate_mask(benchmarks).fill_null(False)
         if only is not None:
@@ -244,9 +246,17 @@ class _Candidates:
         return with_examples(self.columns[rows])
 
 
-def _lexical(
-    candidates: _Candidates, pieces: pl.DataFrame, config: LeakageSection, ctx: BuildContext
-) -> pl.DataFrame:
+@dataclass(frozen=True)
+class LexicalIndexes:
+    """The protected items' indexes: built once, then read by every chunk of candidates."""
+
+    ngram: Any
+    near: Any | None
+    template: Any | None
+    short: pl.DataFrame  # items too short for windows: matched as a whole user turn or sentence
+
+
+def lexical_indexes(pieces: pl.DataFrame, config: LeakageSection) -> LexicalIndexes:
     plain = hash_words(pieces["words"])
     ngram_index = build_ngram_index(plain, config.ngram, config.min_words)
     near_index = (
@@ -264,34 +274,61 @@ def _lexical(
         if config.template
         else None
     )
-    found: list[pl.DataFrame] = []
-    exact: list[pl.DataFrame] = []
     short = pieces.filter(pl.col("n_words") < config.min_words)
-    with ctx.task("checking leakage", candidates.height) as task:
-        for start in range(0, candidates.height, CHUNK_ROWS):
-            chunk = candidates.read(candidates.rows[start : start + CHUNK_ROWS])
-            chunk = chunk.select("_row", "example", "dedup_key")
-            examples = chunk.select(pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example")))
-            hashed, masked = example_words(examples.to_series())
-            parts = [ngram_matches(hashed, ngram_index).with_columns(method=pl.lit("ngram"))]
-            if near_index is not None:
-                parts.append(
-                    containment_matches(hashed, near_index, config.containment).with_columns(
-                        method=pl.lit("near")
-                    )
-                )
-            if template_index is not None:
-                parts.append(
-                    containment_matches(masked, template_index, config.template_containment).with_columns(
-                        method=pl.lit("template")
-                    )
-                )
-            hits = pl.concat(parts)
-            if hits.height:
-                found.append(_rows_of(hits, chunk["_row"]))
-            if short.height:
-                exact.append(_exact_turns(chunk, short))
-            ctx.progress.advance(task, chunk.height)
+    return LexicalIndexes(ngram_index, near_index, template_index, short)
+
+
+def match_chunk(
+    chunk: pl.DataFrame, indexes: LexicalIndexes, config: LeakageSection
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The per-record work: one chunk of candidate rows (``_row`` and their example text)
+    against the indexes; its window and containment matches, and its whole-turn matches."""
+    chunk = chunk.select("_row", "example", "dedup_key")
+    examples = chunk.select(pl.when(pl.col("dedup_key").is_not_null()).then(pl.col("example")))
+    hashed, masked = example_words(examples.to_series())
+    parts = [ngram_matches(hashed, indexes.ngram).with_columns(method=pl.lit("ngram"))]
+    if indexes.near is not None:
+        parts.append(
+            containment_matches(hashed, indexes.near, config.containment).with_columns(method=pl.lit("near"))
+        )
+    if indexes.template is not None:
+        parts.append(
+            containment_matches(masked, indexes.template, config.template_containment).with_columns(
+                method=pl.lit("template")
+            )
+        )
+    hits = pl.concat(parts)
+    found = _rows_of(hits, chunk["_row"]) if hits.height else None
+    exact = _exact_turns(chunk, indexes.short) if indexes.short.height else None
+    return found, exact
+
+
+# Matches every candidate against the indexes, a chunk at a time in order: lists of window and
+# containment matches, and of whole-turn matches. The Ray engine passes one that sends chunks
+# to tasks, with the indexes in the object store.
+Matched = tuple[list[pl.DataFrame], list[pl.DataFrame]]
+MatchAll = Callable[[Candidates, LexicalIndexes, LeakageSection], Matched]
+
+
+def _lexical(
+    candidates: Candidates,
+    pieces: pl.DataFrame,
+    config: LeakageSection,
+    ctx: BuildContext,
+    match_all: MatchAll | None,
+) -> pl.DataFrame:
+    indexes = lexical_indexes(pieces, config)
+    if match_all is not None:
+        found, exact = match_all(candidates, indexes, config)
+    else:
+        found, exact = [], []
+        with ctx.task("checking leakage", candidates.height) as task:
+            for start in range(0, candidates.height, CHUNK_ROWS):
+                chunk = candidates.read(candidates.rows[start : start + CHUNK_ROWS])
+                hits, turns = match_chunk(chunk, indexes, config)
+                found += [hits] if hits is not None else []
+                exact += [turns] if turns is not None else []
+                ctx.progress.advance(task, chunk.height)
     found += exact
     if not found:
         return _no_matches()
@@ -399,7 +436,7 @@ def _exact_turns(candidates: pl.DataFrame, short: pl.DataFrame) -> pl.DataFrame:
 
 
 def _semantic(
-    candidates: _Candidates,
+    candidates: Candidates,
     pieces: pl.DataFrame,
     lexical: pl.DataFrame,
     config: LeakageSection,

@@ -66,8 +66,14 @@ def _score_slice(
     whole rather than cut into slices and glued back), and its share of the findings."""
     # Big builds keep most example text in the input files: each slice reads its own, a few
     # thousand rows at a time as it decodes them (texts.with_messages).
-    part = assess(frame.slice(start, SLICE_ROWS), config)
-    written = [c for c in drop_texts(part).columns if c in _MARKED or c not in frame.columns]
+    return score_batch(frame.slice(start, SLICE_ROWS), config)
+
+
+def score_batch(rows: pl.DataFrame, config: QualitySection) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The per-record work of the stage over one batch of rows (a slice here, a block under the
+    Ray engine): the columns it adds or writes, and the batch's share of the findings."""
+    part = assess(rows, config)
+    written = [c for c in drop_texts(part).columns if c in _MARKED or c not in rows.columns]
     return part.select(written), _slice_findings(part)
 
 
