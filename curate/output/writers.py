@@ -66,8 +66,7 @@ def rejected_lines(frame: pl.DataFrame) -> pl.Series:
 
 
 # Rows written at a time: only a slice's texts are in memory, and the Parquet sink keeps a few
-# slices in flight. On Alpaca x20 the write step's working memory was +254 MB with 50k rows and
-# +166 MB with 25k, in the same time.
+# slices in flight, so the slice bounds the write step's working memory.
 WRITE_SLICE_ROWS = 25_000
 
 
@@ -132,8 +131,8 @@ def write_build(
             for handle in handles.values():
                 handle.close()
 
-    # zstd level 1: nearly twice as fast to write as the default level, ~15% larger. Row groups of
-    # one slice: the sink's default gathers 100k rows (~60 MB of a big build) before compressing.
+    # zstd level 1: much faster to write than the default level, a little larger. Row groups of
+    # one slice: the sink's default gathers more rows before compressing.
     try:
         register_io_source(slices, schema=plain_strings(frame.head(0).select(columns)).schema).sink_parquet(
             folder / "examples.parquet",

@@ -3,7 +3,7 @@
 Everything is aggregated in polars; only the few rows a table shows (worst examples, leakage
 matches) are decoded in Python, so a report over a million-row frame stays fast. The queries are
 lazy so that each reads only its columns: an eager ``filter`` or ``group_by`` copies the whole
-frame (on a million-row build the report's working memory fell from ~390 MB to under 100 MB). A column or
+frame. A column or
 finding a build lacks (no quality stage, no leakage stage) gives an empty section, not an error.
 """
 
@@ -112,7 +112,7 @@ def _nice_step(raw: float) -> int:
 def token_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
     if "tokens" not in frame.columns:
         return None
-    # Lazy, so only these two columns are copied (the eager filter copied all: +52 MB on 1M rows).
+    # Lazy, so only these two columns are copied (the eager filter copied all).
     kept = (
         frame.lazy()
         .select("status", "tokens")
@@ -165,10 +165,10 @@ def token_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
 def quality_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
     if "quality_score" not in frame.columns:
         return None
-    # contains on the codes, not any() on a list of comparisons: a third of the memory (9 vs 25 MB).
+    # contains on the codes, not any() on a list of comparisons: a third of the memory.
     codes = pl.col("reasons").list.eval(pl.element().struct.field("code"))
     low = codes.list.contains("quality.low-score")
-    # The side as its index in QUALITY_SERIES: a million strings cost ~100 MB more.
+    # The side as its index in QUALITY_SERIES: far lighter than a string per row.
     side = (
         pl.when(pl.col("status").is_in(OUTPUT_STATUSES))
         .then(pl.lit(0, pl.UInt8))
@@ -177,8 +177,8 @@ def quality_summary(frame: pl.DataFrame) -> dict[str, Any] | None:
         .otherwise(pl.lit(2, pl.UInt8))
     )
     # Benchmark items are scored too but are not training data: leave them out. Only the score
-    # and its side are computed, then filtered: the eager filter copied every column (+670 MB on
-    # 1M rows), a filter before the select still copied the reasons (+50 MB).
+    # and its side are computed, then filtered: the eager filter copied every column, a filter
+    # before the select still copied the reasons.
     scored = (
         frame.lazy()
         .select(
@@ -238,7 +238,7 @@ def group_summary(frame: pl.DataFrame, findings: dict[str, Any]) -> dict[str, An
     """Duplicate groups (exact and near share ``cluster_id``): how many of each size, and the largest."""
     if "cluster_id" not in frame.columns:
         return None
-    # Lazy: the eager filter copied every column (+1 GB on 1M rows).
+    # Lazy: the eager filter copied every column.
     sizes = (
         frame.lazy()
         .select("cluster_id")
@@ -254,7 +254,7 @@ def group_summary(frame: pl.DataFrame, findings: dict[str, Any]) -> dict[str, An
     largest = []
     if sizes.height:
         top = sizes.sort("size", "cluster_id", descending=[True, False]).head(10)
-        # Only the top groups' members are read: joining every row cost +170 MB on 1M. A group is
+        # Only the top groups' members are read: joining every row copied them all. A group is
         # named by content; its kept record is the member no dedup code rejected.
         dropped = (
             pl.col("reasons")
@@ -314,7 +314,7 @@ def _gather(frame: pl.DataFrame, rows: pl.Series, columns: list[str]) -> pl.Data
     """``columns`` (those the frame has) of the few ``rows``, in their order.
 
     A filter and a join, not ``gather``: gathering from a frame of several chunks rechunked the
-    whole columns first (+70 MB on 1M rows for the reasons and flags).
+    whole columns first.
     """
     present = [c for c in columns if c in frame.columns]
     picked = frame.lazy().with_row_index("_at").filter(pl.col("_at").is_in(rows)).select("_at", *present)
@@ -329,7 +329,7 @@ def leakage_rows(frame: pl.DataFrame) -> dict[str, Any]:
         if column not in frame.columns:
             continue
         # Only the records with a leakage code are exploded: exploding every record's reasons
-        # (messages included) cost +275 MB on 1M rows.
+        # (messages included) cost far more.
         leaked = pl.col(column).list.eval(pl.element().struct.field("code").str.starts_with("leakage."))
         hits = (
             _row_refs(frame.lazy(), ["id", "source", "line", "origin", "status", *LEAK_COLUMNS, column])
@@ -375,7 +375,7 @@ def worst_rows(frame: pl.DataFrame) -> dict[str, Any]:
     """The lowest-scored valid examples; without scores, a few rejected records per first reason.
 
     The rows are chosen on their row number and key alone, then only they are read in full:
-    choosing among the candidates' reasons and flags too cost +180 MB on 1M rows.
+    choosing among the candidates' reasons and flags too cost far more memory.
     """
     base = ["id", "source", "line", "origin", "status"]
     if "quality_score" in frame.columns:

@@ -49,10 +49,8 @@ METHODS: dict[str, str] = {
     "template": "leakage.near",
     "semantic": "leakage.semantic",
 }
-# Candidates read and hashed at a time: each costs about 2.7 KB of words and 2.5 KB of decoded
-# user turns (+136 and +125 MB for a chunk of 50k rows of a million-row build). The matching's
-# working memory on Alpaca x20 was +102 MB with 20k rows, +50 with 10k, in the same time; with
-# 5k rows the fixed cost of each chunk made it slower.
+# Candidates read and hashed at a time: each costs a few KB of words and decoded user turns, so a
+# chunk bounds the matching's working memory; much smaller chunks pay each chunk's fixed cost.
 CHUNK_ROWS = 10_000
 # Containment needs enough shingles to mean something; shorter items rely on the n-gram rule.
 MIN_SHINGLES = 8
@@ -223,7 +221,7 @@ def _pieces(protected: pl.DataFrame, answers: bool) -> pl.DataFrame:
 @dataclass(frozen=True)
 class Candidates:
     """The rows checked for leaks, read a chunk at a time: a copy of every candidate row was the
-    whole frame again where few rows are duplicates (+200 MB on Alpaca x20 without near dedup)."""
+    whole frame again where few rows are duplicates."""
 
     columns: pl.DataFrame  # every row; the columns a row's text is read from, and ``_row``
     rows: np.ndarray  # the candidates, ascending
@@ -389,7 +387,7 @@ def _cut_spans(matches: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     todo = matches.filter(pl.col("span").is_null() & pl.col("first").is_not_null())
     if todo.height == 0:
         return matches
-    # ``_row`` is the row number: a gather of those rows, where a semi join took +118 MB.
+    # ``_row`` is the row number: a gather of those rows, lighter than a semi join.
     rows = with_examples(frame[np.unique(todo["_row"].to_numpy())])
     texts = dict(rows.select("_row", text_expr("all").alias("t")).iter_rows())
     spans = [
@@ -501,8 +499,7 @@ def _apply(frame: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
         return frame
     best = matches.unique("_row", keep="first", maintain_order=True).sort("_row")
     rows = best["_row"].to_numpy()
-    # Values are placed by position, not by joining the frame: a join copies every column (+164
-    # MB of a 350 MB frame on a million rows, for 29 leaks).
+    # Values are placed by position, not by joining the frame: a join copies every column.
     earlier = [name for name in LEAK_COLUMNS if name in frame.columns]
     held = frame.select(earlier) if earlier else None
     frame = frame.with_columns(
@@ -533,7 +530,7 @@ def _placed(n: int, rows: np.ndarray, values: pl.Series) -> pl.Series:
     """A column of ``n`` rows, null but for ``values`` at ``rows`` (ascending), made in pieces:
     each run of leaking rows is gathered, and the long null runs between them are left as
     columns of nulls, never written. A string column gathered whole writes a 16-byte view for
-    every row, null or not: 16 MB a column on a million rows, for 29 leaks.
+    every row, null or not.
     """
     breaks = np.flatnonzero(np.diff(rows) > _NULL_RUN_ROWS) + 1
     pieces: list[pl.Series] = []
@@ -559,8 +556,7 @@ REJECT_SLICE_ROWS = 100_000
 def _reject_leaks(frame: pl.DataFrame) -> pl.DataFrame:
     """Reject the rows whose leak_method is filled in, one reason code per method family.
 
-    ``reject`` rebuilds the frame's whole reason column on each call (+80 MB on a million rows
-    after near dedup), so two codes over the whole frame held three copies of it at once. Each
+    ``reject`` rebuilds the frame's whole reason column on each call, so two codes over the whole frame held three copies of it at once. Each
     slice of rows is rejected on its own instead (a slice with no leak comes back as it was) and
     the column is rebuilt once, from the slices.
     """

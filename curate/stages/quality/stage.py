@@ -30,10 +30,8 @@ _MARKED = ("flags", "reasons", "status")  # the columns flagging and rejecting w
 # Rows scored at a time. Every per-row step (decoded texts, words, n-grams, signals, score, flags)
 # runs on one slice, so only the running slices' intermediates exist at once: over the whole
 # frame they took several times the frame's memory on a million rows. Findings are merged across
-# slices. A slice also costs about 60 ms of CPU whatever its size (~150 regexes built, flags
-# written, small steps): the stage takes two thirds more CPU at 5,000 rows, 7% more at 25,000 than at
-# 50,000 (the same time in alternated runs). At 25,000 a slice's working memory is ~100 MB, and
-# two run at once.
+# slices. A slice also has a fixed CPU cost whatever its size (regexes built, flags written, small
+# steps), so slices much smaller than this cost more CPU; two run at once.
 SLICE_ROWS = 25_000
 SLICES_AT_ONCE: Final = min(2, os.cpu_count() or 1)
 
