@@ -556,9 +556,9 @@ REJECT_SLICE_ROWS = 100_000
 def _reject_leaks(frame: pl.DataFrame) -> pl.DataFrame:
     """Reject the rows whose leak_method is filled in, one reason code per method family.
 
-    ``reject`` rebuilds the frame's whole reason column on each call, so two codes over the whole frame held three copies of it at once. Each
-    slice of rows is rejected on its own instead (a slice with no leak comes back as it was) and
-    the column is rebuilt once, from the slices.
+    ``reject`` rebuilds the frame's whole reason column on each call, so two codes over the whole
+    frame held three copies of it at once. Each slice of rows is rejected on its own instead (a
+    slice with no leak comes back as it was) and the column is rebuilt once, from the slices.
     """
     parts = []
     for start in range(0, frame.height, REJECT_SLICE_ROWS):
