@@ -36,6 +36,21 @@ def _chat(question: str, answer: str) -> dict[str, object]:
     return {"messages": [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]}
 
 
+def _modules_after_build(argv: list[str]) -> list[str]:
+    """Run `curate` with ``argv`` in a fresh interpreter; the modules it had loaded by the end."""
+    code = (
+        "import sys\n"
+        "from curate.cli import main\n"
+        f"code = main({argv!r})\n"
+        "print('modules:', code, ' '.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    (report,) = [line for line in result.stdout.splitlines() if line.startswith("modules:")]
+    exit_code, *modules = report.split()[1:]
+    assert exit_code == "0", result.stdout + result.stderr
+    return modules
+
+
 def _write_jsonl(path: Path, records: list[object], extra: bytes = b"") -> Path:
     path.write_bytes(b"".join(orjson.dumps(record) + b"\n" for record in records) + extra)
     return path
@@ -112,16 +127,7 @@ def test_a_jsonl_build_runs_light(tmp_path: Path) -> None:
         "--out",
         out,
     ]
-    code = (
-        "import sys\n"
-        "from curate.cli import main\n"
-        f"code = main({[str(a) for a in argv]!r})\n"
-        "print('modules:', code, ' '.join(sorted(sys.modules)))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    (report,) = [line for line in result.stdout.splitlines() if line.startswith("modules:")]
-    exit_code, *modules = report.split()[1:]
-    assert exit_code == "0", result.stdout + result.stderr
+    modules = _modules_after_build([str(a) for a in argv])
     assert (out / "train.jsonl").stat().st_size > 0 and (out / "examples.parquet").exists()
     loaded = sorted({m.split(".")[0] for m in modules} & set(HEAVY))
     assert loaded == [], f"a JSONL build imported {loaded}: import them inside the functions that need them"
@@ -130,16 +136,7 @@ def test_a_jsonl_build_runs_light(tmp_path: Path) -> None:
 def test_a_build_never_imports_torch_or_the_trainer(tmp_path: Path) -> None:
     """The default model is prepared by `make setup`; a build reads its tokenizer.json only."""
     inputs = _write_jsonl(tmp_path / "in.jsonl", [_chat(f"Question {i}?", f"Answer {i}.") for i in range(5)])
-    code = (
-        "import sys\n"
-        "from curate.cli import main\n"
-        f"code = main(['build', '--input', {str(inputs)!r}, '--out', {str(tmp_path / 'out')!r}])\n"
-        "print('modules:', code, ' '.join(sorted(sys.modules)))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    (report,) = [line for line in result.stdout.splitlines() if line.startswith("modules:")]
-    exit_code, *modules = report.split()[1:]
-    assert exit_code == "0", result.stdout + result.stderr
+    modules = _modules_after_build(["build", "--input", str(inputs), "--out", str(tmp_path / "out")])
     assert not {m for m in modules if m.split(".")[0] in ("torch", "train", "transformers")}
 
 
