@@ -63,32 +63,36 @@ def tiny_tokenizer() -> Any:
     return build_tokenizer()
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A two-layer Llama with hidden size 32 and its tokenizer, saved like any model folder."""
+def save_tiny_llama(folder: Path, hidden: int = 32, kv_heads: int = 2) -> Path:
+    """A two-layer Llama of ``hidden`` width (MLP twice as wide) and the test tokenizer, saved like
+    any model folder; seeded, so every call gives the same weights."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    folder = tmp_path_factory.mktemp("tiny-llama")
     tokenizer = build_tokenizer()
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
         num_hidden_layers=2,
         num_attention_heads=4,
-        num_key_value_heads=2,
+        num_key_value_heads=kv_heads,
         max_position_embeddings=512,
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
         bos_token_id=tokenizer.bos_token_id,
         tie_word_embeddings=True,
     )
-    model = LlamaForCausalLM(config)
-    model.save_pretrained(folder)
+    LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A two-layer Llama with hidden size 32 and its tokenizer, saved like any model folder."""
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"))
 
 
 def chat(i: int, turns: int = 1) -> dict[str, Any]:

@@ -66,29 +66,9 @@ def _bitsandbytes_works() -> bool:
 def _wider_tiny_model(folder: Path) -> Path:
     """The tiny Llama with every linear layer 64 wide: bitsandbytes' CPU kernel packs weights in blocks
     of 64 input features and cannot run narrower layers."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from tests.train.conftest import save_tiny_llama
 
-    from tests.train.conftest import build_tokenizer
-
-    tokenizer = build_tokenizer()
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        tie_word_embeddings=True,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return save_tiny_llama(folder, hidden=64, kv_heads=4)
 
 
 @pytest.mark.slow  # bitsandbytes' CPU kernels are slow; the one-line refusal below runs by default
