@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from curate import api
-from curate.cli.commands import help_formatter
+from curate.cli.commands import config_file, help_formatter
 from curate.cli.commands.check import run_gates
 from curate.cli.console import RichProgress, print_problems, print_summary
 from curate.core.config import CurateConfig, load_config
@@ -69,11 +69,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def resolve_config(args: argparse.Namespace) -> CurateConfig:
-    path: Path | None = args.config
-    if path is None and Path("curate.toml").is_file():
-        path = Path("curate.toml")
-    if path is not None and path.is_dir():
-        path = path / "curate.toml"
+    path = config_file(args.config)
     flags = {
         "inputs": args.input,
         "eval": args.eval,

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from curate.cli.commands import help_formatter
+from curate.cli.commands import config_file, help_formatter
 from curate.core.config import load_config
 from curate.core.errors import CurateError
 from curate.review.store import DEFAULT_DB, ReviewStore, export_decisions
@@ -65,11 +65,7 @@ def store_and_reviewer(args: argparse.Namespace) -> tuple[Path, str | None]:
     exactly as `curate build` resolves it; without one, ./reviews.sqlite, which a build run from
     this folder also reads by default.
     """
-    path: Path | None = args.config
-    if path is None and Path("curate.toml").is_file():
-        path = Path("curate.toml")
-    if path is not None and path.is_dir():
-        path = path / "curate.toml"
+    path = config_file(args.config)
     if path is None:
         return (args.db or Path(DEFAULT_DB)), args.reviewer
     config = load_config(path)
