@@ -228,7 +228,22 @@ def fit(
     out = run_dir(cfg, build)
     lock = run_lock(out) if main else contextlib.nullcontext(out)
     with lock:
-        return _fit(cfg, build, model_path, out, resume, tell, main, world, t0, need)
+        metrics = _fit(cfg, build, model_path, out, resume, tell, main, world, t0, need)
+    _leave_process_group()
+    return metrics
+
+
+def _leave_process_group() -> None:
+    """Wait for every rank, then close the process group before the interpreter exits.
+
+    A gloo group left open is torn down during interpreter shutdown, where its threads can abort the
+    process ("terminate called without an active exception") while rank 0 is still writing the run.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _fit(
