@@ -246,6 +246,9 @@ def _print_metrics(m: dict[str, Any], cfg: Any, console: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from rich.console import Console
 
+    from curate.core.threads import passive_openmp_wait
+
+    passive_openmp_wait()  # before torch loads: OpenMP reads the policy once
     ns = _parser().parse_args(argv)
     console = Console()
     err = Console(stderr=True)

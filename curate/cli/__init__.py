@@ -9,9 +9,12 @@ import sys
 from collections.abc import Sequence
 
 from curate.cli.memory import tune_allocators
+from curate.core.threads import passive_openmp_wait
 
-# Polars reads its allocator settings when it loads, so they are made before any command imports it.
+# Polars reads its allocator settings, and OpenMP its wait policy, when they load, so both are set
+# before any command imports them.
 tune_allocators()
+passive_openmp_wait()
 
 from curate.cli.commands import build, check, review, stats, validate
 from curate.core.errors import CurateError
