@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,8 @@ def test_dedup_keeps_its_vectors_only_when_leakage_embeds_the_same_texts() -> No
     assert not reused(dedup={"text": "user"})  # leakage masks names and numbers first
     assert reused(dedup={"text": "user"}, leakage={"semantic_mask": False})
     assert not reused(dedup={"text": "all"}, leakage={"semantic_mask": False})
-    unmasked_user = {"dedup": {"text": "user"}, "leakage": {"semantic_mask": False}}
-    assert not reused(False, **unmasked_user)  # neither runs without --semantic
+    # Neither runs without --semantic or its own switch.
+    assert not reused(False, dedup={"text": "user"}, leakage={"semantic_mask": False})
     assert reused(
         False, dedup={"text": "user", "semantic": True}, leakage={"semantic": True, "semantic_mask": False}
     )
@@ -86,7 +87,7 @@ def test_repeated_and_cached_texts_are_embedded_once_with_the_same_vectors(count
 
 
 def test_a_build_embeds_each_user_turn_once_when_both_stages_embed_them(
-    tmp_path: Path, run_curate, counting: Counting
+    tmp_path: Path, run_curate: Callable[..., tuple[int, str, str]], counting: Counting
 ) -> None:
     def chat(user: str, assistant: str = "Here is an answer to that.") -> bytes:
         return (
