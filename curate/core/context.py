@@ -36,6 +36,9 @@ class BuildContext:
     semantic: bool = False  # --semantic: turn on every embedding stage
     # Findings a stage wants in the manifest and report, keyed by stage name (JSON-serialisable).
     findings: dict[str, Any] = field(default_factory=dict)
+    # What one stage leaves for a later one in the same build (e.g. the embeddings of texts both
+    # semantic stages embed), keyed by what it is; never written out.
+    shared: dict[str, Any] = field(default_factory=dict)
 
     @contextmanager
     def task(self, description: str, total: int | None = None) -> Iterator[int]:

@@ -24,7 +24,7 @@ from curate.ingest.store import with_examples
 from curate.stages.dedup import minhash
 from curate.stages.dedup.exact import ORIGIN_PRIORITY
 from curate.stages.dedup.kernels import kept_rows, sequence_keys
-from curate.stages.embeddings import embed
+from curate.stages.embeddings import build_cache, dedup_texts_reused, embed
 from curate.stages.words.examples import words_of_examples
 from curate.stages.words.rules import DEDUP
 
@@ -318,7 +318,13 @@ def _semantic_pairs(
     """Embedding pairs at or above the cosine threshold, among the near-dup representatives."""
     texts = with_examples(frame[rows]).select(text_expr(settings.text)).to_series().fill_null("").to_list()
     with ctx.task("near dedup: embeddings", len(texts)) as task:
-        vectors = embed(texts, settings.semantic_batch_size, lambda count: ctx.progress.advance(task, count))
+        vectors = embed(
+            texts,
+            settings.semantic_batch_size,
+            lambda count: ctx.progress.advance(task, count),
+            cache=build_cache(ctx),
+            keep=dedup_texts_reused(ctx.config, ctx.semantic),
+        )
     firsts: list[np.ndarray] = []
     seconds: list[np.ndarray] = []
     block = max(1, (1 << 25) // len(vectors))  # rows of scores at a time: about 128 MB of float32

@@ -1,8 +1,8 @@
 """Semantic leakage: a training prompt whose sentence embedding is close to a protected item's.
 
 Catches template rewrites (names, numbers and wording changed) that share too few words for the
-lexical tests. Costs an embedding per candidate (about 1,000 short texts a second on CPU), so
-it is opt-in: ``curate build --semantic`` or ``[leakage] semantic = true``.
+lexical tests. Costs an embedding per candidate the lexical tests left clean, so it is opt-in:
+``curate build --semantic`` or ``[leakage] semantic = true``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Final
 import numpy as np
 import polars as pl
 
-from curate.stages.embeddings import embed
+from curate.stages.embeddings import EmbeddingCache, embed
 
 _BLOCK = 2048  # candidates per similarity block: 2048 x items floats stay small
 _NUMBER: Final = re.compile(r"\d+(?:[.,]\d+)*")
@@ -38,13 +38,16 @@ def semantic_matches(
     pieces: list[str],
     threshold: float,
     progress: Callable[[int], None] | None = None,
+    cache: EmbeddingCache | None = None,
 ) -> pl.DataFrame:
-    """For each candidate, its most similar piece when the cosine similarity reaches ``threshold``."""
+    """For each candidate, its most similar piece when the cosine similarity reaches ``threshold``.
+    Texts in ``cache`` (embedded earlier in the build) are read from it, not embedded again."""
     schema = {"doc": pl.Int64, "piece": pl.Int64, "score": pl.Float64}
     if not candidates or not pieces:
         return pl.DataFrame(schema=schema)
-    protected = embed(pieces, progress=progress)
-    vectors = embed(candidates, progress=progress)
+    # One call for both sides: a text that is both a piece and a candidate is embedded once.
+    both = embed([*pieces, *candidates], progress=progress, cache=cache)
+    protected, vectors = both[: len(pieces)], both[len(pieces) :]
     docs: list[np.ndarray] = []
     best: list[np.ndarray] = []
     scores: list[np.ndarray] = []

@@ -29,6 +29,7 @@ from curate.core.config import LeakageSection
 from curate.core.context import BuildContext
 from curate.core.frame import MESSAGES_DTYPE, reject, text_expr
 from curate.ingest.store import SPAN_COLUMNS, with_examples
+from curate.stages.embeddings import build_cache
 from curate.stages.leakage.lexical import (
     build_ngram_index,
     build_shingle_index,
@@ -455,6 +456,7 @@ def _semantic(
             items,
             config.semantic_threshold,
             progress=lambda n: ctx.progress.advance(task, n),
+            cache=build_cache(ctx),
         )
     return found.select(
         remaining["_row"].gather(found["doc"]).cast(pl.UInt32).alias("_row"),
