@@ -8,10 +8,15 @@ Where each part of the build runs:
 - per-record work: quality scoring and MinHash signing run over blocks of rows with Ray Data's
   ``map_batches``, calling the batch functions the local engine calls
   (``quality.score_batch``, ``near.sign_batch``); a worker holds one block at a time;
-- global steps, on the driver, over the frame without its texts (rows of plain JSONL keep byte
-  spans into their input, not text): token calibration (length), exact dedup's group-by, the
-  band search and connected components of near dedup over the signatures the blocks made, the
-  split hash per group, leakage, review decisions and the mix; then the same ``finalize``.
+- dedup's global steps, as hash-partitioned shuffles over the keys and signatures the blocks
+  left in the object store (``curate.engines.ray_shuffle``): exact dedup's group-by on the
+  key, near dedup's band buckets giving verified edges, conflicting answers' group-by on the
+  prompt key; the driver gets the grouped rows and the edges, and runs the connected
+  components and the keep rule of the local stage (``near.run``) over them;
+- the other global steps, on the driver, over the frame without its texts (rows of plain JSONL
+  keep byte spans into their input, not text): token calibration (length), the split hash per
+  group, leakage's protected index (put in the object store once and matched per block by
+  tasks), review decisions and the mix; then the same ``finalize``.
 
 Rows keep their input order throughout, so "first seen" means the same on both engines.
 """
@@ -32,10 +37,12 @@ import polars as pl
 from curate.core.config import LeakageSection, RaySection
 from curate.core.context import BuildContext
 from curate.core.errors import CurateError
+from curate.engines import ray_shuffle
 from curate.engines.recipe import STAGES, BuildResult, finalize, input_specs
 from curate.ingest import shards
 from curate.ingest.inputs import InputSummary
 from curate.ingest.store import SPAN_COLUMNS, with_examples
+from curate.stages.dedup import exact as exact_dedup
 from curate.stages.dedup import near as near_dedup
 from curate.stages.leakage import stage as leakage
 from curate.stages.quality import stage as quality
@@ -152,14 +159,18 @@ def _run(ctx: BuildContext, settings: RaySection) -> BuildResult:
     started = time.perf_counter()
     frame, inputs = _read(ctx, settings)
     timings["ingest"] = time.perf_counter() - started
-    signed: near_dedup.Signed | None = None
+    blocks = ray_shuffle.KeyBlocks(cpus=settings.cpus_per_task)
+    dedup = ctx.config.dedup
     for name, stage in STAGES:
         started = time.perf_counter()
         if name == quality.NAME:
-            frame, signed = _per_record(frame, ctx, settings)
-        elif name == near_dedup.NAME:
-            frame = near_dedup.run(frame, ctx, signed)
-            signed = None
+            frame, blocks = _per_record(frame, ctx, settings)
+        elif name == exact_dedup.NAME and blocks.refs:
+            frame = exact_dedup.run(frame, ctx, partial(ray_shuffle.exact_groups, blocks))
+        elif name == near_dedup.NAME and blocks.refs:
+            search = ray_shuffle.RaySearch(blocks, dedup.threshold, dedup.num_perm)
+            frame = near_dedup.run(frame, ctx, search)
+            blocks.release()  # the signatures leave the object store
         elif name == leakage.NAME:
             frame = leakage.run(frame, ctx, partial(_match_blocks, settings=settings))
         else:
@@ -202,17 +213,19 @@ def _read_task(shard: shards.Shard, max_line_bytes: int, cwd: str) -> shards.Sha
 
 def _per_record(
     frame: pl.DataFrame, ctx: BuildContext, settings: RaySection
-) -> tuple[pl.DataFrame, near_dedup.Signed | None]:
+) -> tuple[pl.DataFrame, ray_shuffle.KeyBlocks]:
     """Quality scoring and MinHash signing of every block with ``map_batches``; the frame takes
-    the quality columns back, and the signatures wait on the driver for near dedup."""
+    the quality columns back, and each block's keys and signatures stay in the object store for
+    dedup's shuffles (``ray_shuffle.KeyBlocks``)."""
     import ray  # heavy: only a Ray build loads it
     import ray.data
 
     config = ctx.config
     score = config.quality.enabled
     sign = config.dedup.near or config.dedup.conflicting_answers
-    if not (score or sign) or frame.height == 0:
-        return frame, None
+    kept = ray_shuffle.KeyBlocks(cpus=settings.cpus_per_task)
+    if frame.height == 0:
+        return frame, kept
     data_context = ray.data.DataContext.get_current()
     data_context.execution_options.preserve_order = True
     data_context.enable_progress_bars = False
@@ -239,30 +252,38 @@ def _per_record(
         num_cpus=settings.cpus_per_task,
         # Retried on a lost worker by Ray's task default (3, TASK_RETRIES), which Ray Data keeps.
     )
+    # Each block's result is cut in two by a task: the driver fetches the quality columns, the
+    # keys and signatures stay in the object store.
+    split = ray.remote(num_cpus=settings.cpus_per_task, num_returns=2, max_retries=TASK_RETRIES)(_split_task)
+    halves: list[Any] = [split.remote(ref) for ref in dataset.to_arrow_refs()]  # ray types one ref
+    del blocks, dataset
+    partials: list[Any] = []
     with ctx.task("scoring and signing blocks", frame.height) as task:
         parts = []
-        for ref in dataset.to_arrow_refs():
-            table = ray.get(ref)
+        for columns_ref, keys_ref in halves:
+            table: pa.Table = ray.get(columns_ref)
             LAST_TRANSFER["from_blocks"] = LAST_TRANSFER.get("from_blocks", 0) + table.nbytes
             part = pl.from_arrow(table)
             del table
             assert isinstance(part, pl.DataFrame)
+            kept.starts.append(int(part["_row"][0]))
+            kept.sizes.append(part.height)
+            kept.refs.append(keys_ref)
+            if score:
+                partials.append(orjson.loads(part[_FINDINGS][0]))
+                part = part.drop(_FINDINGS)
             parts.append(part)
             ctx.progress.advance(task, part.height)
-        del blocks, dataset
+        del halves
     done = pl.concat(parts, how="vertical")
     del parts
-    if not (done["_row"].to_numpy() == np.arange(done.height)).all():
-        done = done.sort("_row")  # Ray Data keeps the order (preserve_order): a copy only if not
     if done.height != frame.height or not (done["_row"].to_numpy() == np.arange(frame.height)).all():
-        raise AssertionError("the blocks did not come back with every row once")
-    signed = near_dedup.Signed.of(done.select(near_dedup.SIGNED_COLUMNS)) if sign else None
+        raise AssertionError("the blocks did not come back with every row once, in order")
     if score:
-        partials = [orjson.loads(text) for text in done[_FINDINGS].drop_nulls()]
-        written = [c for c in done.columns if c not in (*near_dedup.SIGNED_COLUMNS, _FINDINGS, "_row")]
+        written = [c for c in done.columns if c != "_row"]
         frame = frame.with_columns(done.select(written).get_columns())
         ctx.findings[quality.NAME] = quality.findings(partials, frame["quality_score"], config.quality)
-    return frame, signed
+    return frame, kept
 
 
 def _block_task(
@@ -273,7 +294,7 @@ def _block_task(
     fail_once: str | None,
 ) -> pa.Table:
     """One block: the quality stage's columns and the batch's findings (as JSON on its first
-    row), and the rows' MinHash signatures."""
+    row); the rows' dedup keys and keep-order fields, and their MinHash signatures."""
     os.chdir(cwd)
     if fail_once:
         _fail_once(fail_once)
@@ -285,9 +306,38 @@ def _block_task(
         columns.extend(written.get_columns())
         note = [orjson.dumps(partial).decode()] + [None] * (rows.height - 1)
         columns.append(pl.Series(_FINDINGS, note, dtype=pl.Utf8))
+    columns.append(rows["dedup_key"].alias(_KEY))
+    columns.append(rows.select(exact_dedup.priority(pl.col("origin"))).to_series().alias(_PRIORITY))
     if dedup_config is not None:
         columns.extend(near_dedup.sign_batch(rows, dedup_config).get_columns())
     return pl.DataFrame(columns).to_arrow()
+
+
+_KEY = "_x_key"
+_PRIORITY = "_x_priority"
+
+
+def _split_task(table: pa.Table) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """A block's result: the columns the frame takes, and the ``ray_shuffle`` key block."""
+    rows = pl.from_arrow(table)
+    assert isinstance(rows, pl.DataFrame)
+    keys: dict[str, np.ndarray] = {
+        ray_shuffle.DEDUP_KEY: rows[_KEY].fill_null(0).to_numpy(),
+        ray_shuffle.PRIORITY: rows[_PRIORITY].to_numpy(),
+    }
+    if "quality_score" in rows.columns:
+        keys[ray_shuffle.SCORE] = rows["quality_score"].cast(pl.Float64).to_numpy()
+    signed = {
+        "_mh_small": ray_shuffle.SMALL,
+        "_mh_keys": ray_shuffle.BAND_KEYS,
+        "_mh_valid": ray_shuffle.VALID,
+        "_mh_prompt": ray_shuffle.PROMPT,
+    }
+    for column, name in signed.items():
+        if column in rows.columns:
+            keys[name] = rows[column].to_numpy()
+    kept = [c for c in rows.columns if c not in (*signed, _KEY, _PRIORITY)]
+    return rows.select(kept).to_arrow(), keys
 
 
 def _match_blocks(

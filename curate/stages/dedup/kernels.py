@@ -230,6 +230,17 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def forest_edges(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which edges join two components when taken in order (a spanning forest): the others
+    connect nothing more, so the forest's components are the edges' components."""
+    parent = np.arange(n, dtype=np.int64)
+    kept = np.zeros(len(a), dtype=np.bool_)
+    for k in range(len(a)):
+        kept[k] = _union(parent, a[k], b[k])
+    return kept
+
+
+@njit(cache=True, nogil=True)
 def similar_pairs(
     keys: np.ndarray, valid: np.ndarray, small: np.ndarray, passes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,306 @@
+"""Dedup's global steps on Ray: hash-partitioned shuffles over what the blocks kept.
+
+After the per-record pass every block leaves a ``KeyBlock`` in the object store: its rows'
+exact-dedup key and keep-order fields, MinHash signatures, band keys and prompt keys. The
+driver never fetches them. It sends each block a mask of the rows that take part (a byte a
+row, from its frame: the statuses are there), and each block's task sends each of its entries
+to one of ``partitions`` reduce tasks by a hash of the entry's key (Ray tasks with
+``num_returns``: the map side of a shuffle). A reduce task sees every entry of its keys:
+
+- exact dedup: the rows that share a ``dedup_key``, and the row each group keeps
+  (``exact.kept_in_groups``, the local engine's rule);
+- near dedup: the rows of each ``(band, key)`` bucket; each member with the bucket's first row
+  is a candidate pair, as ``minhash.similar_pairs`` makes them; the pairs are verified with the
+  signatures of their rows, fetched from the blocks that hold them a block at a time, and a
+  spanning forest of the verified edges goes back. Over the union of the forests the driver
+  runs the local engine's connected components and keep rule (``near.run``);
+- conflicting answers: the rows that share a prompt key.
+
+Only rows in groups, verified edges and estimates come back to the driver.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import polars as pl
+
+from curate.stages.dedup import exact, minhash
+from curate.stages.dedup.kernels import forest_edges
+
+# A block's arrays in the object store (``KeyBlock``): numpy, fetched without a copy.
+SMALL: Final = "small"  # (rows, num_perm) uint8 signatures
+BAND_KEYS: Final = "keys"  # (rows, bands) uint32
+VALID: Final = "valid"  # bool: the row had a shingle
+PROMPT: Final = "prompt"  # uint64 prompt key (0: no words)
+DEDUP_KEY: Final = "dedup_key"  # int64
+PRIORITY: Final = "priority"  # int8, exact.priority of the origin
+SCORE: Final = "score"  # float64 quality score (absent without the quality stage)
+# Rows of pairs estimated by one task: each holds two signatures a pair.
+ESTIMATE_PAIRS: Final = 1 << 18
+# Diagnostics for benchmarks/ray_scale.py: bytes each shuffle moved (map outputs).
+SHUFFLED: dict[str, int] = {}
+
+
+@dataclass
+class KeyBlocks:
+    """Where each block's ``KeyBlock`` is: its first row and its object ref, in row order."""
+
+    starts: list[int] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    refs: list[Any] = field(default_factory=list)
+    cpus: float = 1.0
+    partitions: int = 0  # 0: one per two blocks
+
+    def parts(self) -> int:
+        return self.partitions or max(1, (len(self.refs) + 1) // 2)
+
+    def release(self) -> None:
+        self.refs = []
+
+
+# --- the map side ---------------------------------------------------------------------------
+
+
+def _route(keys: np.ndarray, partitions: int) -> tuple[np.ndarray, np.ndarray]:
+    """The order that puts entries partition by partition, and where each partition begins."""
+    to = (minhash.mix(keys.astype(np.uint64, copy=False)) % np.uint64(partitions)).astype(np.int64)
+    order = np.argsort(to, kind="stable")  # stable: rows stay ascending within a partition
+    bounds = np.searchsorted(to[order], np.arange(partitions + 1))
+    return order, bounds
+
+
+def _split(columns: dict[str, np.ndarray], order: np.ndarray, bounds: np.ndarray) -> Any:
+    outs = tuple(
+        {k: v[order[bounds[p] : bounds[p + 1]]] for k, v in columns.items()} for p in range(len(bounds) - 1)
+    )
+    return outs[0] if len(outs) == 1 else outs  # Ray wants one value, not a tuple, for one return
+
+
+def _emit_keys(block: dict[str, np.ndarray], mask: np.ndarray, start: int, name: str, partitions: int) -> Any:
+    """The masked rows' ``name`` keys (and, for exact dedup, their keep-order fields) by partition."""
+    rows = np.flatnonzero(mask)
+    keys = block[name][rows]
+    columns = {"key": keys.view(np.uint64), "row": (rows + start).astype(np.int64)}
+    if name == DEDUP_KEY:
+        columns[PRIORITY] = block[PRIORITY][rows]
+        if SCORE in block:
+            columns[SCORE] = block[SCORE][rows]
+    else:  # prompt keys: 0 is a prompt with no words, shared by nothing
+        picked = keys != 0
+        columns = {k: v[picked] for k, v in columns.items()}
+    order, bounds = _route(columns["key"], partitions)
+    return _split(columns, order, bounds)
+
+
+def _emit_bands(block: dict[str, np.ndarray], mask: np.ndarray, start: int, partitions: int) -> Any:
+    """Every (band, key) of the masked rows with a signature, and the row, by partition."""
+    rows = np.flatnonzero(mask & block[VALID])
+    if start + len(mask) >= 1 << 32:
+        raise ValueError("near dedup's shuffle numbers rows in 32 bits")
+    keys = block[BAND_KEYS][rows]
+    bands = keys.shape[1]
+    bucket = (np.arange(bands, dtype=np.uint64)[None, :] << np.uint64(32)) | keys
+    columns = {"key": bucket.reshape(-1), "row": np.repeat((rows + start).astype(np.uint32), bands)}
+    order, bounds = _route(columns["key"], partitions)
+    return _split(columns, order, bounds)
+
+
+# --- the reduce side ------------------------------------------------------------------------
+
+
+def _concat(parts: tuple[dict[str, np.ndarray], ...]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _shared(key: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries sorted by key then row, and which of them share their key with another."""
+    order = np.lexsort((row, key))
+    ordered = key[order]
+    same = ordered[1:] == ordered[:-1]
+    repeated = np.zeros(len(ordered), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    return order, repeated
+
+
+def _group_copies(*parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Exact dedup over one partition: its grouped rows and the row each group keeps."""
+    entries = _concat(parts)
+    order, repeated = _shared(entries["key"], entries["row"])
+    picked = order[repeated]
+    grouped = pl.DataFrame(
+        {
+            "dedup_key": entries["key"][picked].view(np.int64),
+            "_priority": entries[PRIORITY][picked],
+            "_row": entries["row"][picked],
+            **({"quality_score": entries[SCORE][picked]} if SCORE in entries else {}),
+        }
+    )
+    ranked = exact.kept_in_groups(grouped)
+    return ranked["_row"].to_numpy(), ranked["_kept_row"].to_numpy()
+
+
+def _group_prompts(*parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Conflicting answers over one partition: the rows that share a prompt key, and the key."""
+    entries = _concat(parts)
+    order, repeated = _shared(entries["key"], entries["row"])
+    picked = order[repeated]
+    return entries["row"][picked], entries["key"][picked]
+
+
+def _near_edges(passes: np.ndarray, blocks: KeyBlocks, cwd: str, *parts: dict[str, np.ndarray]) -> Any:
+    """Near dedup over one partition: a spanning forest of its verified candidate pairs."""
+    os.chdir(cwd)
+    entries = _concat(parts)
+    bucket, row = entries["key"], entries["row"].astype(np.int64)
+    del entries
+    order = np.lexsort((row, bucket))  # each bucket's first row first
+    bucket, row = bucket[order], row[order]
+    del order
+    starts = np.ones(len(bucket), dtype=bool)
+    starts[1:] = bucket[1:] != bucket[:-1]
+    del bucket
+    first_pos = np.maximum.accumulate(np.where(starts, np.arange(len(row)), 0))
+    member = ~starts
+    pairs = np.unique(row[first_pos[member]] << 32 | row[member])  # a pair of several bands: once
+    del row, first_pos, member, starts
+    a, b = pairs >> 32, pairs & 0xFFFFFFFF
+    del pairs
+    if not len(a):
+        return a, b
+    rows, where = np.unique(np.concatenate([a, b]), return_inverse=True)
+    small = _signatures(rows, blocks)
+    ia, ib = where[: len(a)], where[len(a) :]
+    agree = np.zeros(len(a), dtype=np.int64)
+    for start in range(0, len(a), 1 << 16):  # two (step, num_perm) byte arrays at a time
+        part = slice(start, start + (1 << 16))
+        agree[part] = (small[ia[part]] == small[ib[part]]).sum(axis=1)
+    verified = passes[agree]
+    ia, ib = ia[verified], ib[verified]
+    kept = forest_edges(len(rows), ia, ib)  # what joins two components: the rest adds nothing
+    return rows[ia[kept]], rows[ib[kept]]
+
+
+def _estimate(blocks: KeyBlocks, a: np.ndarray, b: np.ndarray, cwd: str) -> np.ndarray:
+    """``minhash.estimate_jaccard`` of row pairs, their signatures fetched from their blocks."""
+    os.chdir(cwd)
+    rows, where = np.unique(np.concatenate([a, b]), return_inverse=True)
+    small = _signatures(rows, blocks)
+    return minhash.estimate_jaccard(small, where[: len(a)], where[len(a) :])
+
+
+def _signatures(rows: np.ndarray, blocks: KeyBlocks) -> np.ndarray:
+    """The signatures of ``rows`` (ascending), a block at a time: only the blocks that hold one."""
+    import ray  # heavy: only a Ray build loads it
+
+    starts = np.asarray(blocks.starts)
+    of = np.searchsorted(starts, rows, side="right") - 1
+    bounds = np.searchsorted(of, np.arange(len(starts) + 1))
+    small: np.ndarray | None = None
+    for index in np.flatnonzero(np.diff(bounds)):
+        block = ray.get(blocks.refs[index])
+        signatures = block[SMALL]
+        if small is None:
+            small = np.empty((len(rows), signatures.shape[1]), dtype=np.uint8)
+        lo, hi = bounds[index], bounds[index + 1]
+        small[lo:hi] = signatures[rows[lo:hi] - starts[index]]
+        del block, signatures
+    assert small is not None
+    return small
+
+
+# --- the driver's side ----------------------------------------------------------------------
+
+
+def _shuffle(
+    blocks: KeyBlocks,
+    mask: np.ndarray,
+    emit: Any,
+    reduce: Any,
+    what: str,
+    args: tuple[Any, ...] = (),
+    reduce_args: tuple[Any, ...] = (),
+) -> list[Any]:
+    """Map every block's masked rows to the partitions (``emit(block, mask, start, *args,
+    partitions)``), reduce each partition (``reduce(*reduce_args, *parts)``); the results."""
+    import ray  # heavy: only a Ray build loads it
+
+    parts = blocks.parts()
+    mapper = ray.remote(num_cpus=blocks.cpus, num_returns=parts)(emit)
+    outputs = []
+    for start, size, ref in zip(blocks.starts, blocks.sizes, blocks.refs, strict=True):
+        out = mapper.remote(ref, mask[start : start + size], start, *args, parts)
+        outputs.append([out] if parts == 1 else out)
+    reducer = ray.remote(num_cpus=blocks.cpus)(reduce)
+    results = [reducer.remote(*reduce_args, *[out[p] for out in outputs]) for p in range(parts)]
+    SHUFFLED[what] = SHUFFLED.get(what, 0) + _bytes(outputs)
+    del outputs  # each map output lives until its reduce task has read it
+    return list(ray.get(results))
+
+
+def _bytes(outputs: list[list[Any]]) -> int:
+    """Bytes of the map outputs (diagnostics only: fetches them again, so only when asked)."""
+    if not os.environ.get("CURATE_RAY_MEASURE_SHUFFLE"):
+        return 0
+    import ray  # heavy: only a Ray build loads it
+
+    return sum(sum(v.nbytes for v in ray.get(ref).values()) for out in outputs for ref in out)
+
+
+def exact_groups(blocks: KeyBlocks, candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``exact.run``'s grouping: a hash-partitioned group-by on ``dedup_key``."""
+    results = _shuffle(blocks, candidate, _emit_keys, _group_copies, "exact", (DEDUP_KEY,))
+    rows = np.concatenate([r for r, _ in results])
+    kept = np.concatenate([k for _, k in results])
+    order = np.argsort(rows)
+    return rows[order], kept[order]
+
+
+class RaySearch:
+    """``near.Search`` over the blocks' signatures (see the module's text)."""
+
+    def __init__(self, blocks: KeyBlocks, threshold: float, num_perm: int) -> None:
+        self.blocks, self.threshold, self.num_perm = blocks, threshold, num_perm
+
+    def edges(self, compared_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        shares = (np.arange(self.num_perm + 1, dtype=np.float64) / self.num_perm).astype(np.float32)
+        passes = minhash._corrected(shares) >= self.threshold  # as minhash.similar_pairs verifies
+        mask = _mask(compared_rows, self.blocks)
+        reduce_args = (passes, self.blocks, os.getcwd())
+        results = _shuffle(self.blocks, mask, _emit_bands, _near_edges, "near", reduce_args=reduce_args)
+        return np.concatenate([a for a, _ in results]), np.concatenate([b for _, b in results])
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        import ray  # heavy: only a Ray build loads it
+
+        estimate = ray.remote(num_cpus=self.blocks.cpus)(_estimate)
+        refs = [
+            estimate.remote(self.blocks, a[s : s + ESTIMATE_PAIRS], b[s : s + ESTIMATE_PAIRS], os.getcwd())
+            for s in range(0, len(a), ESTIMATE_PAIRS)
+        ]
+        return np.concatenate([np.zeros(0, dtype=np.float32), *ray.get(refs)])
+
+    def shared_prompts(self, compared_rows: np.ndarray) -> pl.DataFrame:
+        mask = _mask(compared_rows, self.blocks)
+        results = _shuffle(self.blocks, mask, _emit_keys, _group_prompts, "prompts", (PROMPT,))
+        shared = pl.DataFrame(
+            {
+                "_row": np.concatenate([np.zeros(0, dtype=np.int64), *(r for r, _ in results)]),
+                "key": np.concatenate([np.zeros(0, dtype=np.uint64), *(k for _, k in results)]),
+            }
+        )
+        return shared.sort("key", "_row")
+
+    def release(self) -> None:
+        """The signatures stay in the blocks until the build lets go of them (prompts next)."""
+
+
+def _mask(rows: np.ndarray, blocks: KeyBlocks) -> np.ndarray:
+    total = blocks.starts[-1] + blocks.sizes[-1] if blocks.starts else 0
+    mask = np.zeros(total, dtype=bool)
+    mask[rows] = True
+    return mask
