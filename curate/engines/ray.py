@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 import orjson
@@ -46,9 +47,6 @@ from curate.stages.dedup import exact as exact_dedup
 from curate.stages.dedup import near as near_dedup
 from curate.stages.leakage import stage as leakage
 from curate.stages.quality import stage as quality
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 # Ray 2.60 on Linux binds a locally started instance to the machine's outward interface even
 # when asked for 127.0.0.1; with this set to 0 every Ray process stays on 127.0.0.1. Set only
@@ -180,18 +178,31 @@ def _run(ctx: BuildContext, settings: RaySection) -> BuildResult:
 
 
 def _read(ctx: BuildContext, settings: RaySection) -> tuple[pl.DataFrame, list[InputSummary]]:
-    """Every shard read by its own task; rows come back in input order."""
+    """Every shard read by its own task, a window of them in flight; rows come back in input
+    order, and each shard's object leaves the store as soon as its rows are taken."""
     import ray  # heavy: only a Ray build loads it
 
     LAST_TRANSFER.clear()
     plan = shards.plan(input_specs(ctx), settings.shard_mb << 20)
     read = ray.remote(num_cpus=settings.cpus_per_task, max_retries=TASK_RETRIES)(_read_task)
     limit = ctx.config.validate.max_line_bytes
-    refs = [read.remote(shard, limit, os.getcwd()) for shard in plan.shards]
+    todo = iter(plan.shards)
+    pending: deque[tuple[shards.Shard, Any]] = deque()
+
+    def submit() -> None:
+        shard = next(todo, None)
+        if shard is not None:
+            pending.append((shard, read.remote(shard, limit, os.getcwd())))
+
     parts: list[pl.DataFrame] = []
     with ctx.task("reading and validating records") as task:
-        for shard, ref in zip(plan.shards, refs, strict=True):
+        for _ in range(_window(settings)):
+            submit()
+        while pending:
+            shard, ref = pending.popleft()
             rows = ray.get(ref)
+            del ref
+            submit()
             summary = plan.summaries[shard.index]
             summary.records += rows.frame.height
             summary.blank_lines += rows.blank_lines
@@ -200,10 +211,21 @@ def _read(ctx: BuildContext, settings: RaySection) -> tuple[pl.DataFrame, list[I
             parts.append(rows.frame)
             LAST_TRANSFER["read"] = LAST_TRANSFER.get("read", 0) + int(rows.frame.estimated_size())
             ctx.progress.advance(task, rows.frame.height)
-        del refs
+            del rows
     for summary in plan.summaries:
         summary.formats = dict(sorted(summary.formats.items()))
-    return pl.concat(parts, how="vertical", rechunk=True), plan.summaries
+    # One chunk per shard, not one copy of them all: a second frame at the peak for nothing.
+    frame = pl.concat(parts, how="vertical", rechunk=False)
+    del parts
+    return frame, plan.summaries
+
+
+def _window(settings: RaySection) -> int:
+    """Tasks in flight at once: two for each task slot of the cluster."""
+    import ray  # heavy: only a Ray build loads it
+
+    cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
+    return max(2, 2 * int(cpus / settings.cpus_per_task))
 
 
 def _read_task(shard: shards.Shard, max_line_bytes: int, cwd: str) -> shards.ShardRows:
@@ -214,11 +236,16 @@ def _read_task(shard: shards.Shard, max_line_bytes: int, cwd: str) -> shards.Sha
 def _per_record(
     frame: pl.DataFrame, ctx: BuildContext, settings: RaySection
 ) -> tuple[pl.DataFrame, ray_shuffle.KeyBlocks]:
-    """Quality scoring and MinHash signing of every block with ``map_batches``; the frame takes
-    the quality columns back, and each block's keys and signatures stay in the object store for
-    dedup's shuffles (``ray_shuffle.KeyBlocks``)."""
+    """Quality scoring and MinHash signing of every block by a task; the frame takes the quality
+    columns back, and each block's keys and signatures stay in the object store for dedup's
+    shuffles (``ray_shuffle.KeyBlocks``).
+
+    A window of blocks is in flight at a time, taken back in row order and let go of at once:
+    the object store holds a few blocks, not the data, so neither the driver (which maps the
+    pages it writes and reads) nor a worker grows with the input. Ray Data's ``map_batches``
+    ran this pass before; handing every block to it at once, and taking every result back at
+    the end, kept the whole input and every result in the store together."""
     import ray  # heavy: only a Ray build loads it
-    import ray.data
 
     config = ctx.config
     score = config.quality.enabled
@@ -226,56 +253,47 @@ def _per_record(
     kept = ray_shuffle.KeyBlocks(cpus=settings.cpus_per_task)
     if frame.height == 0:
         return frame, kept
-    data_context = ray.data.DataContext.get_current()
-    data_context.execution_options.preserve_order = True
-    data_context.enable_progress_bars = False
-    sent = [c for c in BLOCK_COLUMNS if c in frame.columns]
-    blocks = []
-    for start in range(0, frame.height, settings.block_rows):
-        rows = frame.slice(start, settings.block_rows).select(sent)
-        block = rows.with_row_index("_row", offset=start).to_arrow()
-        LAST_TRANSFER["to_blocks"] = LAST_TRANSFER.get("to_blocks", 0) + block.nbytes
-        blocks.append(ray.put(block))
-        del block
-    # ray's stubs type neither a list of plain ObjectRefs nor a batch function with keywords
-    dataset = ray.data.from_arrow_refs(blocks).map_batches(  # type: ignore[arg-type]
-        _block_task,  # type: ignore[arg-type]
-        batch_format="pyarrow",
-        batch_size=None,
-        zero_copy_batch=True,
-        fn_kwargs={
-            "quality_config": config.quality if score else None,
-            "dedup_config": config.dedup if sign else None,
-            "cwd": os.getcwd(),
-            "fail_once": os.environ.get(FAIL_ONCE_ENV),
-        },
-        num_cpus=settings.cpus_per_task,
-        # Retried on a lost worker by Ray's task default (3, TASK_RETRIES), which Ray Data keeps.
+    task = ray.remote(num_cpus=settings.cpus_per_task, num_returns=2, max_retries=TASK_RETRIES)(_block_task)
+    arguments = (
+        config.quality if score else None,
+        config.dedup if sign else None,
+        os.getcwd(),
+        os.environ.get(FAIL_ONCE_ENV),
     )
-    # Each block's result is cut in two by a task: the driver fetches the quality columns, the
-    # keys and signatures stay in the object store.
-    split = ray.remote(num_cpus=settings.cpus_per_task, num_returns=2, max_retries=TASK_RETRIES)(_split_task)
-    halves: list[Any] = [split.remote(ref) for ref in dataset.to_arrow_refs()]  # ray types one ref
-    del blocks, dataset
+    sent = [c for c in BLOCK_COLUMNS if c in frame.columns]
+    window = _window(settings)
+    starts = iter(range(0, frame.height, settings.block_rows))
+    pending: deque[tuple[int, Any, Any]] = deque()
+
+    def submit() -> None:
+        start = next(starts, None)
+        if start is None:
+            return
+        rows = frame.slice(start, settings.block_rows).select(sent).with_row_index("_row", offset=start)
+        LAST_TRANSFER["to_blocks"] = LAST_TRANSFER.get("to_blocks", 0) + int(rows.estimated_size())
+        refs: Any = task.remote(rows, *arguments)  # two refs: ray's stubs type one
+        pending.append((start, *refs))
+
     partials: list[Any] = []
-    with ctx.task("scoring and signing blocks", frame.height) as task:
-        parts = []
-        for columns_ref, keys_ref in halves:
-            table: pa.Table = ray.get(columns_ref)
-            LAST_TRANSFER["from_blocks"] = LAST_TRANSFER.get("from_blocks", 0) + table.nbytes
-            part = pl.from_arrow(table)
-            del table
-            assert isinstance(part, pl.DataFrame)
-            kept.starts.append(int(part["_row"][0]))
+    parts: list[pl.DataFrame] = []
+    with ctx.task("scoring and signing blocks", frame.height) as progress:
+        for _ in range(window):
+            submit()
+        while pending:
+            start, columns_ref, keys_ref = pending.popleft()
+            part: pl.DataFrame = ray.get(columns_ref)
+            del columns_ref  # the block's columns leave the store now
+            submit()
+            LAST_TRANSFER["from_blocks"] = LAST_TRANSFER.get("from_blocks", 0) + int(part.estimated_size())
+            kept.starts.append(start)
             kept.sizes.append(part.height)
             kept.refs.append(keys_ref)
             if score:
                 partials.append(orjson.loads(part[_FINDINGS][0]))
                 part = part.drop(_FINDINGS)
             parts.append(part)
-            ctx.progress.advance(task, part.height)
-        del halves
-    done = pl.concat(parts, how="vertical")
+            ctx.progress.advance(progress, part.height)
+    done = pl.concat(parts, how="vertical", rechunk=False)
     del parts
     if done.height != frame.height or not (done["_row"].to_numpy() == np.arange(frame.height)).all():
         raise AssertionError("the blocks did not come back with every row once, in order")
@@ -287,57 +305,36 @@ def _per_record(
 
 
 def _block_task(
-    batch: pa.Table,
+    rows: pl.DataFrame,
     quality_config: Any,
     dedup_config: Any,
     cwd: str,
     fail_once: str | None,
-) -> pa.Table:
+) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
     """One block: the quality stage's columns and the batch's findings (as JSON on its first
-    row); the rows' dedup keys and keep-order fields, and their MinHash signatures."""
+    row), for the frame; and the ``ray_shuffle`` key block (the rows' dedup keys, keep-order
+    fields, MinHash signatures and band keys), for the object store."""
     os.chdir(cwd)
     if fail_once:
         _fail_once(fail_once)
-    rows = pl.from_arrow(batch)
-    assert isinstance(rows, pl.DataFrame)
     columns: list[pl.Series] = [rows["_row"]]
+    keys: dict[str, np.ndarray] = {
+        ray_shuffle.DEDUP_KEY: rows["dedup_key"].fill_null(0).to_numpy(),
+        ray_shuffle.PRIORITY: rows.select(exact_dedup.priority(pl.col("origin"))).to_series().to_numpy(),
+    }
     if quality_config is not None:
         written, partial = quality.score_batch(rows.drop("_row"), quality_config)
         columns.extend(written.get_columns())
         note = [orjson.dumps(partial).decode()] + [None] * (rows.height - 1)
         columns.append(pl.Series(_FINDINGS, note, dtype=pl.Utf8))
-    columns.append(rows["dedup_key"].alias(_KEY))
-    columns.append(rows.select(exact_dedup.priority(pl.col("origin"))).to_series().alias(_PRIORITY))
+        keys[ray_shuffle.SCORE] = written["quality_score"].cast(pl.Float64).to_numpy()
     if dedup_config is not None:
-        columns.extend(near_dedup.sign_batch(rows, dedup_config).get_columns())
-    return pl.DataFrame(columns).to_arrow()
-
-
-_KEY = "_x_key"
-_PRIORITY = "_x_priority"
-
-
-def _split_task(table: pa.Table) -> tuple[pa.Table, dict[str, np.ndarray]]:
-    """A block's result: the columns the frame takes, and the ``ray_shuffle`` key block."""
-    rows = pl.from_arrow(table)
-    assert isinstance(rows, pl.DataFrame)
-    keys: dict[str, np.ndarray] = {
-        ray_shuffle.DEDUP_KEY: rows[_KEY].fill_null(0).to_numpy(),
-        ray_shuffle.PRIORITY: rows[_PRIORITY].to_numpy(),
-    }
-    if "quality_score" in rows.columns:
-        keys[ray_shuffle.SCORE] = rows["quality_score"].cast(pl.Float64).to_numpy()
-    signed = {
-        "_mh_small": ray_shuffle.SMALL,
-        "_mh_keys": ray_shuffle.BAND_KEYS,
-        "_mh_valid": ray_shuffle.VALID,
-        "_mh_prompt": ray_shuffle.PROMPT,
-    }
-    for column, name in signed.items():
-        if column in rows.columns:
-            keys[name] = rows[column].to_numpy()
-    kept = [c for c in rows.columns if c not in (*signed, _KEY, _PRIORITY)]
-    return rows.select(kept).to_arrow(), keys
+        signed = near_dedup.sign_batch(rows, dedup_config)
+        keys[ray_shuffle.SMALL] = signed["_mh_small"].to_numpy()
+        keys[ray_shuffle.BAND_KEYS] = signed["_mh_keys"].to_numpy()
+        keys[ray_shuffle.VALID] = signed["_mh_valid"].to_numpy()
+        keys[ray_shuffle.PROMPT] = signed["_mh_prompt"].to_numpy()
+    return pl.DataFrame(columns), keys
 
 
 def _match_blocks(

@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 from curate.core.config import DedupSection, load_config
 from curate.core.context import BuildContext
 from curate.engines import ray_shuffle
-from curate.engines.ray import BLOCK_COLUMNS, _block_task, _split_task
+from curate.engines.ray import BLOCK_COLUMNS, _block_task
 from curate.engines.recipe import BuildResult
 from curate.ingest.inputs import InputSpec, ingest
 from curate.stages.dedup import exact as exact_dedup
@@ -51,7 +51,7 @@ def _slice_and_blocks(
         batch = rows.select([c for c in BLOCK_COLUMNS if c in rows.columns]).with_row_index(
             "_row", offset=start
         )
-        columns, keys = _split_task(_block_task(batch.to_arrow(), None, settings, os.getcwd(), None))
+        _, keys = _block_task(batch, None, settings, os.getcwd(), None)
         keys[ray_shuffle.SCORE] = rows["quality_score"].to_numpy()
         blocks.starts.append(start)
         blocks.sizes.append(rows.height)
