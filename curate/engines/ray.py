@@ -174,6 +174,7 @@ def _run(ctx: BuildContext, settings: RaySection) -> BuildResult:
         else:
             frame = stage(frame, ctx)
         timings[name] = time.perf_counter() - started
+    LAST_TRANSFER.update({f"shuffle_{k}": v for k, v in ray_shuffle.SHUFFLED.items()})
     return BuildResult(finalize(frame), inputs, timings, ctx.findings)
 
 
@@ -183,6 +184,7 @@ def _read(ctx: BuildContext, settings: RaySection) -> tuple[pl.DataFrame, list[I
     import ray  # heavy: only a Ray build loads it
 
     LAST_TRANSFER.clear()
+    ray_shuffle.SHUFFLED.clear()
     plan = shards.plan(input_specs(ctx), settings.shard_mb << 20)
     read = ray.remote(num_cpus=settings.cpus_per_task, max_retries=TASK_RETRIES)(_read_task)
     limit = ctx.config.validate.max_line_bytes

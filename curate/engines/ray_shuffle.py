@@ -153,7 +153,8 @@ def _group_prompts(*parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarra
 
 
 def _near_edges(passes: np.ndarray, blocks: KeyBlocks, cwd: str, *parts: dict[str, np.ndarray]) -> Any:
-    """Near dedup over one partition: a spanning forest of its verified candidate pairs."""
+    """Near dedup over one partition: a spanning forest of its verified candidate pairs, and the
+    bytes of signatures it fetched."""
     os.chdir(cwd)
     entries = _concat(parts)
     bucket, row = entries["key"], entries["row"].astype(np.int64)
@@ -171,7 +172,7 @@ def _near_edges(passes: np.ndarray, blocks: KeyBlocks, cwd: str, *parts: dict[st
     a, b = pairs >> 32, pairs & 0xFFFFFFFF
     del pairs
     if not len(a):
-        return a, b
+        return a, b, 0
     rows, where = np.unique(np.concatenate([a, b]), return_inverse=True)
     small = _signatures(rows, blocks)
     ia, ib = where[: len(a)], where[len(a) :]
@@ -182,7 +183,7 @@ def _near_edges(passes: np.ndarray, blocks: KeyBlocks, cwd: str, *parts: dict[st
     verified = passes[agree]
     ia, ib = ia[verified], ib[verified]
     kept = forest_edges(len(rows), ia, ib)  # what joins two components: the rest adds nothing
-    return rows[ia[kept]], rows[ib[kept]]
+    return rows[ia[kept]], rows[ib[kept]], small.nbytes
 
 
 def _estimate(blocks: KeyBlocks, a: np.ndarray, b: np.ndarray, cwd: str) -> np.ndarray:
@@ -235,20 +236,21 @@ def _shuffle(
     for start, size, ref in zip(blocks.starts, blocks.sizes, blocks.refs, strict=True):
         out = mapper.remote(ref, mask[start : start + size], start, *args, parts)
         outputs.append([out] if parts == 1 else out)
-    reducer = ray.remote(num_cpus=blocks.cpus)(reduce)
-    results = [reducer.remote(*reduce_args, *[out[p] for out in outputs]) for p in range(parts)]
-    SHUFFLED[what] = SHUFFLED.get(what, 0) + _bytes(outputs)
+    reducer = ray.remote(num_cpus=blocks.cpus)(_counted)
+    results = [
+        reducer.remote(reduce, len(reduce_args), *reduce_args, *[out[p] for out in outputs])
+        for p in range(parts)
+    ]
     del outputs  # each map output lives until its reduce task has read it
-    return list(ray.get(results))
+    done = ray.get(results)
+    SHUFFLED[what] = SHUFFLED.get(what, 0) + sum(n for _, n in done)
+    return [result for result, _ in done]
 
 
-def _bytes(outputs: list[list[Any]]) -> int:
-    """Bytes of the map outputs (diagnostics only: fetches them again, so only when asked)."""
-    if not os.environ.get("CURATE_RAY_MEASURE_SHUFFLE"):
-        return 0
-    import ray  # heavy: only a Ray build loads it
-
-    return sum(sum(v.nbytes for v in ray.get(ref).values()) for out in outputs for ref in out)
+def _counted(reduce: Any, fixed: int, *args: Any) -> tuple[Any, int]:
+    """``reduce``'s result, and the bytes of the map outputs it read (diagnostics)."""
+    parts = args[fixed:]
+    return reduce(*args), sum(v.nbytes for part in parts for v in part.values())
 
 
 def exact_groups(blocks: KeyBlocks, candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -272,7 +274,8 @@ class RaySearch:
         mask = _mask(compared_rows, self.blocks)
         reduce_args = (passes, self.blocks, os.getcwd())
         results = _shuffle(self.blocks, mask, _emit_bands, _near_edges, "near", reduce_args=reduce_args)
-        return np.concatenate([a for a, _ in results]), np.concatenate([b for _, b in results])
+        SHUFFLED["near_signatures"] = SHUFFLED.get("near_signatures", 0) + sum(n for _, _, n in results)
+        return np.concatenate([a for a, _, _ in results]), np.concatenate([b for _, b, _ in results])
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         import ray  # heavy: only a Ray build loads it

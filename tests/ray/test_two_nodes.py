@@ -121,4 +121,4 @@ def test_near_edges_across_partitions(ray_cluster: Any, alpaca_folder: Path) -> 
         reduce_args=(passes, blocks, os.getcwd()),
     )
     assert len(per_partition) == 3
-    assert all(len(a) > 50 for a, _ in per_partition)
+    assert all(len(a) > 50 for a, _, _ in per_partition)
