@@ -5,8 +5,8 @@ Where each part of the build runs:
 - reading: every input is cut into shards at line boundaries (``curate.ingest.shards``) and one
   Ray task reads and validates each, keeping file and line numbers, so rejections name
   ``file:line`` as they do locally;
-- per-record work: quality scoring and MinHash signing run over blocks of rows with Ray Data's
-  ``map_batches``, calling the batch functions the local engine calls
+- per-record work: quality scoring and MinHash signing run over blocks of rows, a task a block
+  and a window of blocks in flight, calling the batch functions the local engine calls
   (``quality.score_batch``, ``near.sign_batch``); a worker holds one block at a time;
 - dedup's global steps, as hash-partitioned shuffles over the keys and signatures the blocks
   left in the object store (``curate.engines.ray_shuffle``): exact dedup's group-by on the
@@ -255,7 +255,9 @@ def _per_record(
     kept = ray_shuffle.KeyBlocks(cpus=settings.cpus_per_task)
     if frame.height == 0:
         return frame, kept
-    task = ray.remote(num_cpus=settings.cpus_per_task, num_returns=2, max_retries=TASK_RETRIES)(_block_task)
+    # Retried here, not by Ray: a task Ray may run again keeps its input pinned in the object
+    # store for as long as its outputs live (lineage), and the key blocks live until near dedup.
+    task = ray.remote(num_cpus=settings.cpus_per_task, num_returns=2, max_retries=0)(_block_task)
     arguments = (
         config.quality if score else None,
         config.dedup if sign else None,
@@ -267,14 +269,27 @@ def _per_record(
     starts = iter(range(0, frame.height, settings.block_rows))
     pending: deque[tuple[int, Any, Any]] = deque()
 
-    def submit() -> None:
-        start = next(starts, None)
-        if start is None:
-            return
+    def launch(start: int) -> Any:
         rows = frame.slice(start, settings.block_rows).select(sent).with_row_index("_row", offset=start)
         LAST_TRANSFER["to_blocks"] = LAST_TRANSFER.get("to_blocks", 0) + int(rows.estimated_size())
-        refs: Any = task.remote(rows, *arguments)  # two refs: ray's stubs type one
-        pending.append((start, *refs))
+        return task.remote(rows, *arguments)  # two refs: ray's stubs type one
+
+    def submit() -> None:
+        start = next(starts, None)
+        if start is not None:
+            pending.append((start, *launch(start)))
+
+    def taken(start: int, columns_ref: Any, keys_ref: Any) -> tuple[pl.DataFrame, Any]:
+        """The block's columns, and its key block's ref; the block run again when its worker
+        or node was lost, up to TASK_RETRIES times."""
+        for attempt in range(TASK_RETRIES + 1):
+            try:
+                return ray.get(columns_ref), keys_ref
+            except _lost() as error:
+                if attempt == TASK_RETRIES:
+                    raise RayEngineError(f"a block task failed {attempt + 1} times: {error}") from None
+                columns_ref, keys_ref = launch(start)
+        raise AssertionError("unreachable")
 
     partials: list[Any] = []
     parts: list[pl.DataFrame] = []
@@ -283,7 +298,7 @@ def _per_record(
             submit()
         while pending:
             start, columns_ref, keys_ref = pending.popleft()
-            part: pl.DataFrame = ray.get(columns_ref)
+            part, keys_ref = taken(start, columns_ref, keys_ref)
             del columns_ref  # the block's columns leave the store now
             submit()
             LAST_TRANSFER["from_blocks"] = LAST_TRANSFER.get("from_blocks", 0) + int(part.estimated_size())
@@ -304,6 +319,13 @@ def _per_record(
         frame = frame.with_columns(done.select(written).get_columns())
         ctx.findings[quality.NAME] = quality.findings(partials, frame["quality_score"], config.quality)
     return frame, kept
+
+
+def _lost() -> tuple[type[Exception], ...]:
+    from ray import exceptions  # heavy: only a Ray build loads it
+
+    lost = (exceptions.WorkerCrashedError, exceptions.NodeDiedError, exceptions.ObjectLostError)
+    return (*lost, exceptions.OutOfMemoryError)  # killed by Ray's memory monitor: run again
 
 
 def _block_task(

@@ -11,17 +11,21 @@ to one of ``partitions`` reduce tasks by a hash of the entry's key (Ray tasks wi
   (``exact.kept_in_groups``, the local engine's rule);
 - near dedup: the rows of each ``(band, key)`` bucket; each member with the bucket's first row
   is a candidate pair, as ``minhash.similar_pairs`` makes them; the pairs are verified with the
-  signatures of their rows, fetched from the blocks that hold them a block at a time, and a
-  spanning forest of the verified edges goes back. Over the union of the forests the driver
-  runs the local engine's connected components and keep rule (``near.run``);
+  signatures of their rows, which the map side sends along (each row's once to each partition
+  one of its bands goes to), and a spanning forest of the verified edges goes back. Over the
+  union of the forests the driver runs the local engine's connected components and keep rule
+  (``near.run``); then each rejected row's estimate against its kept row is a join of their
+  signatures on the kept row, one more shuffle;
 - conflicting answers: the rows that share a prompt key.
 
-Only rows in groups, verified edges and estimates come back to the driver.
+Only rows in groups, verified edges and estimates come back to the driver. Every shuffle moves
+a fixed number of bytes a row, whatever the number of blocks and partitions: nothing is fetched
+whole by every partition.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -29,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from curate.stages.dedup import exact, minhash
-from curate.stages.dedup.kernels import forest_edges
+from curate.stages.dedup.kernels import forest_edges, join_edges
 
 # A block's arrays in the object store (``KeyBlock``): numpy, fetched without a copy.
 SMALL: Final = "small"  # (rows, num_perm) uint8 signatures
@@ -39,8 +43,6 @@ PROMPT: Final = "prompt"  # uint64 prompt key (0: no words)
 DEDUP_KEY: Final = "dedup_key"  # int64
 PRIORITY: Final = "priority"  # int8, exact.priority of the origin
 SCORE: Final = "score"  # float64 quality score (absent without the quality stage)
-# Rows of pairs estimated by one task: each holds two signatures a pair.
-ESTIMATE_PAIRS: Final = 1 << 18
 # Diagnostics for benchmarks/ray_scale.py: bytes each shuffle moved (map outputs).
 SHUFFLED: dict[str, int] = {}
 
@@ -97,14 +99,43 @@ def _emit_keys(block: dict[str, np.ndarray], mask: np.ndarray, start: int, name:
 
 
 def _emit_bands(block: dict[str, np.ndarray], mask: np.ndarray, start: int, partitions: int) -> Any:
-    """Every (band, key) of the masked rows with a signature, and the row, by partition."""
+    """Every (band, key) of the masked rows with a signature, and the row, by partition; and
+    the signature of each row, once to each partition that one of its entries goes to (what
+    the partition verifies its pairs with)."""
     rows = np.flatnonzero(mask & block[VALID])
     if start + len(mask) >= 1 << 32:
         raise ValueError("near dedup's shuffle numbers rows in 32 bits")
     keys = block[BAND_KEYS][rows]
     bands = keys.shape[1]
-    bucket = (np.arange(bands, dtype=np.uint64)[None, :] << np.uint64(32)) | keys
-    columns = {"key": bucket.reshape(-1), "row": np.repeat((rows + start).astype(np.uint32), bands)}
+    bucket = ((np.arange(bands, dtype=np.uint64)[None, :] << np.uint64(32)) | keys).reshape(-1)
+    local = np.repeat(rows, bands)
+    order, bounds = _route(bucket, partitions)
+    outs = []
+    for p in range(partitions):
+        picked = order[bounds[p] : bounds[p + 1]]
+        signed = np.unique(local[picked])
+        outs.append(
+            {
+                "key": bucket[picked],
+                "row": (local[picked] + start).astype(np.uint32),
+                "signed_row": (signed + start).astype(np.uint32),
+                SMALL: block[SMALL][signed],
+            }
+        )
+    return outs[0] if partitions == 1 else tuple(outs)
+
+
+def _emit_pairs(
+    block: dict[str, np.ndarray], mask: np.ndarray, start: int, kept: np.ndarray, partitions: int
+) -> Any:
+    """Each masked row with its signature, keyed by the row it is estimated against (``kept``;
+    a kept row is its own), by partition: a join of the two rows' signatures on the kept row."""
+    rows = np.flatnonzero(mask)
+    columns = {
+        "key": kept[rows].astype(np.uint64),
+        "row": (rows + start).astype(np.int64),
+        SMALL: block[SMALL][rows],
+    }
     order, bounds = _route(columns["key"], partitions)
     return _split(columns, order, bounds)
 
@@ -152,13 +183,10 @@ def _group_prompts(*parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarra
     return entries["row"][picked], entries["key"][picked]
 
 
-def _near_edges(passes: np.ndarray, blocks: KeyBlocks, cwd: str, *parts: dict[str, np.ndarray]) -> Any:
-    """Near dedup over one partition: a spanning forest of its verified candidate pairs, and the
-    bytes of signatures it fetched."""
-    os.chdir(cwd)
-    entries = _concat(parts)
-    bucket, row = entries["key"], entries["row"].astype(np.int64)
-    del entries
+def _near_edges(passes: np.ndarray, *parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Near dedup over one partition: a spanning forest of its verified candidate pairs."""
+    bucket = np.concatenate([p["key"] for p in parts])
+    row = np.concatenate([p["row"] for p in parts]).astype(np.int64)
     order = np.lexsort((row, bucket))  # each bucket's first row first
     bucket, row = bucket[order], row[order]
     del order
@@ -172,46 +200,32 @@ def _near_edges(passes: np.ndarray, blocks: KeyBlocks, cwd: str, *parts: dict[st
     a, b = pairs >> 32, pairs & 0xFFFFFFFF
     del pairs
     if not len(a):
-        return a, b, 0
-    rows, where = np.unique(np.concatenate([a, b]), return_inverse=True)
-    small = _signatures(rows, blocks)
-    ia, ib = where[: len(a)], where[len(a) :]
+        return a, b
+    # Each block's signed rows ascend, and the blocks come in row order.
+    signed = np.concatenate([p["signed_row"] for p in parts]).astype(np.int64)
+    small = np.concatenate([p[SMALL] for p in parts])
+    ia, ib = np.searchsorted(signed, a), np.searchsorted(signed, b)
     agree = np.zeros(len(a), dtype=np.int64)
     for start in range(0, len(a), 1 << 16):  # two (step, num_perm) byte arrays at a time
         part = slice(start, start + (1 << 16))
         agree[part] = (small[ia[part]] == small[ib[part]]).sum(axis=1)
     verified = passes[agree]
-    ia, ib = ia[verified], ib[verified]
-    kept = forest_edges(len(rows), ia, ib)  # what joins two components: the rest adds nothing
-    return rows[ia[kept]], rows[ib[kept]], small.nbytes
-
-
-def _estimate(blocks: KeyBlocks, a: np.ndarray, b: np.ndarray, cwd: str) -> np.ndarray:
-    """``minhash.estimate_jaccard`` of row pairs, their signatures fetched from their blocks."""
-    os.chdir(cwd)
+    a, b = a[verified], b[verified]
     rows, where = np.unique(np.concatenate([a, b]), return_inverse=True)
-    small = _signatures(rows, blocks)
-    return minhash.estimate_jaccard(small, where[: len(a)], where[len(a) :])
+    kept = forest_edges(len(rows), where[: len(a)], where[len(a) :])  # the rest join nothing more
+    return a[kept], b[kept]
 
 
-def _signatures(rows: np.ndarray, blocks: KeyBlocks) -> np.ndarray:
-    """The signatures of ``rows`` (ascending), a block at a time: only the blocks that hold one."""
-    import ray  # heavy: only a Ray build loads it
-
-    starts = np.asarray(blocks.starts)
-    of = np.searchsorted(starts, rows, side="right") - 1
-    bounds = np.searchsorted(of, np.arange(len(starts) + 1))
-    small: np.ndarray | None = None
-    for index in np.flatnonzero(np.diff(bounds)):
-        block = ray.get(blocks.refs[index])
-        signatures = block[SMALL]
-        if small is None:
-            small = np.empty((len(rows), signatures.shape[1]), dtype=np.uint8)
-        lo, hi = bounds[index], bounds[index + 1]
-        small[lo:hi] = signatures[rows[lo:hi] - starts[index]]
-        del block, signatures
-    assert small is not None
-    return small
+def _estimates(*parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``minhash.estimate_jaccard`` against its kept row, whose entry (its own key)
+    is in the same partition: the rows, and their estimates."""
+    entries = _concat(parts)
+    key, row = entries["key"].astype(np.int64), entries["row"]
+    losers = np.flatnonzero(row != key)
+    kept_at = np.searchsorted(row, key[losers])  # rows ascend: the blocks come in row order
+    if len(losers) and not (row[np.minimum(kept_at, len(row) - 1)] == key[losers]).all():
+        raise AssertionError("a kept row without its signature in the partition")
+    return row[losers], minhash.estimate_jaccard(entries[SMALL], losers, kept_at)
 
 
 # --- the driver's side ----------------------------------------------------------------------
@@ -225,16 +239,19 @@ def _shuffle(
     what: str,
     args: tuple[Any, ...] = (),
     reduce_args: tuple[Any, ...] = (),
-) -> list[Any]:
+    per_block: np.ndarray | None = None,
+) -> Iterator[Any]:
     """Map every block's masked rows to the partitions (``emit(block, mask, start, *args,
-    partitions)``), reduce each partition (``reduce(*reduce_args, *parts)``); the results."""
+    [its slice of per_block,] partitions)``), reduce each partition (``reduce(*reduce_args,
+    *parts)``); the results, one partition at a time, in order."""
     import ray  # heavy: only a Ray build loads it
 
     parts = blocks.parts()
     mapper = ray.remote(num_cpus=blocks.cpus, num_returns=parts)(emit)
     outputs = []
     for start, size, ref in zip(blocks.starts, blocks.sizes, blocks.refs, strict=True):
-        out = mapper.remote(ref, mask[start : start + size], start, *args, parts)
+        extra = () if per_block is None else (per_block[start : start + size],)
+        out = mapper.remote(ref, mask[start : start + size], start, *args, *extra, parts)
         outputs.append([out] if parts == 1 else out)
     reducer = ray.remote(num_cpus=blocks.cpus)(_counted)
     results = [
@@ -242,9 +259,10 @@ def _shuffle(
         for p in range(parts)
     ]
     del outputs  # each map output lives until its reduce task has read it
-    done = ray.get(results)
-    SHUFFLED[what] = SHUFFLED.get(what, 0) + sum(n for _, n in done)
-    return [result for result, _ in done]
+    for ref in results:
+        result, read = ray.get(ref)
+        SHUFFLED[what] = SHUFFLED.get(what, 0) + read
+        yield result
 
 
 def _counted(reduce: Any, fixed: int, *args: Any) -> tuple[Any, int]:
@@ -255,7 +273,7 @@ def _counted(reduce: Any, fixed: int, *args: Any) -> tuple[Any, int]:
 
 def exact_groups(blocks: KeyBlocks, candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``exact.run``'s grouping: a hash-partitioned group-by on ``dedup_key``."""
-    results = _shuffle(blocks, candidate, _emit_keys, _group_copies, "exact", (DEDUP_KEY,))
+    results = list(_shuffle(blocks, candidate, _emit_keys, _group_copies, "exact", (DEDUP_KEY,)))
     rows = np.concatenate([r for r, _ in results])
     kept = np.concatenate([k for _, k in results])
     order = np.argsort(rows)
@@ -272,24 +290,39 @@ class RaySearch:
         shares = (np.arange(self.num_perm + 1, dtype=np.float64) / self.num_perm).astype(np.float32)
         passes = minhash._corrected(shares) >= self.threshold  # as minhash.similar_pairs verifies
         mask = _mask(compared_rows, self.blocks)
-        reduce_args = (passes, self.blocks, os.getcwd())
-        results = _shuffle(self.blocks, mask, _emit_bands, _near_edges, "near", reduce_args=reduce_args)
-        SHUFFLED["near_signatures"] = SHUFFLED.get("near_signatures", 0) + sum(n for _, _, n in results)
-        return np.concatenate([a for a, _, _ in results]), np.concatenate([b for _, b, _ in results])
+        # Each partition's forest joined onto one union-find as it comes: a row's bands reach up
+        # to ``bands`` partitions, so their forests together hold that many edges a row, where
+        # the joined forest holds at most one.
+        parent = np.arange(len(mask), dtype=np.int64)
+        edges_a: list[np.ndarray] = []
+        edges_b: list[np.ndarray] = []
+        for a, b in _shuffle(self.blocks, mask, _emit_bands, _near_edges, "near", reduce_args=(passes,)):
+            joined = join_edges(parent, a, b)
+            edges_a.append(a[joined])
+            edges_b.append(b[joined])
+        return np.concatenate([np.zeros(0, np.int64), *edges_a]), np.concatenate(
+            [np.zeros(0, np.int64), *edges_b]
+        )
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        import ray  # heavy: only a Ray build loads it
-
-        estimate = ray.remote(num_cpus=self.blocks.cpus)(_estimate)
-        refs = [
-            estimate.remote(self.blocks, a[s : s + ESTIMATE_PAIRS], b[s : s + ESTIMATE_PAIRS], os.getcwd())
-            for s in range(0, len(a), ESTIMATE_PAIRS)
-        ]
-        return np.concatenate([np.zeros(0, dtype=np.float32), *ray.get(refs)])
+        """A shuffle that joins each row of ``a`` (distinct) to its row of ``b`` on ``b``."""
+        if not len(a):
+            return np.zeros(0, dtype=np.float32)
+        kept = np.arange(_total(self.blocks), dtype=np.int64)
+        kept[a] = b
+        mask = _mask(a, self.blocks)
+        mask[b] = True
+        results = list(_shuffle(self.blocks, mask, _emit_pairs, _estimates, "estimates", per_block=kept))
+        rows = np.concatenate([r for r, _ in results])
+        estimates = np.concatenate([e for _, e in results])
+        out = np.full(len(a), np.nan, dtype=np.float32)
+        order = np.argsort(a)
+        out[order[np.searchsorted(a[order], rows)]] = estimates
+        return out
 
     def shared_prompts(self, compared_rows: np.ndarray) -> pl.DataFrame:
         mask = _mask(compared_rows, self.blocks)
-        results = _shuffle(self.blocks, mask, _emit_keys, _group_prompts, "prompts", (PROMPT,))
+        results = list(_shuffle(self.blocks, mask, _emit_keys, _group_prompts, "prompts", (PROMPT,)))
         shared = pl.DataFrame(
             {
                 "_row": np.concatenate([np.zeros(0, dtype=np.int64), *(r for r, _ in results)]),
@@ -302,8 +335,11 @@ class RaySearch:
         """The signatures stay in the blocks until the build lets go of them (prompts next)."""
 
 
+def _total(blocks: KeyBlocks) -> int:
+    return blocks.starts[-1] + blocks.sizes[-1] if blocks.starts else 0
+
+
 def _mask(rows: np.ndarray, blocks: KeyBlocks) -> np.ndarray:
-    total = blocks.starts[-1] + blocks.sizes[-1] if blocks.starts else 0
-    mask = np.zeros(total, dtype=bool)
+    mask = np.zeros(_total(blocks), dtype=bool)
     mask[rows] = True
     return mask

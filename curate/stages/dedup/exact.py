@@ -82,8 +82,8 @@ def _grouped_here(frame: pl.DataFrame, candidate: np.ndarray) -> tuple[np.ndarra
     rows = np.flatnonzero(copied.to_numpy())
     needed = ["dedup_key", *(["quality_score"] if "quality_score" in frame.columns else [])]
     ranked = kept_in_groups(
-        frame.select(*needed, _priority=priority(pl.col("origin")))[
-            rows
-        ].with_columns(_row=pl.Series(rows, dtype=pl.Int64))  # the grouped rows only
+        frame.select(*needed, _priority=priority(pl.col("origin")))[rows].with_columns(
+            _row=pl.Series(rows, dtype=pl.Int64)
+        )  # the grouped rows only
     ).sort("_row")
     return ranked["_row"].to_numpy(), ranked["_kept_row"].to_numpy()

@@ -321,7 +321,13 @@ class LocalSearch:
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         assert self.small is not None, "edges first"
-        return minhash.estimate_jaccard(self.small, self.position[a], self.position[b])
+        out = np.empty(len(a), dtype=np.float32)
+        # A slice of the pairs at a time: their positions in full were more int64 arrays of
+        # every pair beside the signatures, the step's peak.
+        for start in range(0, len(a), _ESTIMATE_ROWS):
+            part = slice(start, start + _ESTIMATE_ROWS)
+            out[part] = minhash.estimate_jaccard(self.small, self.position[a[part]], self.position[b[part]])
+        return out
 
     def shared_prompts(self, compared_rows: np.ndarray) -> pl.DataFrame:
         if not self.searched:  # no pass took them on the way: decode them
@@ -383,12 +389,8 @@ def _groups(
     similarity = np.full(n, np.nan, dtype=np.float32)
     # Exact copies were rejected before this stage: only compared rows have a signature.
     losers = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(n)) & compared)
-    if search is not None:
-        # A slice of the losers at a time: their kept rows in full were more int64 arrays of
-        # every loser beside the signatures, the step's peak.
-        for start in range(0, len(losers), _ESTIMATE_ROWS):
-            part = losers[start : start + _ESTIMATE_ROWS]
-            similarity[part] = search.similarity(part, kept_row[part])
+    if search is not None and len(losers):
+        similarity[losers] = search.similarity(losers, kept_row[losers])
     by_embedding = np.zeros(n, dtype=bool)
     if semantic_sim is not None and len(losers):
         # Joined the kept record's group only through embeddings: a semantic duplicate.
