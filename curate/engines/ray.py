@@ -44,6 +44,7 @@ from curate.ingest import shards
 from curate.ingest.inputs import InputSummary
 from curate.ingest.store import SPAN_COLUMNS, with_examples
 from curate.stages.dedup import exact as exact_dedup
+from curate.stages.dedup import minhash
 from curate.stages.dedup import near as near_dedup
 from curate.stages.leakage import stage as leakage
 from curate.stages.quality import stage as quality
@@ -166,7 +167,8 @@ def _run(ctx: BuildContext, settings: RaySection) -> BuildResult:
         elif name == exact_dedup.NAME and blocks.refs:
             frame = exact_dedup.run(frame, ctx, partial(ray_shuffle.exact_groups, blocks))
         elif name == near_dedup.NAME and blocks.refs:
-            search = ray_shuffle.RaySearch(blocks, dedup.threshold, dedup.num_perm)
+            bands, _ = minhash.choose_bands(dedup.num_perm, dedup.threshold)
+            search = ray_shuffle.RaySearch(blocks, dedup.threshold, dedup.num_perm, bands, _store_bytes())
             frame = near_dedup.run(frame, ctx, search)
             blocks.release()  # the signatures leave the object store
         elif name == leakage.NAME:
@@ -220,6 +222,12 @@ def _read(ctx: BuildContext, settings: RaySection) -> tuple[pl.DataFrame, list[I
     frame = pl.concat(parts, how="vertical", rechunk=False)
     del parts
     return frame, plan.summaries
+
+
+def _store_bytes() -> float:
+    import ray  # heavy: only a Ray build loads it
+
+    return float(ray.cluster_resources().get("object_store_memory", 2e9))  # type: ignore[no-untyped-call]
 
 
 def _window(settings: RaySection) -> int:

@@ -98,16 +98,19 @@ def _emit_keys(block: dict[str, np.ndarray], mask: np.ndarray, start: int, name:
     return _split(columns, order, bounds)
 
 
-def _emit_bands(block: dict[str, np.ndarray], mask: np.ndarray, start: int, partitions: int) -> Any:
-    """Every (band, key) of the masked rows with a signature, and the row, by partition; and
-    the signature of each row, once to each partition that one of its entries goes to (what
-    the partition verifies its pairs with)."""
+def _emit_bands(
+    block: dict[str, np.ndarray], mask: np.ndarray, start: int, first: int, stop: int, partitions: int
+) -> Any:
+    """Every (band, key) of bands ``first..stop`` of the masked rows with a signature, and the
+    row, by partition; and the signature of each row, once to each partition that one of its
+    entries goes to (what the partition verifies its pairs with)."""
     rows = np.flatnonzero(mask & block[VALID])
     if start + len(mask) >= 1 << 32:
         raise ValueError("near dedup's shuffle numbers rows in 32 bits")
-    keys = block[BAND_KEYS][rows]
+    keys = block[BAND_KEYS][rows, first:stop]
     bands = keys.shape[1]
-    bucket = ((np.arange(bands, dtype=np.uint64)[None, :] << np.uint64(32)) | keys).reshape(-1)
+    band = np.arange(first, stop, dtype=np.uint64)[None, :]
+    bucket = ((band << np.uint64(32)) | keys).reshape(-1)
     local = np.repeat(rows, bands)
     order, bounds = _route(bucket, partitions)
     outs = []
@@ -283,8 +286,11 @@ def exact_groups(blocks: KeyBlocks, candidate: np.ndarray) -> tuple[np.ndarray, 
 class RaySearch:
     """``near.Search`` over the blocks' signatures (see the module's text)."""
 
-    def __init__(self, blocks: KeyBlocks, threshold: float, num_perm: int) -> None:
+    def __init__(
+        self, blocks: KeyBlocks, threshold: float, num_perm: int, bands: int, store_bytes: float
+    ) -> None:
         self.blocks, self.threshold, self.num_perm = blocks, threshold, num_perm
+        self.bands, self.store_bytes = bands, store_bytes
 
     def edges(self, compared_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         shares = (np.arange(self.num_perm + 1, dtype=np.float64) / self.num_perm).astype(np.float32)
@@ -296,10 +302,25 @@ class RaySearch:
         parent = np.arange(len(mask), dtype=np.int64)
         edges_a: list[np.ndarray] = []
         edges_b: list[np.ndarray] = []
-        for a, b in _shuffle(self.blocks, mask, _emit_bands, _near_edges, "near", reduce_args=(passes,)):
-            joined = join_edges(parent, a, b)
-            edges_a.append(a[joined])
-            edges_b.append(b[joined])
+        # A few bands a round: a round's map outputs (76 bytes a band a row: key, row and the
+        # signature) wait in the object store until every map task is done, so a round's share
+        # of the bands keeps them within a quarter of the store.
+        bands, store = self.bands, self.store_bytes
+        step = max(1, min(bands, int(store / 4 / max(1, len(compared_rows) * (12 + self.num_perm)))))
+        for first in range(0, bands, step):
+            rounds = _shuffle(
+                self.blocks,
+                mask,
+                _emit_bands,
+                _near_edges,
+                "near",
+                args=(first, min(bands, first + step)),
+                reduce_args=(passes,),
+            )
+            for a, b in rounds:
+                joined = join_edges(parent, a, b)
+                edges_a.append(a[joined])
+                edges_b.append(b[joined])
         return np.concatenate([np.zeros(0, np.int64), *edges_a]), np.concatenate(
             [np.zeros(0, np.int64), *edges_b]
         )

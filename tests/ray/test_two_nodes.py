@@ -95,7 +95,8 @@ def test_near_edges_across_partitions(ray_cluster: Any, alpaca_folder: Path) -> 
     compared = np.flatnonzero(canonical.fill_null(False).to_numpy())
     ctx = BuildContext(config=load_config(None, {}))
     local = near_dedup.LocalSearch(near_dedup._Texts(frame, compared, "all", prompts=True), ctx)
-    remote = ray_shuffle.RaySearch(blocks, settings.threshold, settings.num_perm)
+    # A store of 3 MB: two bands a round (about 4,700 compared rows, 76 bytes a band a row).
+    remote = ray_shuffle.RaySearch(blocks, settings.threshold, settings.num_perm, 16, 3e6)
     local_a, local_b = local.edges(compared)
     ray_a, ray_b = remote.edges(compared)
     n = frame.height
@@ -119,6 +120,7 @@ def test_near_edges_across_partitions(ray_cluster: Any, alpaca_folder: Path) -> 
             ray_shuffle._emit_bands,
             ray_shuffle._near_edges,
             "test",
+            args=(0, 16),
             reduce_args=(passes,),
         )
     )
