@@ -170,7 +170,8 @@ def _run(ns: argparse.Namespace, console: Any) -> None:
     if cfg.train.method == "dpo":
         from train.dpo import fit_dpo
 
-        _print_dpo_metrics(fit_dpo(cfg, say=console.print), console)
+        dpo = fit_dpo(cfg, say=console.print, explicit=explicit_settings(ns.config, overrides))
+        _print_dpo_metrics(dpo, console)
         return
     from train.dpo import refuse_preference_build
     from train.run import fit, rank_and_world

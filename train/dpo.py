@@ -15,12 +15,13 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from train.config import TrainConfig
 from train.data import Build, load_split, open_build
-from train.errors import DataError
+from train.errors import DataError, TrainError
 from train.models import load_model, load_tokenizer, resolve_model
 
 PAIR_KEYS = ("prompt", "chosen", "rejected")
@@ -174,17 +175,24 @@ def _general_loss(model: Any, tokenizer: Any, build: Build, cfg: TrainConfig, de
     return measure, None
 
 
-def fit_dpo(cfg: TrainConfig, say: Any = print) -> dict[str, Any]:
-    """Train a LoRA adapter with DPO on the build's pairs and write the run folder; returns the metrics."""
-    import torch
-    from datasets import Dataset
-    from peft import LoraConfig
-    from transformers import set_seed
-    from trl import DPOConfig, DPOTrainer  # type: ignore[attr-defined]  # heavy: only DPO needs TRL
+def fit_dpo(cfg: TrainConfig, say: Any = print, explicit: Collection[str] | None = None) -> dict[str, Any]:
+    """Train a LoRA adapter with DPO on the build's pairs and write the run folder; returns the metrics.
 
-    from train.run import precision_of, run_dir
+    ``explicit`` names the settings the user chose; the other sizes are picked for the device, as for
+    supervised runs (``train.sizing``). ``None`` takes ``cfg`` exactly as given.
+    """
+    from transformers import set_seed
+
+    from train.lock import run_lock
+    from train.run import rank_and_world, run_dir
+    from train.sizing import check_fits, choose_sizes, find_device, model_shape
 
     t0 = time.monotonic()
+    if rank_and_world()[1] > 1:
+        raise TrainError(
+            "--method dpo runs in one process: several processes were started",
+            hint="run `train run --method dpo` without accelerate launch or torchrun",
+        )
     set_seed(cfg.train.seed)
     if not cfg.data:
         raise DataError("no build folder given", hint="pass --data build/<name> or set data in train.toml")
@@ -195,12 +203,30 @@ def fit_dpo(cfg: TrainConfig, say: Any = print) -> dict[str, Any]:
             where=str(build.path),
             hint='build preference pairs with [build] kind = "preference" (or pair inputs)',
         )
+    model_path = resolve_model(cfg.model.name)
+    device, shape = find_device(), model_shape(model_path)
+    if explicit is not None and (line := choose_sizes(cfg, explicit, device, shape)):
+        say(line)
+    need = check_fits(cfg, shape, device)
+    out = run_dir(cfg, build)
+    with run_lock(out):
+        return _fit(cfg, build, model_path, out, say, t0, need)
+
+
+def _fit(
+    cfg: TrainConfig, build: Build, model_path: str, out: Path, say: Any, t0: float, need: float
+) -> dict[str, Any]:
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import DPOConfig, DPOTrainer  # type: ignore[attr-defined]  # heavy: only DPO needs TRL
+
+    from train.run import checkpointing_args, precision_of
+
     train_pairs = load_pairs(build.train)
     if not train_pairs:
         raise DataError("train.jsonl has no pairs", where=str(build.train))
     eval_pairs = load_pairs(build.eval, cfg.eval.max_examples)
-    out = run_dir(cfg, build)
-    model_path = resolve_model(cfg.model.name)
     tokenizer = load_tokenizer(model_path)
     model = load_model(model_path, cfg.model.attn_implementation)
     precision = precision_of(cfg)
@@ -233,6 +259,8 @@ def fit_dpo(cfg: TrainConfig, say: Any = print) -> dict[str, Any]:
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         max_length=cfg.model.max_length,
+        # TRL turns checkpointing on by default; here it follows model.gradient_checkpointing
+        **checkpointing_args(cfg.model.gradient_checkpointing),
         beta=cfg.dpo.beta,
         loss_type=[cfg.dpo.loss_type],
         report_to="none",
@@ -259,7 +287,12 @@ def fit_dpo(cfg: TrainConfig, say: Any = print) -> dict[str, Any]:
     )
     tuned: Any = trainer.model
     trainable = sum(int(p.numel()) for p in tuned.parameters() if p.requires_grad)
-    say(f"DPO on {len(train_pairs)} pairs, beta {cfg.dpo.beta}, LoRA r={cfg.lora.r}: {trainable:,} trainable")
+    say(
+        f"DPO on {model_path} ({device}, {precision}): {len(train_pairs)} pairs, beta {cfg.dpo.beta}, "
+        f"LoRA r={cfg.lora.r}: {trainable:,} trainable; batches of {cfg.train.batch_size} pairs x "
+        f"{cfg.train.grad_accum}, up to {cfg.model.max_length} tokens a side; about {need / 1024**3:.1f} GB "
+        "by estimate"
+    )
     cpu0 = time.process_time()
     result = trainer.train()
     train_cpu = time.process_time() - cpu0
@@ -293,6 +326,11 @@ def fit_dpo(cfg: TrainConfig, say: Any = print) -> dict[str, Any]:
         "train_cpu_time_s": round(train_cpu, 2),
         "wall_time_s": round(time.monotonic() - t0, 2),
         "precision": precision,
+        "max_length": cfg.model.max_length,
+        "batch_size": cfg.train.batch_size,
+        "grad_accum": cfg.train.grad_accum,
+        "gradient_checkpointing": cfg.model.gradient_checkpointing,
+        "estimated_peak_gb": round(need / 1024**3, 2),
     }
     if not math.isfinite(metrics["train_loss"]):
         say("[red]the DPO loss is not finite[/]")

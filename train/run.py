@@ -179,7 +179,7 @@ def training_args(cfg: TrainConfig, ckpt_dir: Path, precision: str, packed: bool
         data_seed=t.seed,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        **_checkpointing_args(cfg.model.gradient_checkpointing),
+        **checkpointing_args(cfg.model.gradient_checkpointing),
         include_num_input_tokens_seen="non_padding",  # packed batches carry a mask for this count only
         remove_unused_columns=False,
         report_to="none",
@@ -418,16 +418,19 @@ def _base(model: Any) -> Any:
     return get_base() if callable(get_base) else model
 
 
-def _checkpointing_args(enabled: bool) -> dict[str, Any]:
-    """Activation checkpointing under the argument name this transformers version uses."""
+def checkpointing_args(enabled: bool) -> dict[str, Any]:
+    """Activation checkpointing on or off under the argument name this transformers version uses.
+
+    Always set, never left to the arguments' default: TRL's configs default it to on.
+    """
     import dataclasses
 
     from transformers import TrainingArguments
 
-    if not enabled:
-        return {}
     names = {f.name for f in dataclasses.fields(TrainingArguments)}
     key = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    if not enabled:
+        return {key: False}
     return {key: True, f"{key}_kwargs": {"use_reentrant": False}}
 
 

@@ -156,11 +156,11 @@ def choose_sizes(cfg: TrainConfig, explicit: Collection[str], device: Device, sh
         pick("model.max_length", 2048)
         budget = 0.7 * device.free_bytes - fixed_bytes(cfg, shape, device)
         per_row = activation_bytes(cfg, shape, device, tokens=cfg.model.max_length, checkpointing=False)
-        rows = int(budget // per_row) if per_row > 0 else 1
+        rows = int(budget // per_row) // sequences_per_row(cfg) if per_row > 0 else 1
         pick("model.gradient_checkpointing", rows < 1)
         if rows < 1:
             per_row = activation_bytes(cfg, shape, device, tokens=cfg.model.max_length, checkpointing=True)
-            rows = int(budget // per_row) if per_row > 0 else 1
+            rows = int(budget // per_row) // sequences_per_row(cfg) if per_row > 0 else 1
         batch = max(1, min(16, rows))
         pick("train.batch_size", batch)
         pick("train.grad_accum", max(1, 16 // batch))
@@ -208,12 +208,22 @@ def activation_bytes(
         per_token = shape.layers * ab * shape.hidden + per_token_layer
     else:
         per_token = shape.layers * per_token_layer
-    logits = min(tokens, cfg.train.loss_chunk) * shape.vocab * 4 * 3  # logits, softmax, gradient
+    # The supervised loss is chunked (train.loss); TRL's DPO loss takes the logits of every token at once.
+    scored = tokens if cfg.train.method == "dpo" else min(tokens, cfg.train.loss_chunk)
+    logits = scored * shape.vocab * 4 * 3  # logits, softmax, gradient
     return tokens * per_token + logits
 
 
+def sequences_per_row(cfg: TrainConfig) -> int:
+    """A DPO row is a pair: its chosen and rejected sequences go through the model together."""
+    return 2 if cfg.train.method == "dpo" else 1
+
+
 def estimate_bytes(cfg: TrainConfig, shape: ModelShape, device: Device) -> float:
-    tokens = cfg.train.batch_size * (cfg.train.pack_length or cfg.model.max_length)
+    length = (
+        cfg.model.max_length if cfg.train.method == "dpo" else cfg.train.pack_length or cfg.model.max_length
+    )
+    tokens = cfg.train.batch_size * sequences_per_row(cfg) * length
     act = activation_bytes(cfg, shape, device, tokens, cfg.model.gradient_checkpointing)
     runtime = CPU_RUNTIME_BYTES if device.kind == "cpu" else GPU_RUNTIME_BYTES
     return fixed_bytes(cfg, shape, device) + act + runtime

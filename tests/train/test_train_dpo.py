@@ -57,6 +57,25 @@ def test_dpo_two_steps(tiny_model_dir: Path, tmp_path: Path, capsys: pytest.Capt
     assert metrics["preference_margin_after"] != metrics["preference_margin_before"]
     assert (out / "adapter" / "adapter_config.json").is_file()
     assert json.loads((out / "train-config.json").read_text())["method"] == "dpo"
+    # sizes the flags left open were picked for the CPU and said in one line; the flags won
+    said = capsys.readouterr().out
+    assert "sizes for cpu" in said and "model.gradient_checkpointing on" in said
+    assert (metrics["batch_size"], metrics["grad_accum"], metrics["max_length"]) == (2, 1, 512)
+    assert metrics["gradient_checkpointing"] is True and metrics["estimated_peak_gb"] > 0
+    assert not (out / ".train.lock").exists()  # the run folder was held for the run, then let go
+
+
+def test_dpo_under_several_processes_is_one_line_error(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from train.cli import main
+
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    build = make_pair_build(tmp_path / "build" / "pairs")
+    assert main(["run", "--data", str(build), "--model", str(tiny_model_dir), "--method", "dpo"]) == 2
+    err = capsys.readouterr().err
+    assert "--method dpo runs in one process" in err and "Traceback" not in err
 
 
 def test_dpo_on_a_chat_build_is_one_line_error(

@@ -13,7 +13,17 @@ import pytest
 from train.config import load_config
 from train.errors import TrainError
 from train.lock import run_lock
-from train.sizing import GB, Device, ModelShape, check_fits, choose_sizes, estimate_bytes, explicit_settings
+from train.sizing import (
+    CPU_RUNTIME_BYTES,
+    GB,
+    Device,
+    ModelShape,
+    check_fits,
+    choose_sizes,
+    estimate_bytes,
+    explicit_settings,
+    fixed_bytes,
+)
 
 # SmolLM2-135M's shape, so the figures below are the default model's
 SMOL = ModelShape(
@@ -88,3 +98,23 @@ def test_a_second_process_cannot_take_a_held_run_folder(tmp_path: Path) -> None:
     with run_lock(lock.parent) as path:  # the holder is gone: a stale lock is taken over
         assert json.loads(path.read_text())["pid"] == os.getpid()
     assert not lock.exists()
+
+
+def test_dpo_counts_both_sides_of_a_pair() -> None:
+    """A DPO row is a chosen and a rejected sequence: twice a supervised row's activations, and on a
+    GPU half the pairs a batch."""
+    sft, dpo = load_config(None, {}), load_config(None, {"train.method": "dpo"})
+    for cfg in (sft, dpo):
+        choose_sizes(cfg, {"train.method"}, CPU, SMOL)
+    assert (dpo.model.max_length, dpo.train.batch_size) == (sft.model.max_length, sft.train.batch_size)
+    tokens = {
+        name: estimate_bytes(cfg, SMOL, CPU) - fixed_bytes(cfg, SMOL, CPU)
+        for name, cfg in (("sft", sft), ("dpo", dpo))
+    }
+    assert tokens["dpo"] - CPU_RUNTIME_BYTES > 1.9 * (tokens["sft"] - CPU_RUNTIME_BYTES)
+    assert estimate_bytes(dpo, SMOL, CPU) < 3 * GB
+    gpu_sft, gpu_dpo = load_config(None, {}), load_config(None, {"train.method": "dpo"})
+    choose_sizes(gpu_sft, {"train.method"}, Device("cuda", 24 * GB, 8, "gpu"), SMOL)
+    choose_sizes(gpu_dpo, {"train.method"}, Device("cuda", 24 * GB, 8, "gpu"), SMOL)
+    assert gpu_dpo.train.batch_size < gpu_sft.train.batch_size
+    assert estimate_bytes(gpu_dpo, SMOL, Device("cuda", 24 * GB, 8)) < 24 * GB
