@@ -359,7 +359,8 @@ def _block_task(
         columns.extend(written.get_columns())
         note = [orjson.dumps(partial).decode()] + [None] * (rows.height - 1)
         columns.append(pl.Series(_FINDINGS, note, dtype=pl.Utf8))
-        keys[ray_shuffle.SCORE] = written["quality_score"].cast(pl.Float64).to_numpy()
+        # Nulls as exact.kept_in_groups reads them (0.0): as NaN they would sort after every score.
+        keys[ray_shuffle.SCORE] = written["quality_score"].cast(pl.Float64).fill_null(0.0).to_numpy()
     if dedup_config is not None:
         signed = near_dedup.sign_batch(rows, dedup_config)
         keys[ray_shuffle.SMALL] = signed["_mh_small"].to_numpy()

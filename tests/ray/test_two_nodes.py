@@ -42,7 +42,7 @@ def _slice_and_blocks(
     and split functions and put in the object store, as the per-record pass leaves them."""
     frame, _ = ingest([InputSpec(str(folder / "alpaca_slice.jsonl"), "input")], 16_000_000)
     rng = np.random.default_rng(17)
-    score = pl.Series(rng.choice([0.5, 0.9, np.nan], frame.height))
+    score = pl.Series(rng.choice([0.0, 0.5, 0.9, np.nan], frame.height))  # a missing score is 0.0
     frame = frame.with_columns(quality_score=pl.when(score.is_nan()).then(None).otherwise(score))
     blocks = ray_shuffle.KeyBlocks(partitions=3)
     settings = DedupSection()
@@ -52,7 +52,7 @@ def _slice_and_blocks(
             "_row", offset=start
         )
         _, keys = _block_task(batch, None, settings, os.getcwd(), None)
-        keys[ray_shuffle.SCORE] = rows["quality_score"].to_numpy()
+        keys[ray_shuffle.SCORE] = rows["quality_score"].fill_null(0.0).to_numpy()
         blocks.starts.append(start)
         blocks.sizes.append(rows.height)
         blocks.refs.append(ray.put(keys))
