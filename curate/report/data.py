@@ -317,7 +317,9 @@ def _gather(frame: pl.DataFrame, rows: pl.Series, columns: list[str]) -> pl.Data
     whole columns first.
     """
     present = [c for c in columns if c in frame.columns]
-    picked = frame.lazy().with_row_index("_at").filter(pl.col("_at").is_in(rows.implode())).select("_at", *present)
+    picked = (
+        frame.lazy().with_row_index("_at").filter(pl.col("_at").is_in(rows.implode())).select("_at", *present)
+    )
     order = rows.to_frame("_at").lazy()
     return order.join(picked, on="_at", how="left", maintain_order="left").drop("_at").collect()
 

@@ -230,6 +230,23 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def forest_edges(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which edges join two components when taken in order (a spanning forest): the others
+    connect nothing more, so the forest's components are the edges' components."""
+    return join_edges(np.arange(n, dtype=np.int64), a, b)
+
+
+@njit(cache=True, nogil=True)
+def join_edges(parent: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``forest_edges`` onto the components ``parent`` already holds (a union-find's parent
+    array, updated): which of the edges join two of them."""
+    kept = np.zeros(len(a), dtype=np.bool_)
+    for k in range(len(a)):
+        kept[k] = _union(parent, a[k], b[k])
+    return kept
+
+
+@njit(cache=True, nogil=True)
 def similar_pairs(
     keys: np.ndarray, valid: np.ndarray, small: np.ndarray, passes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

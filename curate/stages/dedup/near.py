@@ -11,7 +11,7 @@ Groups span every origin; benchmark rows take no part (leakage handles them).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
@@ -41,9 +41,33 @@ def _exact_rejected() -> pl.Expr:
     return pl.col("reasons").list.eval(pl.element().struct.field("code") == "dedup.exact").list.any()
 
 
-def run(frame: pl.DataFrame, ctx: BuildContext, signed: Signed | None = None) -> pl.DataFrame:
-    """``signed``: the rows' MinHash signatures and prompt keys, computed a batch at a time
-    elsewhere (``sign_batch``, by the Ray engine); without them they are computed here."""
+class Search(Protocol):
+    """Where the compared rows' MinHash signatures live and the work that reads them: here, an
+    index built in this process (``LocalSearch``); on Ray, signatures kept in the blocks and
+    hash-partitioned shuffles over them (``curate.engines.ray_shuffle``). Rows are the frame's."""
+
+    def edges(self, compared_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Verified MinHash pairs: enough of them to connect what every verified LSH candidate
+        (a row with the first row of each band bucket it is in) connects."""
+        ...
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Estimated Jaccard of row pairs (``minhash.estimate_jaccard``), both rows compared."""
+        ...
+
+    def shared_prompts(self, compared_rows: np.ndarray) -> pl.DataFrame:
+        """Compared rows whose non-zero prompt key another compared row has: ``_row``, ``key``,
+        sorted by key then row."""
+        ...
+
+    def release(self) -> None:
+        """Let go of the signatures: no more edges or similarities are asked for."""
+        ...
+
+
+def run(frame: pl.DataFrame, ctx: BuildContext, search: Search | None = None) -> pl.DataFrame:
+    """``search``: where the signatures are (the Ray engine's blocks); without it they are
+    computed here."""
     settings = ctx.config.dedup
     semantic = settings.semantic or ctx.semantic
     if "cluster_id" not in frame.columns:
@@ -59,28 +83,24 @@ def run(frame: pl.DataFrame, ctx: BuildContext, signed: Signed | None = None) ->
     compared = frame.select(canonical & (pl.col("status") == "ok")).to_series().to_numpy()
     exact_member = frame.select(canonical & _exact_rejected()).to_series().to_numpy()
     compared_rows = np.flatnonzero(compared)
-    texts = _Texts(frame, compared_rows, settings.text, prompts=settings.conflicting_answers)
-    index = None
-    if signed is not None:
-        index, texts.prompt_keys = signed.take(compared_rows, settings.near)
-    labels, signatures, semantic_sim = _components(
-        frame, compared_rows, exact_member, texts, semantic, ctx, index
-    )
-    groups = _groups(frame, labels, compared | exact_member, signatures, compared_rows, semantic_sim)
-    near_ran = signatures is not None
+    if search is None:
+        texts = _Texts(frame, compared_rows, settings.text, prompts=settings.conflicting_answers)
+        search = LocalSearch(texts, ctx)
+    labels, near_ran, semantic_sim = _components(frame, compared_rows, exact_member, search, semantic, ctx)
+    member = compared | exact_member
+    groups = _groups(frame, labels, member, compared, search if near_ran else None, semantic_sim)
     # Freed before the reasons are built, the stage's peak: the signatures and embeddings (a row's
     # worth of bytes per row) and the frame's growing reason lists would be held at once there;
     # so are the groups' arrays once the columns the reasons read are made from them.
-    del labels, signatures, semantic_sim
+    search.release()
+    del labels, semantic_sim
     frame, rejected = _member_columns(frame, groups)
     del groups
     frame = _reject_members(frame)
     findings: dict[str, Any] = {}
     if settings.conflicting_answers:
-        if not near_ran and signed is None:  # no pass took the prompts on the way: decode them
-            texts.keep_prompt_keys()
-        keys = texts.prompt_keys
-        frame, findings["conflicting_answers"] = _conflicting_answers(frame, compared_rows, keys, settings)
+        shared = search.shared_prompts(compared_rows)
+        frame, findings["conflicting_answers"] = _conflicting_answers(frame, shared, settings)
     members = frame.select("cluster_id").filter(pl.col("cluster_id").is_not_null())
     sizes = members.group_by("cluster_id").len()["len"]
     findings.update(
@@ -136,13 +156,12 @@ def _components(
     frame: pl.DataFrame,
     compared_rows: np.ndarray,
     exact_member: np.ndarray,
-    texts: _Texts,
+    search: Search,
     semantic: bool,
     ctx: BuildContext,
-    index: minhash.Index | None = None,
-) -> tuple[np.ndarray, np.ndarray | None, _SemanticSim | None]:
-    """Each row's group label over exact, MinHash and embedding edges; the 8-bit signatures of
-    the compared rows (None without a MinHash pass) and what semantic similarity needs."""
+) -> tuple[np.ndarray, bool, _SemanticSim | None]:
+    """Each row's group label over exact, MinHash and embedding edges; whether MinHash pairs
+    were searched, and what semantic similarity needs."""
     settings = ctx.config.dedup
     n = frame.height
     edges_a: list[np.ndarray] = []
@@ -151,14 +170,11 @@ def _components(
     edges_a.append(exact_rows)
     edges_b.append(exact_clusters)
 
-    signatures: np.ndarray | None = None
-    if settings.near and len(compared_rows):
-        index = index if index is not None else _minhash_index(texts, ctx)
-        a, b = minhash.similar_pairs(index, settings.threshold)
-        signatures = index.small  # the band keys go with the index: four bytes a band a row
-        del index
-        edges_a.append(compared_rows[a])
-        edges_b.append(compared_rows[b])
+    near_ran = bool(settings.near and len(compared_rows))
+    if near_ran:
+        a, b = search.edges(compared_rows)
+        edges_a.append(a)
+        edges_b.append(b)
         del a, b
     near_labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
 
@@ -174,7 +190,7 @@ def _components(
         vector_of[components] = np.arange(len(components))
         semantic_sim = (near_labels, vector_of, vectors)
     labels = minhash.connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
-    return labels, signatures, semantic_sim
+    return labels, near_ran, semantic_sim
 
 
 def _exact_edges(frame: pl.DataFrame, exact_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,33 +299,43 @@ def sign_batch(rows: pl.DataFrame, settings: DedupSection) -> pl.DataFrame:
 SIGNED_COLUMNS = ("_mh_small", "_mh_keys", "_mh_valid", "_mh_prompt")
 
 
-@dataclass
-class Signed:
-    """``sign_batch``'s columns for every row of the frame, as arrays; ``take`` hands the
-    compared rows' part over and lets go of the rest (two copies of the signatures were the
-    stage's peak)."""
+class LocalSearch:
+    """``Search`` in this process: the compared rows' index built here, a batch of texts at a
+    time; the prompt keys taken on the way."""
 
-    small: np.ndarray  # (rows, num_perm) uint8
-    keys: np.ndarray  # (rows, bands) uint32
-    valid: np.ndarray  # bool
-    prompt_keys: np.ndarray  # uint64
+    def __init__(self, texts: _Texts, ctx: BuildContext) -> None:
+        self.texts, self.ctx = texts, ctx
+        self.small: np.ndarray | None = None  # the compared rows' 8-bit signatures
+        self.position = np.zeros(0, dtype=np.int64)
+        self.searched = False  # the index pass took the prompt keys on the way
 
-    @classmethod
-    def of(cls, columns: pl.DataFrame) -> Signed:
-        return cls(
-            columns["_mh_small"].to_numpy(),
-            columns["_mh_keys"].to_numpy(),
-            columns["_mh_valid"].to_numpy(),
-            columns["_mh_prompt"].to_numpy(),
-        )
+    def edges(self, compared_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        index = _minhash_index(self.texts, self.ctx)
+        self.searched = True
+        a, b = minhash.similar_pairs(index, self.ctx.config.dedup.threshold)
+        self.small = index.small  # the band keys go with the index: four bytes a band a row
+        del index
+        self.position = np.full(int(compared_rows[-1]) + 1, -1, dtype=np.int64)
+        self.position[compared_rows] = np.arange(len(compared_rows))
+        return compared_rows[a], compared_rows[b]
 
-    def take(self, rows: np.ndarray, near: bool) -> tuple[minhash.Index | None, np.ndarray]:
-        """The MinHash index (when ``near``) and prompt keys of ``rows``; empties this object."""
-        index = minhash.Index(self.small[rows], self.keys[rows], self.valid[rows]) if near else None
-        prompt_keys = self.prompt_keys[rows]
-        empty = np.zeros(0, dtype=np.uint8)
-        self.small = self.keys = self.valid = self.prompt_keys = empty
-        return index, prompt_keys
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        assert self.small is not None, "edges first"
+        out = np.empty(len(a), dtype=np.float32)
+        # A slice of the pairs at a time: their positions in full were more int64 arrays of
+        # every pair beside the signatures, the step's peak.
+        for start in range(0, len(a), _ESTIMATE_ROWS):
+            part = slice(start, start + _ESTIMATE_ROWS)
+            out[part] = minhash.estimate_jaccard(self.small, self.position[a[part]], self.position[b[part]])
+        return out
+
+    def shared_prompts(self, compared_rows: np.ndarray) -> pl.DataFrame:
+        if not self.searched:  # no pass took them on the way: decode them
+            self.texts.keep_prompt_keys()
+        return _shared_keys(compared_rows, self.texts.prompt_keys)
+
+    def release(self) -> None:
+        self.small, self.position = None, np.zeros(0, dtype=np.int64)
 
 
 def _semantic_pairs(
@@ -354,11 +380,12 @@ def _groups(
     frame: pl.DataFrame,
     labels: np.ndarray,
     member: np.ndarray,
-    signatures: np.ndarray | None,
-    compared_rows: np.ndarray,
+    compared: np.ndarray,
+    search: Search | None,
     semantic_sim: _SemanticSim | None,
 ) -> _Groups:
-    """Each group's kept row, and each other member's similarity to it (for the reason message)."""
+    """Each group's kept row, and each other member's similarity to it (for the reason message);
+    ``search`` estimates it where MinHash pairs were searched."""
     n = len(labels)
     size = np.bincount(labels, minlength=n)
     grouped = member & (size[labels] > 1)
@@ -366,15 +393,10 @@ def _groups(
     kept_row = _kept_rows(frame, group)
 
     similarity = np.full(n, np.nan, dtype=np.float32)
-    position = np.full(n, -1, dtype=np.int64)
-    position[compared_rows] = np.arange(len(compared_rows))
-    losers = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(n)) & (position >= 0))
-    if signatures is not None:
-        # A slice of the losers at a time: their positions and their kept rows' positions in
-        # full were three more int64 arrays of every loser beside the signatures, the step's peak.
-        for start in range(0, len(losers), _ESTIMATE_ROWS):
-            part = losers[start : start + _ESTIMATE_ROWS]
-            similarity[part] = minhash.estimate_jaccard(signatures, position[part], position[kept_row[part]])
+    # Exact copies were rejected before this stage: only compared rows have a signature.
+    losers = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(n)) & compared)
+    if search is not None and len(losers):
+        similarity[losers] = search.similarity(losers, kept_row[losers])
     by_embedding = np.zeros(n, dtype=bool)
     if semantic_sim is not None and len(losers):
         # Joined the kept record's group only through embeddings: a semantic duplicate.
@@ -451,7 +473,7 @@ def _shared_keys(rows: np.ndarray, keys: np.ndarray) -> pl.DataFrame:
 
 
 def _conflicting_answers(
-    frame: pl.DataFrame, rows: np.ndarray, prompt_keys: np.ndarray, settings: Any
+    frame: pl.DataFrame, shared: pl.DataFrame, settings: Any
 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """Flag usable records whose prompt is shared by a record with a different answer.
 
@@ -459,7 +481,6 @@ def _conflicting_answers(
     as the same when their MinHash estimate reaches the near-dup threshold, so a re-worded copy
     is not a conflict. Only the few records that share a prompt have their answers compared.
     """
-    shared = _shared_keys(rows, prompt_keys)
     if shared.height == 0:
         return frame, []
     shared_rows = shared["_row"].to_numpy()
