@@ -171,3 +171,22 @@ def test_modules_keep_heavy_imports_out() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "build_name", "target"),
+    [("samples/train.toml", "samples", "demo"), ("samples/preference/train.toml", "pairs", "demo-dpo")],
+)
+def test_sample_runs_land_where_the_makefile_compares_them(config: str, build_name: str, target: str) -> None:
+    """`make demo` and `make demo-dpo` train, then run `train compare --run runs/<name>`: the sample
+    config must send its run folder there (a dir in the file is relative to the file's folder)."""
+    import re
+
+    from train.data import Build
+    from train.run import run_dir
+
+    recipe = Path("Makefile").read_text().split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+    compared = re.search(r"train compare --run (\S+)", recipe)
+    assert compared is not None, recipe
+    build = Build(Path("build") / build_name, Path("t"), Path("e"), None, {})
+    assert run_dir(load_config(config), build) == Path(compared.group(1))
