@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import sys
 import time
 from collections.abc import Collection
 from pathlib import Path
@@ -349,31 +348,8 @@ def _save(
     metrics: dict[str, Any],
     precision: str,
 ) -> None:
-    import peft
-    import torch
-    import transformers
-    import trl
+    from train.run import write_run
 
     model.save_pretrained(out / "adapter")
     tokenizer.save_pretrained(out / "adapter")
-    resolved = cfg.to_dict()
-    resolved["data"] = str(build.path)
-    resolved["output"]["dir"] = str(out)
-    config = {
-        "config": resolved,
-        "method": "dpo",
-        "model_path": model_path,
-        "build": {"path": str(build.path.resolve()), "name": build.name, "config_hash": build.config_hash},
-        "precision": precision,
-        "world_size": 1,
-        "versions": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "peft": peft.__version__,
-            "trl": trl.__version__,
-            "python": sys.version.split()[0],
-        },
-        "argv": sys.argv,
-    }
-    (out / "train-config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_run(cfg, build, model_path, out, metrics, precision, world=1)

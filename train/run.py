@@ -393,7 +393,9 @@ def _fit(
     saved = "model" if cfg.train.method == "full" else "adapter"
     trainer.save_model(str(out / saved))  # every rank takes part (FSDP gathers the shards); rank 0 writes
     if main:
-        _write_run(cfg, build, model_path, out, tokenizer, metrics, precision, world)
+        write_run(
+            cfg, build, model_path, out, metrics, precision, world, padding_free=metrics["padding_free"]
+        )
         plot_losses(out / "loss.png", log, metrics)
         if cfg.output.merge and saved == "adapter":
             tell("writing merged model ...")
@@ -443,16 +445,17 @@ def _trainable(model: Any) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _write_run(
+def write_run(
     cfg: TrainConfig,
     build: Build,
     model_path: str,
     out: Path,
-    tokenizer: Any,
     metrics: dict[str, Any],
     precision: str,
     world: int,
+    **extra: Any,
 ) -> None:
+    """``train-config.json`` (what ran: the resolved config, the build, the versions) and ``metrics.json``."""
     import peft
     import torch
     import transformers
@@ -460,20 +463,22 @@ def _write_run(
     resolved = cfg.to_dict()
     resolved["data"] = str(build.path)
     resolved["output"]["dir"] = str(out)
+    versions = {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+    }
+    if "trl" in sys.modules:  # DPO runs train through TRL
+        versions["trl"] = sys.modules["trl"].__version__
     config = {
         "config": resolved,
         "method": cfg.train.method,
         "model_path": model_path,
         "build": {"path": str(build.path.resolve()), "name": build.name, "config_hash": build.config_hash},
-        "padding_free": metrics["padding_free"],
+        **extra,
         "precision": precision,
         "world_size": world,
-        "versions": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "peft": peft.__version__,
-            "python": sys.version.split()[0],
-        },
+        "versions": {**versions, "python": sys.version.split()[0]},
         "argv": sys.argv,
     }
     (out / "train-config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
