@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Collection
@@ -84,19 +85,10 @@ def completion_tokens(
     left of the prompt (the answer is what is scored)."""
     prompt = _ids(tokenizer, pair["prompt"], True)
     whole = _ids(tokenizer, pair["prompt"] + pair[side], False)
-    start = len(prompt) if whole[: len(prompt)] == prompt else _common_prefix(prompt, whole)
+    start = len(prompt) if whole[: len(prompt)] == prompt else len(os.path.commonprefix([prompt, whole]))
     overflow = max(0, len(whole) - max_length)
     overflow = min(overflow, max(0, start - 1))  # keep at least one prompt token as context
     return whole[overflow:], start - overflow
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def answer_logprob(model: Any, ids: list[int], start: int, device: Any) -> float:

@@ -48,18 +48,23 @@ class Pair:
 
     def example(self) -> dict[str, Any]:
         """The chat-shaped example the frame holds (see the module docstring)."""
-        example: dict[str, Any] = {
+        return {
             "messages": [*self.prompt, *self.chosen],
             "prompt_turns": len(self.prompt),
             "rejected": self.rejected,
+            **self.optional_fields(),
         }
+
+    def optional_fields(self) -> dict[str, Any]:
+        """The scores and meta the pair came with, only those given."""
+        fields: dict[str, Any] = {}
         if self.score_chosen is not None:
-            example["score_chosen"] = self.score_chosen
+            fields["score_chosen"] = self.score_chosen
         if self.score_rejected is not None:
-            example["score_rejected"] = self.score_rejected
+            fields["score_rejected"] = self.score_rejected
         if self.meta:
-            example["meta"] = self.meta
-        return example
+            fields["meta"] = self.meta
+        return fields
 
     def swapped(self) -> Pair:
         return Pair(
@@ -147,11 +152,6 @@ def to_trl(row_id: str, example_json: str) -> bytes:
         "prompt": pair.prompt,
         "chosen": pair.chosen,
         "rejected": pair.rejected,
+        **pair.optional_fields(),
     }
-    if pair.score_chosen is not None:
-        line["score_chosen"] = pair.score_chosen
-    if pair.score_rejected is not None:
-        line["score_rejected"] = pair.score_rejected
-    if pair.meta:
-        line["meta"] = pair.meta
     return orjson.dumps(line)
