@@ -193,13 +193,10 @@ def _near_edges(passes: np.ndarray, *parts: dict[str, np.ndarray]) -> tuple[np.n
     order = np.lexsort((row, bucket))  # each bucket's first row first
     bucket, row = bucket[order], row[order]
     del order
-    starts = np.ones(len(bucket), dtype=bool)
-    starts[1:] = bucket[1:] != bucket[:-1]
-    del bucket
-    first_pos = np.maximum.accumulate(np.where(starts, np.arange(len(row)), 0))
-    member = ~starts
-    pairs = np.unique(row[first_pos[member]] << 32 | row[member])  # a pair of several bands: once
-    del row, first_pos, member, starts
+    first, other = minhash.first_with_members(bucket, row)
+    del bucket, row
+    pairs = np.unique(first << 32 | other)  # a pair of several bands: once
+    del first, other
     a, b = pairs >> 32, pairs & 0xFFFFFFFF
     del pairs
     if not len(a):

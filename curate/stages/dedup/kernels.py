@@ -18,18 +18,10 @@ from typing import Final
 import numpy as np
 from numba import njit
 
+from curate.stages.words.kernels import mix64  # splitmix64, the same as ``minhash.mix``
+
 _EMPTY: Final = np.uint32(0xFFFFFFFF)
 _FILL_STEP: Final = np.uint32(0x9E3779B1)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def mix64(x: np.uint64) -> np.uint64:
-    """splitmix64 finaliser (the same as ``minhash.mix``)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * np.uint64(0xBF58476D1CE4E5B9)
-    x = x ^ (x >> np.uint64(27))
-    x = x * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True)

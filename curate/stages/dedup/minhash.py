@@ -159,16 +159,22 @@ def candidate_pairs(keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np
             packed = np.sort(packed.reshape(-1))
             bucket, row = packed >> _U64(row_bits), (packed & _U64((1 << row_bits) - 1)).astype(np.int64)
             del packed
-        starts = np.ones(len(bucket), dtype=bool)
-        starts[1:] = bucket[1:] != bucket[:-1]
+        first, other = first_with_members(bucket, row)
         del bucket
-        first_pos = np.maximum.accumulate(np.where(starts, np.arange(len(row)), 0))
-        member = ~starts
-        a = index[row[first_pos[member]]]
-        b = index[row[member]]
+        a, b = index[first], index[other]
         low, high = np.minimum(a, b), np.maximum(a, b)
         pairs = _sorted_unique(np.concatenate([pairs, low << 32 | high]))
     return pairs >> 32, pairs & 0xFFFFFFFF
+
+
+def first_with_members(bucket: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate rule: in entries sorted by bucket, each bucket's first row paired with every
+    other row of the bucket (one pair a member, not all pairs)."""
+    starts = np.ones(len(bucket), dtype=bool)
+    starts[1:] = bucket[1:] != bucket[:-1]
+    first_pos = np.maximum.accumulate(np.where(starts, np.arange(len(row)), 0))
+    member = ~starts
+    return row[first_pos[member]], row[member]
 
 
 def _sorted_unique(values: np.ndarray) -> np.ndarray:
